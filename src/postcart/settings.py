@@ -1,0 +1,71 @@
+"""Settings from the environment (pydantic-settings); one place that reads os.environ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and is fit for one stderr line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSTCART_", extra="ignore", populate_by_name=True)
+
+    # Admin URL (migrations, create-staff, db-url). Unset: the embedded cluster under data_dir.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # The pool's URL, which logs in as postcart_authenticator. Derived from DATABASE_URL when unset.
+    app_database_url: str | None = None
+    # Password given to postcart_authenticator by `postcart migrate` (external servers only).
+    authenticator_password: SecretStr | None = None
+    data_dir: Path = Path(".postcart")
+    # Signs access tokens. Embedded mode generates one under data_dir when unset.
+    secret_key: SecretStr | None = None
+    pool_size: int = Field(default=10, ge=1, le=500)
+    access_token_ttl: int = Field(default=900, ge=30, le=86400, description="seconds")
+    refresh_token_ttl: int = Field(default=30 * 86400, ge=60, description="seconds")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+    @field_validator("database_url", "app_database_url")
+    @classmethod
+    def _libpq_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a field, for error messages."""
+    info = Settings.model_fields[field]
+    if isinstance(info.validation_alias, str):
+        return info.validation_alias
+    return "POSTCART_" + field.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a bad value raises SettingsError naming the variable, never a traceback."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        name = env_name(field) if field in Settings.model_fields else field
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
