@@ -31,11 +31,16 @@ END
 $roles$;
 
 -- The pool switches into these; staff members' own roles are granted to it as they are created.
-GRANT postcart_anon, postcart_customer TO postcart_authenticator;
+GRANT postcart_anon TO postcart_authenticator;
+GRANT postcart_customer TO postcart_authenticator;
 -- The owner creates one role per staff member and puts it in the permission roles (PostgreSQL 16+
 -- needs ADMIN OPTION for that; 15 accepts CREATEROLE alone).
-GRANT postcart_staff, catalog_manager, inventory_manager, order_manager, support_agent, store_admin
-TO postcart_owner WITH ADMIN OPTION;
+GRANT postcart_staff TO postcart_owner WITH ADMIN OPTION;
+GRANT catalog_manager TO postcart_owner WITH ADMIN OPTION;
+GRANT inventory_manager TO postcart_owner WITH ADMIN OPTION;
+GRANT order_manager TO postcart_owner WITH ADMIN OPTION;
+GRANT support_agent TO postcart_owner WITH ADMIN OPTION;
+GRANT store_admin TO postcart_owner WITH ADMIN OPTION;
 
 DO $database$
 BEGIN
