@@ -80,32 +80,72 @@ class Caller:
 
 
 _AS_ANON = sql.SQL("SELECT set_config('role', %s, true), set_config('request.claims', %s, true)")
+_CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s)::text")
+
+
+def _call_and_save(query: sql.Composed) -> sql.Composed:
+    """The call and the record of its response in one statement, so both commit or neither does."""
+    return sql.SQL(
+        "WITH r AS MATERIALIZED ({}) SELECT r.body FROM r"
+        " CROSS JOIN LATERAL integration.save_idempotent_response(%s, %s, r.body::jsonb)"
+    ).format(query)
+
 # verify_session runs first, as the authenticator: a revoked session fails before any role switch.
 _AS_SESSION = sql.SQL(
     "SELECT auth.verify_session(%s::uuid), set_config('role', %s, true), set_config('request.claims', %s, true)"
 )
 
 
-async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], caller: Caller) -> Any:
-    """Run api.<function>(args) as the caller, in one transaction and one round trip; retry
-    serialization failures and deadlocks. Returns the function's jsonb result as Python."""
-    query = sql.SQL("SELECT {}(%s::jsonb)").format(sql.Identifier("api", function))
+@dataclass(frozen=True)
+class Idempotency:
+    key: str
+    fingerprint: bytes
+    status: int  # the status the response will have, stored for replays
+
+
+@dataclass(frozen=True)
+class Result:
+    body: str | None  # the function's jsonb result as JSON text, passed through without parsing
+    status: int | None = None  # set when this is a replay of an earlier response
+    replayed: bool = False
+
+
+async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], caller: Caller,
+               idempotency: Idempotency | None = None) -> Result:
+    """Run api.<function>(args) as the caller in one transaction, retrying serialization failures and
+    deadlocks. One round trip; two with an Idempotency-Key (claim the key, then run and record)."""
+    query = sql.SQL("SELECT {}(%s::jsonb)::text AS body").format(sql.Identifier("api", function))
     claims = json.dumps(caller.claims or {})
     for attempt in range(RETRIES + 1):
         try:
             async with pool.connection() as conn:
-                async with conn.pipeline():
-                    async with conn.transaction():
-                        if caller.session_id:
-                            await conn.execute(_AS_SESSION, [caller.session_id, caller.role, claims])
-                        else:
-                            await conn.execute(_AS_ANON, [caller.role, claims])
-                        cur = await conn.execute(query, [Jsonb(args)])
-                row = await cur.fetchone()
-                return row[0] if row else None
+                return await _call_once(conn, query, args, caller, claims, idempotency)
         except (errors.SerializationFailure, errors.DeadlockDetected):
             if attempt == RETRIES:
                 raise
+    raise AssertionError("unreachable")
+
+
+async def _call_once(conn: psycopg.AsyncConnection[Any], query: sql.Composed, args: dict[str, Any],
+                     caller: Caller, claims: str, idempotency: Idempotency | None) -> Result:
+    async with conn.pipeline():
+        async with conn.transaction():
+            if caller.session_id:
+                await conn.execute(_AS_SESSION, [caller.session_id, caller.role, claims])
+            else:
+                await conn.execute(_AS_ANON, [caller.role, claims])
+            if idempotency is not None:
+                claim = await conn.execute(_CLAIM_KEY, [idempotency.key, idempotency.fingerprint])
+                replay = (await claim.fetchone() or [None])[0]
+                if replay is not None:
+                    stored = json.loads(replay)
+                    body = stored["body"]
+                    return Result(None if body is None else json.dumps(body), stored["status"], True)
+                cur = await conn.execute(_call_and_save(query), [Jsonb(args), idempotency.key, idempotency.status])
+            else:
+                cur = await conn.execute(query, [Jsonb(args)])
+    row = await cur.fetchone()
+    return Result(row[0] if row else None)
 
 
 async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable, params: list[Any]) -> Any:

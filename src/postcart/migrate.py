@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = ROOT / "migrations"
 SQL_DIR = ROOT / "sql"
 # sql/ is applied in this order of folders: rule functions first, then the API built on them.
-SQL_FOLDERS = ("shop", "auth", "api", "reporting")
+SQL_FOLDERS = ("shop", "auth", "integration", "api", "reporting")
 
 
 def yoyo_url(url: str) -> str:

@@ -1,0 +1,78 @@
+-- Idempotency-Key support for every state-changing POST (see migrations/0004_idempotency.sql).
+
+CREATE OR REPLACE FUNCTION integration.idempotency_owner()
+RETURNS text
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT coalesce(
+        nullif(current_setting('request.claims', TRUE), '')::jsonb ->> 'sub', 'anonymous'
+    )
+$$;
+COMMENT ON FUNCTION integration.idempotency_owner() IS
+'The caller an idempotency key belongs to: the account id from the request claims, or "anonymous".';
+
+CREATE OR REPLACE FUNCTION integration.claim_idempotency_key(p_key text, p_fingerprint bytea)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_owner text := integration.idempotency_owner();
+    v_row integration.idempotency_keys;
+BEGIN
+    IF p_key IS NULL OR length(p_key) NOT BETWEEN 1 AND 255 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT400', MESSAGE = 'invalid_idempotency_key',
+            DETAIL = '{"header": "Idempotency-Key"}', HINT = 'An Idempotency-Key has 1 to 255 characters.';
+    END IF;
+    DELETE FROM integration.idempotency_keys
+    WHERE owner_id = v_owner AND key = p_key AND created_at < now() - INTERVAL '24 hours';
+    -- A concurrent request with the same key holds this row's index entry until it commits or rolls
+    -- back; waiting here is what makes the second request a replay instead of a second execution.
+    INSERT INTO integration.idempotency_keys (owner_id, key, fingerprint, status)
+    VALUES (v_owner, p_key, p_fingerprint, 200)
+    ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO v_row FROM integration.idempotency_keys WHERE owner_id = v_owner AND key = p_key;
+    IF v_row.fingerprint <> p_fingerprint THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT422', MESSAGE = 'idempotency_key_reused',
+            DETAIL = '{"header": "Idempotency-Key"}',
+            HINT = 'This Idempotency-Key was used with a different request; use a new key.';
+    END IF;
+    RETURN jsonb_build_object('status', v_row.status, 'body', v_row.body);
+END
+$$;
+COMMENT ON FUNCTION integration.claim_idempotency_key(text, bytea) IS
+'Claims an Idempotency-Key for the caller. Returns NULL when the key is new (the caller then runs the '
+'request and saves its response in the same transaction), or {status, body} of the first response to '
+'replay. Raises PT422 idempotency_key_reused when the key came with a different request.';
+
+CREATE OR REPLACE FUNCTION integration.save_idempotent_response(p_key text, p_status integer, p_body jsonb)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE integration.idempotency_keys
+    SET status = p_status, body = p_body
+    WHERE owner_id = integration.idempotency_owner() AND key = p_key
+$$;
+COMMENT ON FUNCTION integration.save_idempotent_response(text, integer, jsonb) IS
+'Records the response of a request whose key was claimed in the same transaction. Returns nothing.';
+
+REVOKE ALL ON FUNCTION integration.idempotency_owner() FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.claim_idempotency_key(text, bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.save_idempotent_response(text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION integration.claim_idempotency_key(text, bytea) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION integration.claim_idempotency_key(text, bytea) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION integration.claim_idempotency_key(text, bytea) TO postcart_staff;
+GRANT EXECUTE ON FUNCTION integration.save_idempotent_response(text, integer, jsonb) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION integration.save_idempotent_response(text, integer, jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION integration.save_idempotent_response(text, integer, jsonb) TO postcart_staff;

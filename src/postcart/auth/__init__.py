@@ -1,0 +1,1 @@
+"""Credentials the database cannot handle itself: argon2 hashing, signed access tokens, TOTP."""

@@ -1,0 +1,198 @@
+"""The `postcart` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import psycopg
+
+from . import __version__
+from .db import Database, locate, secret_key, with_user
+from .embedded import EmbeddedCluster, EmbeddedError
+from .settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("postcart")
+
+
+def _setup_logging(level: str) -> None:
+    from .http.context import RequestIdFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("aiohttp.access").setLevel(level)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(data_dir=getattr(args, "data_dir", None))
+
+
+def _migrate(settings: Settings, database: Database) -> None:
+    from .migrate import migrate
+
+    password = settings.authenticator_password.get_secret_value() if settings.authenticator_password else None
+    applied = migrate(database.admin_url, password)
+    log.info("migrations: %s", ", ".join(applied) if applied else "up to date")
+
+
+def _serve(settings: Settings, database: Database, host: str, port: int, banner: list[str]) -> None:
+    from .http.app import make_app, serve
+
+    app = make_app(settings, database.app_url, secret_key(settings))
+    serve(app, host, port, lambda: print("\n".join(banner), flush=True))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    database = locate(settings, start=True)
+    try:
+        _migrate(settings, database)
+        lines = [f"postcart {__version__} serving on http://{args.host}:{args.port}",
+                 f"  API docs:  http://{args.host}:{args.port}/docs",
+                 f"  OpenAPI:   http://{args.host}:{args.port}/openapi.json",
+                 f"  psql:      psql \"{database.admin_url}\""]
+        if not args.no_demo:
+            from . import demo
+
+            created = demo.load(database.admin_url)
+            if created:
+                lines.append(f"  demo store: {created} products created")
+            for login in (demo.CUSTOMER, demo.STAFF):
+                lines.append(f"  demo {login.kind} login: {login.email} / {login.password}")
+        _serve(settings, database, args.host, args.port, lines)
+    finally:
+        if database.cluster is not None:
+            database.cluster.stop()
+            print("embedded PostgreSQL stopped", flush=True)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    cluster = EmbeddedCluster(settings.data_dir)
+    print("stopped" if cluster.stop() else f"not running ({cluster.data_dir})")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _migrate(settings, locate(settings, start=True))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    database = locate(settings, start=False)
+    if database.cluster is not None and not database.cluster.running():
+        raise SettingsError(f"the embedded PostgreSQL in {database.cluster.data_dir} is not running: use `postcart up`")
+    _serve(settings, database, args.host, args.port, [f"postcart serving on http://{args.host}:{args.port}"])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .migrate import pending
+
+    settings = _settings(args)
+    database = locate(settings, start=False)
+    if database.cluster is not None and not database.cluster.running():
+        print(f"embedded PostgreSQL in {database.cluster.data_dir}: not running")
+        return 1
+    applied, todo = pending(database.admin_url)
+    for mid in applied:
+        print(f"applied  {mid}")
+    for mid in todo:
+        print(f"pending  {mid}")
+    print(f"{len(applied)} applied, {len(todo)} pending")
+    return 0
+
+
+def cmd_db_url(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    database = locate(settings, start=False)
+    users = {"analyst": "postcart_analyst", "dba": "postcart_dba"}
+    if args.role == "admin":
+        print(database.admin_url)
+    elif args.role == "app":
+        print(database.app_url)
+    else:
+        print(with_user(database.admin_url, users[args.role], None))
+    return 0
+
+
+def cmd_create_staff(args: argparse.Namespace) -> int:
+    from .demo import create_staff
+
+    settings = _settings(args)
+    database = locate(settings, start=False)
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        try:
+            result = create_staff(conn, args.email, args.password, args.full_name, roles)
+        except psycopg.Error as exc:
+            hint = exc.diag.message_hint or ""
+            print(f"postcart: {exc.diag.message_primary}: {hint}".rstrip(": "), file=sys.stderr)
+            return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="postcart",
+        description="postcart: a headless commerce backend in which PostgreSQL is the application. "
+        "Without DATABASE_URL every command uses the embedded PostgreSQL under --data-dir.",
+    )
+    p.add_argument("--version", action="version", version=f"postcart {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help, description=help)
+        c.add_argument("--data-dir", type=Path, default=None,
+                       help="where the embedded PostgreSQL lives (default: $POSTCART_DATA_DIR or ./.postcart)")
+        c.set_defaults(func=func)
+        return c
+
+    def listen(c: argparse.ArgumentParser) -> None:
+        c.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        c.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+
+    up = command("up", cmd_up, "Start (or reuse) the database, migrate, load demo data once, and serve; "
+                 "Ctrl-C drains requests and stops everything.")
+    listen(up)
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo store and logins")
+    command("down", cmd_down, "Stop an embedded PostgreSQL left running.")
+    command("migrate", cmd_migrate, "Apply pending migrations, then every file under sql/.")
+    listen(command("serve", cmd_serve, "Serve the API without migrating (production, with DATABASE_URL)."))
+    command("status", cmd_status, "List applied and pending migrations.")
+    url = command("db-url", cmd_db_url, "Print a libpq URL that psql accepts.")
+    url.add_argument("--role", choices=["admin", "analyst", "dba", "app"], default="admin",
+                     help="connect as the admin (default), postcart_analyst, postcart_dba or the app's role")
+    staff = command("create-staff", cmd_create_staff, "Create a staff account with permission roles.")
+    staff.add_argument("--email", required=True)
+    staff.add_argument("--password", required=True, help="at least 10 characters, not the email")
+    staff.add_argument("--full-name", required=True)
+    staff.add_argument("--roles", required=True,
+                       help="comma-separated: catalog_manager, inventory_manager, order_manager, support_agent, "
+                       "store_admin")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        _setup_logging(settings.log_level)
+        return int(args.func(args))
+    except (SettingsError, EmbeddedError) as exc:
+        print(f"postcart: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:
+        print(f"postcart: cannot reach the database: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,48 @@
+"""Demo data for `postcart up`: the generated catalog (shop.load_demo_catalog) plus two logins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from .auth.passwords import hash_password
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    kind: str
+    email: str
+    password: str  # demo only: printed by `postcart up` so a new user can sign in
+    full_name: str
+
+
+CUSTOMER = DemoLogin("customer", "demo@postcart.dev", "demo-customer-pass", "Dana Demo")
+STAFF = DemoLogin("staff admin", "admin@postcart.dev", "demo-admin-pass", "Alex Admin")
+STAFF_ROLES = ["store_admin", "catalog_manager", "inventory_manager", "order_manager", "support_agent"]
+
+
+def load(admin_url: str) -> int:
+    """Create the demo store unless it exists. Returns how many products were created (0 the next time)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        created = conn.execute("SELECT shop.load_demo_catalog()").fetchone()[0]  # type: ignore[index]
+        for login in (CUSTOMER, STAFF):
+            if conn.execute("SELECT 1 FROM auth.accounts WHERE email = %s", [login.email]).fetchone():
+                continue
+            if login is CUSTOMER:
+                conn.execute("SELECT api.register(%s)", [Jsonb({
+                    "email": login.email, "password": login.password, "full_name": login.full_name,
+                    "password_hash": hash_password(login.password),
+                })])
+            else:
+                create_staff(conn, login.email, login.password, login.full_name, STAFF_ROLES)
+    return int(created)
+
+
+def create_staff(conn: psycopg.Connection, email: str, password: str, full_name: str, roles: list[str]) -> dict:
+    row = conn.execute(
+        "SELECT auth.create_staff(%s, %s, %s, %s, %s)",
+        [email, password, hash_password(password), full_name, roles],
+    ).fetchone()
+    return row[0]  # type: ignore[index]

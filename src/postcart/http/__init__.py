@@ -1,0 +1,1 @@
+"""The thin HTTP layer: each route calls one `api` function as the caller's role."""

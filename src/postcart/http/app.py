@@ -1,0 +1,253 @@
+"""The aiohttp application: middlewares, the generic route handler, and the service routes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from typing import Any
+
+import psycopg
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from psycopg import sql
+
+from .. import db
+from ..auth.tokens import TokenError, read_access_token
+from ..migrate import migration_ids
+from ..settings import Settings
+from . import openapi, sessions
+from .context import CONTEXT, Context, request_id_var
+from .errors import ApiError, from_database, from_http, internal_error
+from .routes import ROUTES, Route
+
+log = logging.getLogger("postcart.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+_NO_BODY_STATUSES = {204, 304}
+
+
+# -- middlewares ----------------------------------------------------------------------------------
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Accept a sane X-Request-Id or make one; echo it; every log line of the request carries it."""
+    given = request.headers.get("X-Request-Id", "")
+    request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    request["request_id"] = request_id
+    token = request_id_var.set(request_id)
+    try:
+        response = await handler(request)
+    finally:
+        request_id_var.reset(token)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves as {"error": {...}}; unexpected ones are logged and say nothing inside."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return from_http(exc).response()
+    except psycopg.Error as exc:
+        return from_database(exc, "Authorization" in request.headers).response()
+    except Exception:  # noqa: BLE001 - the last line of defence: log it, answer 500
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return internal_error().response()
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request: method, path, status, bytes, milliseconds, request id."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %s %.1fms rid=%s', request.remote, request.method, request.path_qs,
+            response.status, response.body_length, time * 1000, request.get("request_id", "-"),
+        )
+
+
+# -- the caller and the arguments ----------------------------------------------------------------
+def caller_of(request: web.Request, secret: str) -> db.Caller:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return db.Caller()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "invalid_token", "Send `Authorization: Bearer <access_token>`.")
+    try:
+        claims = read_access_token(secret, token.strip())
+    except TokenError:
+        raise ApiError(401, "invalid_token", "The access token is invalid or expired.") from None
+    public = {k: claims[k] for k in ("sub", "sid", "role", "kind")}
+    return db.Caller(role=claims["role"], claims=public, session_id=claims["sid"])
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    if request.method not in _BODY_METHODS or not request.can_read_body:
+        return {}
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    return body
+
+
+def fingerprint(request: web.Request, args: dict[str, Any]) -> bytes:
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).digest()
+
+
+# -- responses ------------------------------------------------------------------------------------
+def json_response(request: web.Request, route: Route, status: int, body: str | None,
+                  caller: db.Caller) -> web.Response:
+    if status in _NO_BODY_STATUSES:
+        return web.Response(status=status)
+    text = body if body is not None else "null"
+    response = web.Response(text=text, status=status, content_type="application/json")
+    if route.cacheable and status == 200:
+        etag = 'W/"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+        cache = "public, max-age=60" if caller.session_id is None else "private, no-cache"
+        headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        response.headers.update(headers)
+    return response
+
+
+Step = Callable[[web.Request, dict[str, Any]], Awaitable[tuple[int, Any]]]
+Prepare = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+# Routes without a function are handled whole in Python; with one, the step prepares its arguments.
+STEPS: dict[str, Step] = {"login": sessions.login, "refresh": sessions.refresh, "totp_setup": sessions.totp_setup}
+PREPARES: dict[str, Prepare] = {"hash_password": sessions.prepare_password, "totp_confirm": sessions.prepare_totp}
+
+
+def handler_for(route: Route) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        ctx = request.app[CONTEXT]
+        caller = caller_of(request, ctx.secret)
+        body = await read_body(request)
+        if route.function is None:
+            assert route.step is not None
+            status, result = await STEPS[route.step](request, body)
+            return web.json_response(result, status=status)
+        args = {**dict(request.query), **body, **request.match_info}
+        idempotency = None
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and request.method == "POST":
+            idempotency = db.Idempotency(key, fingerprint(request, args), route.status)
+        if route.step is not None:
+            args = await PREPARES[route.step](args)
+        try:
+            result = await db.call(ctx.pool, route.function, args, caller, idempotency)
+        except psycopg.Error as exc:
+            raise from_database(exc, caller.session_id is not None) from None
+        response = json_response(request, route, result.status or route.status, result.body, caller)
+        if result.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    return handle
+
+
+# -- service routes --------------------------------------------------------------------------------
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    try:
+        applied = await db.call_as_authenticator(
+            ctx.pool, sql.SQL("SELECT array_agg(migration_id) FROM public._yoyo_migration"), [])
+    except psycopg.Error as exc:
+        log.warning("not ready: %s", exc.sqlstate or exc.__class__.__name__)
+        raise ApiError(503, "database_unavailable", "The database does not answer.") from None
+    pending = [m for m in ctx.migration_ids if m not in set(applied or [])]
+    if pending:
+        raise ApiError(503, "migrations_pending", "The database schema is behind the code; run `postcart migrate`.",
+                       {"pending": pending})
+    return web.json_response({"status": "ready"})
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    if ctx.openapi is None:
+        ctx.openapi = json.dumps(openapi.document(ROUTES, ctx.comments)).encode()
+    return web.Response(body=ctx.openapi, content_type="application/json")
+
+
+async def docs(request: web.Request) -> web.Response:
+    page = files("postcart.http").joinpath("docs.html").read_text()
+    return web.Response(text=page, content_type="text/html")
+
+
+_COMMENTS = sql.SQL("""
+    SELECT p.proname, obj_description(p.oid, 'pg_proc')
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'api'
+""")
+
+
+async def _on_startup(app: web.Application) -> None:
+    ctx = app[CONTEXT]
+    await ctx.pool.open(wait=False)
+    try:
+        async with ctx.pool.connection(timeout=10) as conn:
+            rows = await (await conn.execute(_COMMENTS)).fetchall()
+        ctx.comments = {name: text for name, text in rows if text}
+    except Exception as exc:  # noqa: BLE001 - the app starts anyway; /ready reports the database
+        log.warning("could not read api comments at startup: %s", exc)
+
+
+async def _on_cleanup(app: web.Application) -> None:
+    await app[CONTEXT].pool.close()
+
+
+def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
+    app = web.Application(
+        middlewares=[request_id_middleware, error_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    pool = db.open_pool(app_url, settings.pool_size)
+    app[CONTEXT] = Context(settings=settings, secret=secret, app_url=app_url, pool=pool,
+                           migration_ids=migration_ids())
+    service = {"health": health, "ready": ready}
+    for route in ROUTES:
+        handle = service[route.step] if route.step in service else handler_for(route)
+        app.router.add_route(route.method, route.path, handle)
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/docs", docs)
+    app.on_startup.append(_on_startup)
+    app.on_cleanup.append(_on_cleanup)
+    return app
+
+
+def serve(app: web.Application, host: str, port: int, print_banner: Callable[[], None] | None = None) -> None:
+    """Run until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish."""
+    started = time.monotonic()
+
+    async def banner(_: web.Application) -> None:
+        log.info("listening on http://%s:%d (started in %.1fs)", host, port, time.monotonic() - started)
+        if print_banner:
+            print_banner()
+
+    app.on_startup.append(banner)
+    web.run_app(app, host=host, port=port, access_log_class=AccessLogger, print=None, shutdown_timeout=30,
+                handle_signals=True)

@@ -1,0 +1,36 @@
+"""What every handler needs, kept on the aiohttp application under one key."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from psycopg_pool import AsyncConnectionPool
+
+from ..settings import Settings
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request id on every log record (`%(request_id)s`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+@dataclass
+class Context:
+    settings: Settings
+    secret: str
+    app_url: str
+    pool: AsyncConnectionPool
+    migration_ids: list[str]
+    comments: dict[str, str] = field(default_factory=dict)  # api function → COMMENT text
+    openapi: bytes | None = None
+
+
+CONTEXT = web.AppKey("postcart", Context)

@@ -1,0 +1,100 @@
+"""One error shape for every failure: {"error": {"code", "message", "details"}}, and the SQLSTATE map."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import psycopg
+from aiohttp import web
+
+log = logging.getLogger("postcart.http")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None):
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+    def response(self, headers: dict[str, str] | None = None) -> web.Response:
+        body = {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return web.json_response(body, status=self.status, headers=headers)
+
+
+# (SQLSTATE or its class prefix) → (status, code, message). PTnnn raised by our functions come first.
+_SQLSTATES: list[tuple[str, int, str, str]] = [
+    ("23505", 409, "conflict", "The request conflicts with existing data."),
+    ("23503", 409, "conflict", "The request refers to data that does not exist or is still in use."),
+    ("23P01", 409, "conflict", "The request overlaps with existing data."),
+    ("23514", 422, "validation_failed", "A value breaks a rule of the data."),
+    ("23502", 422, "validation_failed", "A required value is missing."),
+    ("22P02", 400, "invalid_parameter", "A value has the wrong format."),
+    ("22023", 400, "invalid_parameter", "A value is not acceptable."),
+    ("22003", 400, "invalid_parameter", "A number is out of range."),
+    ("22007", 400, "invalid_parameter", "A date or time has the wrong format."),
+    ("22008", 400, "invalid_parameter", "A date or time is out of range."),
+    ("40001", 503, "busy", "The request collided with others too often; try again."),
+    ("40P01", 503, "busy", "The request collided with others too often; try again."),
+    ("57014", 503, "timeout", "The request took too long."),
+    ("08", 503, "database_unavailable", "The database is not reachable right now."),
+    ("53", 503, "database_unavailable", "The database is out of resources right now."),
+]
+
+
+def _json_object(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def from_database(exc: psycopg.Error, authenticated: bool) -> ApiError:
+    """Translate a database error; anything unexpected becomes a 500 that says nothing of the SQL."""
+    state = exc.sqlstate or ""
+    diag = exc.diag
+    if len(state) == 5 and state.startswith("PT") and state[2:].isdigit():
+        code = diag.message_primary or "error"
+        return ApiError(int(state[2:]), code, diag.message_hint or code.replace("_", " "),
+                        _json_object(diag.message_detail))
+    if state == "42501":
+        if authenticated:
+            return ApiError(403, "forbidden", "You are not allowed to do this.")
+        return ApiError(401, "unauthorized", "Sign in to do this.")
+    for prefix, status, code, message in _SQLSTATES:
+        if state.startswith(prefix):
+            details: dict[str, Any] = {}
+            if diag.constraint_name:
+                details["constraint"] = diag.constraint_name
+            if diag.column_name:
+                details["fields"] = {diag.column_name: message}
+            return ApiError(status, code, message, details)
+    if isinstance(exc, psycopg.OperationalError) and not state:
+        return ApiError(503, "database_unavailable", "The database is not reachable right now.")
+    log.error("unexpected database error %s: %s", state, exc)
+    return internal_error()
+
+
+def internal_error() -> ApiError:
+    return ApiError(500, "internal_error", "Something went wrong on our side; the request id identifies it.")
+
+
+def from_http(exc: web.HTTPException) -> ApiError:
+    """aiohttp's own refusals (404, 405, 413, ...) in our shape."""
+    codes = {
+        404: ("not_found", "No such resource."),
+        405: ("method_not_allowed", "This resource does not accept that method."),
+        413: ("payload_too_large", "The request body is too large."),
+        415: ("unsupported_media_type", "Send JSON (Content-Type: application/json)."),
+    }
+    code, message = codes.get(exc.status, (exc.reason.lower().replace(" ", "_"), exc.reason))
+    details: dict[str, Any] = {}
+    if exc.status == 405 and isinstance(exc, web.HTTPMethodNotAllowed):
+        details["allowed"] = sorted(exc.allowed_methods)
+    return ApiError(exc.status, code, message, details)

@@ -1,0 +1,101 @@
+"""OpenAPI 3.1 from the route table, the pydantic shapes and the api functions' COMMENT text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from .. import __version__
+from .routes import Route
+from .schemas import ErrorResponse
+
+_REF = "#/components/schemas/{model}"
+_ERRORS = {
+    "400": "Malformed request (bad JSON, bad parameter)",
+    "401": "Missing, invalid or revoked token",
+    "403": "Signed in but not allowed",
+    "404": "Unknown resource",
+    "409": "Conflicts with the current state",
+    "422": "Validation failed; details name the fields",
+    "503": "Database unavailable or too busy; retry",
+}
+
+
+def _models(routes: tuple[Route, ...]) -> list[type[BaseModel]]:
+    seen: dict[str, type[BaseModel]] = {"ErrorResponse": ErrorResponse}
+    for route in routes:
+        for model in (route.request, route.response):
+            if model is not None:
+                seen[model.__name__] = model
+    return list(seen.values())
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+              for name in re.findall(r"{(\w+)}", route.path)]
+    if route.query is not None:
+        schema = route.query.model_json_schema()
+        for name, prop in schema.get("properties", {}).items():
+            params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                           "description": prop.get("description", ""), "schema": prop})
+    return params
+
+
+def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
+    text = comments.get(route.function or "", route.summary)
+    summary, _, rest = text.partition("\n")
+    op: dict[str, Any] = {
+        "operationId": route.function or route.step,
+        "tags": [route.tag],
+        "summary": summary.strip(),
+        "description": (rest.strip() + "\n\n" if rest.strip() else "")
+        + (f"Calls `api.{route.function}(jsonb)`." if route.function else "Handled by the HTTP layer."),
+        "parameters": _parameters(route),
+        "responses": {},
+    }
+    if route.request is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": _REF.format(model=route.request.__name__)}}}}
+    ok: dict[str, Any] = {"description": "Success"}
+    if route.response is not None and route.status != 204:
+        ok["content"] = {"application/json": {"schema": {"$ref": _REF.format(model=route.response.__name__)}}}
+    op["responses"][str(route.status)] = ok
+    if route.cacheable:
+        op["responses"]["304"] = {"description": "Not modified (If-None-Match matched the ETag)"}
+    for status, description in _ERRORS.items():
+        op["responses"][status] = {"description": description, "content": {"application/json": {
+            "schema": {"$ref": _REF.format(model="ErrorResponse")}}}}
+    if route.auth == "required":
+        op["security"] = [{"bearer": []}]
+    elif route.auth == "optional":
+        op["security"] = [{}, {"bearer": []}]
+    if route.method == "POST" and route.function:
+        op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
+                                 "description": "Replays the first response for the same key and body",
+                                 "schema": {"type": "string", "maxLength": 255}})
+    return op
+
+
+def document(routes: tuple[Route, ...], comments: dict[str, str]) -> dict[str, Any]:
+    _, schemas = models_json_schema([(m, "validation") for m in _models(routes)], ref_template=_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, comments)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "postcart",
+            "version": __version__,
+            "description": "Headless commerce API. Errors are {\"error\": {code, message, details}}; "
+                           "money is {amount (minor units), currency}.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }

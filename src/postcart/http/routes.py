@@ -1,0 +1,67 @@
+"""The route table: METHOD /path → one `api` function. The only list of what the HTTP API offers;
+the app, the OpenAPI document and the tests all read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from . import schemas as s
+
+Auth = Literal["none", "optional", "required"]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str | None  # api.<function>; None for the service routes handled in Python
+    summary: str  # used when the function has no COMMENT
+    tag: str
+    status: int = 200
+    auth: Auth = "optional"  # "required": OpenAPI says so; the database's grants still decide
+    request: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    cacheable: bool = False  # catalog reads: ETag, Cache-Control, If-None-Match → 304
+    step: str | None = None  # Python steps around the call (argon2, tokens, TOTP): see app.STEPS
+
+
+ROUTES: tuple[Route, ...] = (
+    # service
+    Route("GET", "/health", None, "Liveness: 200 while the process runs.", "service", auth="none",
+          response=s.Status, step="health"),
+    Route("GET", "/ready", None, "Readiness: 200 when the database answers and migrations are current.",
+          "service", auth="none", response=s.Status, step="ready"),
+    # accounts
+    Route("POST", "/v1/auth/register", "register", "Create a customer account.", "accounts", status=201,
+          auth="none", request=s.RegisterRequest, response=s.RegisterResponse, step="hash_password"),
+    Route("POST", "/v1/auth/login", None, "Exchange email and password (and OTP) for tokens.", "accounts",
+          auth="none", request=s.LoginRequest, response=s.TokenResponse, step="login"),
+    Route("POST", "/v1/auth/refresh", None, "Exchange a refresh token for new tokens (single use).",
+          "accounts", auth="none", request=s.RefreshRequest, response=s.TokenResponse, step="refresh"),
+    Route("POST", "/v1/auth/logout", "logout", "Revoke the current access and refresh tokens.", "accounts",
+          status=204, auth="required"),
+    Route("GET", "/v1/me", "me", "The signed-in account.", "accounts", auth="required", response=s.Me),
+    Route("PATCH", "/v1/me", "update_me", "Change the signed-in account's profile.", "accounts",
+          auth="required", request=s.UpdateMeRequest, response=s.Me),
+    Route("GET", "/v1/me/addresses", "list_addresses", "The caller's addresses, newest first.", "accounts",
+          auth="required", query=s.ListQuery, response=s.AddressList),
+    Route("POST", "/v1/me/addresses", "add_address", "Add an address to the caller's address book.",
+          "accounts", status=201, auth="required", request=s.AddressRequest, response=s.Address),
+    Route("POST", "/v1/me/mfa/totp", None, "Start TOTP enrolment: a new secret to confirm.", "accounts",
+          auth="required", response=s.TotpSetupResponse, step="totp_setup"),
+    Route("PUT", "/v1/me/mfa/totp", "enable_totp", "Turn MFA on with a confirmed secret and a current code.",
+          "accounts", status=204, auth="required", request=s.TotpConfirmRequest, step="totp_confirm"),
+    Route("DELETE", "/v1/me/mfa/totp", "disable_totp", "Turn MFA off.", "accounts", status=204,
+          auth="required"),
+    # catalog
+    Route("GET", "/v1/products", "list_products", "Published products, searchable and filterable.",
+          "catalog", query=s.ProductQuery, response=s.ProductList, cacheable=True),
+    Route("GET", "/v1/products/{id_or_slug}", "get_product", "One published product with its variants.",
+          "catalog", query=s.ProductQueryOne, response=s.Product, cacheable=True),
+    Route("GET", "/v1/categories", "list_categories", "The category tree.", "catalog",
+          response=s.CategoryTree, cacheable=True),
+)

@@ -1,0 +1,201 @@
+"""Request and response shapes of the HTTP API (pydantic). They document the contract in OpenAPI;
+Python validates only the bodies it handles itself (login, refresh, TOTP) — the database validates
+everything it receives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Money(Model):
+    amount: int = Field(description="Integer minor units (cents)")
+    currency: str = Field(pattern="^[A-Z]{3}$", examples=["EUR"])
+
+
+class ErrorDetail(Model):
+    code: str = Field(description="Stable snake_case code, e.g. out_of_stock")
+    message: str = Field(description="A human sentence")
+    details: dict[str, Any] = Field(description="Specifics, e.g. {\"fields\": {\"email\": \"...\"}}")
+
+
+class ErrorResponse(Model):
+    error: ErrorDetail
+
+
+class Status(Model):
+    status: str
+
+
+# -- accounts ---------------------------------------------------------------------------------
+class RegisterRequest(Model):
+    email: str
+    password: str = Field(description="At least 10 characters, not the email")
+    full_name: str
+
+
+class Customer(Model):
+    id: UUID
+    email: str
+    full_name: str
+
+
+class RegisterResponse(Model):
+    customer: Customer
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    otp: str | None = Field(default=None, description="Current TOTP code when MFA is on", max_length=10)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(max_length=200)
+
+
+class TokenResponse(Model):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"]
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class Me(Model):
+    id: UUID
+    email: str
+    full_name: str
+    created_at: datetime
+
+
+class UpdateMeRequest(Model):
+    full_name: str
+
+
+class AddressRequest(Model):
+    full_name: str
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str
+    country: str = Field(description="ISO 3166-1 alpha-2", examples=["DE"])
+    phone: str | None = None
+
+
+class Address(AddressRequest):
+    id: UUID
+    created_at: datetime
+
+
+class AddressList(Model):
+    items: list[Address]
+    next_cursor: str | None
+
+
+class TotpSetupResponse(Model):
+    secret: str = Field(description="Base32 secret to add to an authenticator app")
+    otpauth_uri: str
+
+
+class TotpConfirmRequest(BaseModel):
+    secret: str = Field(max_length=64)
+    otp: str = Field(max_length=10)
+
+
+class ListQuery(Model):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+# -- catalog ----------------------------------------------------------------------------------
+class CategoryRef(Model):
+    id: UUID
+    slug: str
+    name: str
+
+
+class ProductSummary(Model):
+    id: UUID
+    slug: str
+    name: str
+    description: str | None
+    price: Money | None
+    in_stock: bool
+    image_url: str | None
+    category: CategoryRef | None
+
+
+class FacetCount(Model):
+    slug: str
+    name: str
+    count: int
+
+
+class PriceRange(Model):
+    min: int | None
+    max: int | None
+    count: int
+
+
+class Facets(Model):
+    categories: list[FacetCount]
+    price_ranges: list[PriceRange]
+
+
+class ProductList(Model):
+    items: list[ProductSummary]
+    next_cursor: str | None
+    facets: Facets
+
+
+class ProductQuery(ListQuery):
+    q: str | None = Field(default=None, description="Search text; typo-tolerant, best match first")
+    category: str | None = Field(default=None, description="Category slug (includes subcategories)")
+    collection: str | None = None
+    min_price: int | None = Field(default=None, description="Minor units, in `currency`")
+    max_price: int | None = None
+    currency: str = "EUR"
+    sort: Literal["relevance", "newest", "price_asc", "price_desc", "name"] | None = None
+
+
+class ProductQueryOne(Model):
+    currency: str = "EUR"
+
+
+class Variant(Model):
+    id: UUID
+    sku: str
+    name: str
+    options: dict[str, Any]
+    price: Money | None
+    in_stock: bool
+    available_quantity: int
+
+
+class Product(Model):
+    id: UUID
+    slug: str
+    name: str
+    description: str | None
+    attributes: dict[str, Any]
+    category: CategoryRef | None
+    image_url: str | None
+    variants: list[Variant]
+
+
+class CategoryNode(Model):
+    id: UUID
+    slug: str
+    name: str
+    children: list[CategoryNode]
+
+
+class CategoryTree(Model):
+    items: list[CategoryNode]

@@ -1,0 +1,113 @@
+"""The real app (`postcart serve`) on a free port against the test database, and a small JSON client."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+SECRET = "test-secret-key-for-the-http-suite-only-0123456789"
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    text: str
+    json: Any = field(default=None)
+
+    @property
+    def error_code(self) -> str | None:
+        return (self.json or {}).get("error", {}).get("code") if isinstance(self.json, dict) else None
+
+
+class Client:
+    def __init__(self, port: int):
+        self.port = port
+
+    def request(self, method: str, path: str, json_body: Any = None, token: str | None = None,
+                headers: dict[str, str] | None = None, raw: bytes | None = None) -> Response:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        all_headers = dict(headers or {})
+        body = raw
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        conn.request(method, path, body=body, headers=all_headers)
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        conn.close()
+        parsed = None
+        if text and resp.getheader("Content-Type", "").startswith("application/json"):
+            parsed = json.loads(text)
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, text, parsed)
+
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json_body: Any = None, **kw: Any) -> Response:
+        return self.request("POST", path, json_body, **kw)
+
+    def put(self, path: str, json_body: Any = None, **kw: Any) -> Response:
+        return self.request("PUT", path, json_body, **kw)
+
+    def patch(self, path: str, json_body: Any = None, **kw: Any) -> Response:
+        return self.request("PATCH", path, json_body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Response:
+        return self.request("DELETE", path, **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(client: Client, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if client.get("/ready").status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("server did not become ready")
+
+
+@pytest.fixture(scope="session")
+def server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    env = {**os.environ, "DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": SECRET,
+           "POSTCART_MAX_BODY_BYTES": str(64 * 1024)}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    client = Client(port)
+    client.log_path = log_path  # type: ignore[attr-defined]
+    try:
+        wait_until_ready(client, proc)
+        yield client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def api(server: Client) -> Client:
+    return server

@@ -1,0 +1,92 @@
+"""Service routes and the layer's own error paths."""
+
+from __future__ import annotations
+
+import uuid
+
+from .conftest import Client
+
+
+def test_health(api: Client) -> None:
+    r = api.get("/health")
+    assert r.status == 200 and r.json == {"status": "ok"}
+
+
+def test_ready(api: Client) -> None:
+    r = api.get("/ready")
+    assert r.status == 200 and r.json == {"status": "ready"}
+
+
+def test_request_id_is_echoed_or_generated(api: Client) -> None:
+    given = api.get("/health", headers={"X-Request-Id": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = api.get("/health")
+    assert len(made.headers["x-request-id"]) == 32
+    bad = api.get("/health", headers={"X-Request-Id": "no spaces allowed"})
+    assert bad.headers["x-request-id"] != "no spaces allowed"
+
+
+def test_request_id_reaches_the_log(api: Client) -> None:
+    rid = uuid.uuid4().hex
+    api.get("/v1/products?limit=1", headers={"X-Request-Id": rid})
+    log = api.log_path.read_text()  # type: ignore[attr-defined]
+    assert f"rid={rid}" in log
+
+
+def test_unknown_path_is_json_404(api: Client) -> None:
+    r = api.get("/v1/nope")
+    assert r.status == 404 and r.error_code == "not_found"
+    assert set(r.json["error"]) == {"code", "message", "details"}
+
+
+def test_wrong_method_is_json_405(api: Client) -> None:
+    r = api.delete("/v1/products")
+    assert r.status == 405 and r.error_code == "method_not_allowed"
+    assert "GET" in r.json["error"]["details"]["allowed"]
+
+
+def test_malformed_json_is_400(api: Client) -> None:
+    r = api.post("/v1/auth/register", raw=b'{"email": ', headers={"Content-Type": "application/json"})
+    assert r.status == 400 and r.error_code == "invalid_json"
+    r = api.post("/v1/auth/register", json_body=[1, 2])
+    assert r.status == 400 and r.error_code == "invalid_json"
+
+
+def test_body_over_the_limit_is_413(api: Client) -> None:
+    big = b'{"email": "' + b"x" * (70 * 1024) + b'"}'
+    r = api.post("/v1/auth/register", raw=big, headers={"Content-Type": "application/json"})
+    assert r.status == 413 and r.error_code == "payload_too_large"
+
+
+def test_bad_token_is_401(api: Client) -> None:
+    r = api.get("/v1/me", token="not-a-token")
+    assert r.status == 401 and r.error_code == "invalid_token"
+    r = api.get("/v1/me", headers={"Authorization": "Basic abc"})
+    assert r.status == 401 and r.error_code == "invalid_token"
+
+
+def test_openapi_documents_every_route(api: Client) -> None:
+    from postcart.http.routes import ROUTES
+
+    r = api.get("/openapi.json")
+    assert r.status == 200
+    spec = r.json
+    assert spec["openapi"].startswith("3.1")
+    for route in ROUTES:
+        op = spec["paths"][route.path][route.method.lower()]
+        assert op["summary"], route.path
+        assert str(route.status) in op["responses"]
+        if route.request is not None:
+            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.split("/")[-1] in spec["components"]["schemas"]
+
+
+def test_openapi_summaries_come_from_function_comments(api: Client, admin) -> None:
+    comment = admin.execute("SELECT obj_description('api.me(jsonb)'::regprocedure, 'pg_proc')").fetchone()[0]
+    spec = api.get("/openapi.json").json
+    assert spec["paths"]["/v1/me"]["get"]["summary"] == comment.split("\n")[0].strip()
+
+
+def test_docs_page_renders_the_spec(api: Client) -> None:
+    r = api.get("/docs")
+    assert r.status == 200 and "/openapi.json" in r.text and r.headers["content-type"].startswith("text/html")
