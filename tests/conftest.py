@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,9 +96,13 @@ def admin(admin_url: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+# The installed command beside this interpreter (the venv's), as a user would run it.
+POSTCART = str(Path(sys.executable).parent / "postcart")
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the installed `postcart` command as a user would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))}
     full_env.update(env or {})
-    return subprocess.run(["postcart", *args], capture_output=True, text=True, env=full_env,
+    return subprocess.run([POSTCART, *args], capture_output=True, text=True, env=full_env,
                           timeout=timeout, stdin=subprocess.DEVNULL)

@@ -1,0 +1,88 @@
+"""The `postcart` command as a user runs it: up on an empty data dir, down, settings errors, db-url."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import POSTCART, run_cli
+from tests.http.conftest import Client, free_port, wait_until_ready
+
+pytestmark = pytest.mark.slow
+
+
+def test_bad_setting_is_one_line_and_exit_2() -> None:
+    result = run_cli("status", env={"POSTCART_POOL_SIZE": "lots"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "POSTCART_POOL_SIZE" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_database_url_is_named() -> None:
+    result = run_cli("status", env={"DATABASE_URL": "mysql://nope"})
+    assert result.returncode == 2 and "DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_documents_every_command() -> None:
+    out = run_cli("--help").stdout
+    for command in ("up", "down", "migrate", "serve", "status", "db-url", "create-staff"):
+        assert command in out
+    assert "--no-demo" in run_cli("up", "--help").stdout
+
+
+def test_up_on_an_empty_data_dir_serves_then_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh"
+    port = free_port()
+    proc = subprocess.Popen(
+        [POSTCART, "up", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
+        env={k: v for k, v in __import__("os").environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))},
+    )
+    client = Client(port)
+    try:
+        started = time.monotonic()
+        wait_until_ready(client, proc, seconds=60)
+        assert time.monotonic() - started < 60
+        # The demo store and logins exist.
+        products = client.get("/v1/products?limit=100")
+        assert products.status == 200 and len(products.json["items"]) >= 40
+        login = client.post("/v1/auth/login", {"email": "demo@postcart.dev", "password": "demo-customer-pass"})
+        assert login.status == 200, login.text
+        staff = client.post("/v1/auth/login", {"email": "admin@postcart.dev", "password": "demo-admin-pass"})
+        assert staff.status == 200, staff.text
+        # psql-compatible URL for DBAs and analysts
+        url = run_cli("db-url", "--data-dir", str(data_dir)).stdout.strip()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM shop.products").fetchone()[0] >= 40
+        analyst = run_cli("db-url", "--role", "analyst", "--data-dir", str(data_dir)).stdout.strip()
+        psql = subprocess.run(["psql", analyst, "-Atc", "SELECT count(*) > 0 FROM reporting.catalog_stock"],
+                              capture_output=True, text=True)
+        assert psql.stdout.strip() == "t", psql.stderr
+        status = run_cli("status", "--data-dir", str(data_dir))
+        assert "0 pending" in status.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "demo customer login: demo@postcart.dev" in out
+    assert "embedded PostgreSQL stopped" in out
+    assert "not running" in run_cli("down", "--data-dir", str(data_dir)).stdout
+
+
+def test_down_stops_a_cluster_left_running(tmp_path: Path) -> None:
+    data_dir = tmp_path / "left"
+    migrated = run_cli("migrate", "--data-dir", str(data_dir))
+    assert migrated.returncode == 0, migrated.stderr
+    assert run_cli("down", "--data-dir", str(data_dir)).stdout.strip() == "stopped"
+    assert "not running" in run_cli("down", "--data-dir", str(data_dir)).stdout
+
+
+def test_serve_without_a_running_cluster_says_so(tmp_path: Path) -> None:
+    result = run_cli("serve", "--data-dir", str(tmp_path / "none"))
+    assert result.returncode == 2 and "postcart up" in result.stderr
