@@ -1,0 +1,138 @@
+"""GET /v1/me through the whole stack vs. pgbench sending the layer's own SQL, same cluster, same run.
+
+Prints both throughputs and their ratio (HTTP / pgbench): how close the HTTP layer gets to what the
+database itself can do for this request. Usage: python bench/run.py [--seconds 10] [--connections 16]
+Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's, found beside the server binaries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from postcart.auth.passwords import hash_password
+from postcart.embedded import EmbeddedCluster
+from postcart.migrate import migrate
+
+EMAIL, PASSWORD = "bench@postcart.dev", "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post_json(url: str, body: dict) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+def wait_ready(base: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/ready") as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("server did not become ready")
+
+
+def run_wrk(url: str, token: str, seconds: int, connections: int) -> float:
+    wrk = shutil.which("wrk")
+    if not wrk:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "-H", f"Authorization: Bearer {token}", url], capture_output=True, text=True, check=True).stdout
+    print(out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{non2xx.group(1)} requests failed: the benchmark is not measuring /v1/me")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def run_pgbench(cluster: EmbeddedCluster, session: dict, seconds: int, connections: int) -> float:
+    """The statements app.py sends for GET /v1/me, pipelined into one round trip as the layer does."""
+    claims = json.dumps({"sub": str(session["account_id"]), "sid": str(session["session_id"]),
+                         "role": session["role"], "kind": session["kind"]})
+    script = (
+        "\\startpipeline\n"
+        "BEGIN;\n"
+        f"SELECT auth.verify_session('{session['session_id']}'::uuid), set_config('role', '{session['role']}', true), "
+        f"set_config('request.claims', '{claims}', true);\n"
+        "SELECT api.me('{}'::jsonb)::text AS body;\n"
+        "COMMIT;\n"
+        "\\endpipeline\n"
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    os.chmod(f.name, 0o644)
+    url = cluster.url(user="postcart_authenticator")
+    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "prepared", "-f", f.name,
+                          "-c", str(connections), "-j", "2", "-T", str(seconds), url],
+                         capture_output=True, text=True, check=True).stdout
+    print(out)
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16, help="HTTP connections (wrk)")
+    parser.add_argument("--pool", type=int, default=8, help="app pool size = pgbench clients")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="postcart-bench-"))
+    cluster = EmbeddedCluster(data_dir)
+    cluster.start()
+    server = None
+    try:
+        migrate(cluster.url())
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("SELECT api.register(%s)", [Jsonb({"email": EMAIL, "password": PASSWORD, "full_name": "Ben Bench",
+                                                             "password_hash": hash_password(PASSWORD)})])
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": cluster.url(), "POSTCART_POOL_SIZE": str(args.pool),
+               "POSTCART_SECRET_KEY": "bench-only-secret-key-0123456789abcdef", "POSTCART_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base)
+        token = post_json(base + "/v1/auth/login", {"email": EMAIL, "password": PASSWORD})["access_token"]
+        http_rps = run_wrk(base + "/v1/me", token, args.seconds, args.connections)
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            session = conn.execute(
+                "SELECT auth.login_succeeded(a.id, %s, interval '1 hour', 'bench', NULL) FROM auth.accounts a "
+                "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
+        server.terminate()  # pgbench gets both cores, as the database's own limit
+        server.wait()
+        server = None
+        pg_tps = run_pgbench(cluster, session, args.seconds, args.pool)
+        print(f"GET /v1/me over HTTP: {http_rps:.0f} req/s")
+        print(f"pgbench, same SQL:    {pg_tps:.0f} tx/s")
+        print(f"ratio HTTP/pgbench:   {http_rps / pg_tps:.2f}")
+    finally:
+        if server is not None:
+            server.terminate()
+        cluster.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
