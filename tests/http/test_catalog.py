@@ -1,0 +1,102 @@
+"""The first catalog slice over HTTP: published products only, keyset pages, caching headers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from .conftest import Client
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_catalog(admin_url: str) -> Iterator[None]:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT shop.load_demo_catalog()")
+    yield
+
+
+def all_pages(api: Client, query: str) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        sep = "&" if "?" in query else "?"
+        r = api.get(query + (f"{sep}cursor={cursor}" if cursor else ""))
+        assert r.status == 200, r.text
+        items += r.json["items"]
+        cursor = r.json["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_products_list_shape(api: Client) -> None:
+    r = api.get("/v1/products?limit=5")
+    assert r.status == 200 and len(r.json["items"]) == 5 and r.json["next_cursor"]
+    item = r.json["items"][0]
+    assert set(item) >= {"id", "slug", "name", "description", "price", "in_stock", "image_url", "category"}
+    assert set(item["price"]) == {"amount", "currency"} and isinstance(item["price"]["amount"], int)
+    assert {"categories", "price_ranges"} <= set(r.json["facets"])
+
+
+@pytest.mark.parametrize("sort", ["newest", "price_asc", "price_desc", "name"])
+def test_keyset_pages_cover_every_published_product_once(api: Client, admin, sort: str) -> None:
+    published = admin.execute("SELECT count(*) FROM shop.products WHERE status = 'published'").fetchone()[0]
+    items = all_pages(api, f"/v1/products?limit=7&sort={sort}")
+    ids = [i["id"] for i in items]
+    assert len(ids) == len(set(ids)) == published
+
+
+def test_anonymous_never_sees_drafts(api: Client, admin) -> None:
+    draft = admin.execute("SELECT id, slug FROM shop.products WHERE status <> 'published' LIMIT 1").fetchone()
+    assert draft, "the demo has drafts"
+    assert str(draft[0]) not in {i["id"] for i in all_pages(api, "/v1/products?limit=100")}
+    r = api.get(f"/v1/products/{draft[1]}")
+    assert r.status == 404 and r.error_code == "product_not_found"
+
+
+def test_product_by_slug_and_by_id(api: Client) -> None:
+    first = api.get("/v1/products?limit=1").json["items"][0]
+    by_slug = api.get(f"/v1/products/{first['slug']}")
+    by_id = api.get(f"/v1/products/{first['id']}")
+    assert by_slug.status == by_id.status == 200 and by_slug.json == by_id.json
+    product = by_slug.json
+    assert set(product) >= {"id", "slug", "name", "description", "attributes", "category", "variants"}
+    variant = product["variants"][0]
+    assert set(variant) >= {"id", "sku", "name", "options", "price", "in_stock", "available_quantity"}
+
+
+def test_unknown_product_is_404(api: Client) -> None:
+    assert api.get(f"/v1/products/{uuid.uuid4()}").status == 404
+    assert api.get("/v1/products/no-such-thing").error_code == "product_not_found"
+
+
+def test_prices_in_usd(api: Client) -> None:
+    r = api.get("/v1/products?limit=3&currency=USD")
+    assert r.status == 200 and all(i["price"]["currency"] == "USD" for i in r.json["items"])
+
+
+def test_bad_parameters_are_400(api: Client) -> None:
+    assert api.get("/v1/products?limit=0").status == 400
+    assert api.get("/v1/products?limit=101").status == 400
+    assert api.get("/v1/products?cursor=%%%").status == 400
+
+
+def test_search_tolerates_typos(api: Client) -> None:
+    r = api.get("/v1/products?q=hodie")
+    assert r.status == 200 and r.json["items"]
+    assert "hoodie" in r.json["items"][0]["name"].lower()
+
+
+def test_etag_and_304(api: Client) -> None:
+    first = api.get("/v1/products?limit=3")
+    etag = first.headers["etag"]
+    assert "max-age" in first.headers["cache-control"]
+    again = api.get("/v1/products?limit=3", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.text == "" and again.headers["etag"] == etag
+
+
+def test_categories_tree(api: Client) -> None:
+    r = api.get("/v1/categories")
+    assert r.status == 200 and r.json["items"]
+    assert any(c["children"] for c in r.json["items"])
