@@ -84,9 +84,14 @@ def run_pgbench(cluster: EmbeddedCluster, session: dict, seconds: int, connectio
         f.write(script)
     os.chmod(f.name, 0o644)
     url = cluster.url(user="postcart_authenticator")
-    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "prepared", "-f", f.name,
+    # Extended protocol: each statement is parsed after the role switch before it, as in the layer
+    # (prepared mode would parse api.me as the authenticator, which may not use schema api).
+    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "extended", "-f", f.name,
                           "-c", str(connections), "-j", "2", "-T", str(seconds), url],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"pgbench failed: {out.stderr.strip()}")
+    out = out.stdout
     print(out)
     return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
