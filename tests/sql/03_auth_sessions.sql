@@ -92,9 +92,9 @@ SELECT is(
 );
 
 -- Lockout: 9 failures are tolerated, the 10th locks for 15 minutes
-SELECT auth.login_failed('carol@example.com') FROM generate_series(1, 9);
+DO $$ BEGIN PERFORM auth.login_failed('carol@example.com') FROM generate_series(1, 9); END $$;
 SELECT lives_ok($$SELECT auth.login_lookup('carol@example.com')$$, 'nine failures do not lock');
-SELECT auth.login_failed('Carol@Example.com');
+DO $$ BEGIN PERFORM auth.login_failed('Carol@Example.com'); END $$;
 SELECT throws_ok(
     $$SELECT auth.login_lookup('carol@example.com')$$, 'PT429', 'too_many_attempts', 'ten failures lock'
 );
@@ -103,7 +103,7 @@ SELECT ok(
     BETWEEN 890 AND 901,
     'retry_after says about 15 minutes'
 );
-SELECT auth.login_failed('ghost@example.com') FROM generate_series(1, 10);
+DO $$ BEGIN PERFORM auth.login_failed('ghost@example.com') FROM generate_series(1, 10); END $$;
 SELECT throws_ok(
     $$SELECT auth.login_lookup('ghost@example.com')$$, 'PT429', 'too_many_attempts',
     'unknown e-mails lock too (no account enumeration)'
@@ -114,7 +114,7 @@ RESET ROLE;
 UPDATE auth.login_attempts SET attempted_at = attempted_at - interval '16 minutes' WHERE email = 'carol@example.com';
 SET LOCAL ROLE postcart_authenticator;
 SELECT lives_ok($$SELECT auth.login_lookup('carol@example.com')$$, 'the lock ends 15 minutes after the 10th failure');
-SELECT auth.login_failed('carol@example.com') FROM generate_series(1, 10);
+DO $$ BEGIN PERFORM auth.login_failed('carol@example.com') FROM generate_series(1, 10); END $$;
 CREATE TEMP TABLE login AS
 SELECT auth.login_succeeded(
     (SELECT (body -> 'customer' ->> 'id')::uuid FROM reg),
