@@ -1,7 +1,5 @@
 -- Drops what 0002_accounts created and the sql/ functions built on it. Staff members' database roles
 -- (postcart_staff_*) stay: roles are cluster-wide; a DBA drops them by hand if wanted.
--- depends: 0001_roles_and_schemas
-
 SET LOCAL ROLE postcart_owner;
 
 DROP FUNCTION IF EXISTS api.register(jsonb);

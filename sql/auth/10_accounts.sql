@@ -17,7 +17,7 @@ CREATE OR REPLACE FUNCTION auth.text_field_error(
 )
 RETURNS text
 LANGUAGE sql
-IMMUTABLE
+STABLE
 AS $$
     SELECT CASE
         WHEN jsonb_typeof(p_args -> p_key) IS NULL OR jsonb_typeof(p_args -> p_key) = 'null'

@@ -39,7 +39,7 @@ COMMENT ON FUNCTION auth.staff_json(uuid) IS
 CREATE OR REPLACE FUNCTION auth.check_permission_role(p_role text)
 RETURNS void
 LANGUAGE plpgsql
-IMMUTABLE
+STABLE
 AS $$
 BEGIN
     IF p_role IS NULL OR NOT p_role = ANY(auth.permission_roles()) THEN
