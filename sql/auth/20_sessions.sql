@@ -1,0 +1,251 @@
+-- Login, sessions and refresh tokens. These run as postcart_authenticator before any role switch
+-- (login, refresh) or at the start of every authenticated request (verify_session).
+
+CREATE OR REPLACE FUNCTION auth.session_json(p_session_id uuid)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'session_id', s.id,
+        'account_id', a.id,
+        'kind', a.kind,
+        'role', CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END
+    )
+    FROM auth.sessions AS s
+    INNER JOIN auth.accounts AS a ON s.account_id = a.id
+    WHERE s.id = p_session_id
+$$;
+COMMENT ON FUNCTION auth.session_json(uuid) IS
+'Describes a session for the token issuer: returns {session_id, account_id, kind, role}, role being '
+'postcart_customer for customers and the member''s own db_role for staff. Internal: no grants.';
+
+CREATE OR REPLACE FUNCTION auth.verify_session(p_session_id uuid)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    PERFORM
+    FROM auth.sessions AS s
+    WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT401',
+            MESSAGE = 'token_revoked',
+            DETAIL = '{}',
+            HINT = 'This session has ended (logged out, revoked or expired); log in again.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION auth.verify_session(uuid) IS
+'Runs first in every authenticated request (one primary-key lookup): returns nothing when the session '
+'is live, raises PT401 token_revoked when it is unknown, revoked or expired.';
+
+CREATE OR REPLACE FUNCTION auth.login_lookup(p_email text)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_email extensions.citext := left(btrim(coalesce(p_email, '')), 320);
+    v_locked_until timestamptz;
+    v_result jsonb;
+BEGIN
+    -- A failure "locks" when it is the 10th (or later) failure within 15 minutes, counting only failures
+    -- after the last successful login; the lock lasts 15 minutes from that failure. Only the last 30
+    -- minutes can matter: a locking failure in the last 15 looks back at most 15 more.
+    SELECT max(f.attempted_at) + INTERVAL '15 minutes'
+    INTO v_locked_until
+    FROM (
+        SELECT
+            la.attempted_at,
+            count(*) OVER (
+                ORDER BY la.attempted_at RANGE BETWEEN INTERVAL '15 minutes' PRECEDING AND CURRENT ROW
+            ) AS failures
+        FROM auth.login_attempts AS la
+        WHERE
+            la.email = v_email
+            AND NOT la.succeeded
+            AND la.attempted_at > now() - INTERVAL '30 minutes'
+            AND la.attempted_at > coalesce((
+                SELECT max(ok.attempted_at)
+                FROM auth.login_attempts AS ok
+                WHERE ok.email = v_email AND ok.succeeded AND ok.attempted_at > now() - INTERVAL '30 minutes'
+            ), '-infinity')
+    ) AS f
+    WHERE f.failures >= 10;
+
+    IF v_locked_until > now() THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT429',
+            MESSAGE = 'too_many_attempts',
+            DETAIL = jsonb_build_object(
+                'retry_after', ceil(extract(EPOCH FROM v_locked_until - now()))::integer
+            )::text,
+            HINT = 'Too many failed logins for this e-mail address; try again later.';
+    END IF;
+
+    SELECT jsonb_build_object(
+        'account_id', a.id,
+        'password_hash', p.password_hash,
+        'kind', a.kind,
+        'role', CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END,
+        'totp_secret', a.totp_secret
+    )
+    INTO v_result
+    FROM auth.accounts AS a
+    LEFT JOIN auth.password_hashes AS p ON a.id = p.account_id
+    WHERE a.email = v_email;
+
+    RETURN coalesce(v_result, jsonb_build_object(
+        'account_id', NULL, 'password_hash', NULL, 'kind', NULL, 'role', NULL, 'totp_secret', NULL
+    ));
+END
+$$;
+COMMENT ON FUNCTION auth.login_lookup(text) IS
+'First step of a login, for postcart_authenticator: raises PT429 too_many_attempts (details.retry_after '
+'in seconds) after 10 failures within 15 minutes since the last success; otherwise returns '
+'{account_id, password_hash, kind, role, totp_secret}, every member null for an unknown e-mail.';
+
+CREATE OR REPLACE FUNCTION auth.login_failed(p_email text)
+RETURNS void
+LANGUAGE sql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    INSERT INTO auth.login_attempts (email, succeeded)
+    VALUES (left(btrim(coalesce(p_email, '')), 320), FALSE)
+$$;
+COMMENT ON FUNCTION auth.login_failed(text) IS
+'Records a failed login for an e-mail address (known or not), for the lockout rule; returns nothing.';
+
+CREATE OR REPLACE FUNCTION auth.login_succeeded(
+    p_account_id uuid, p_refresh_hash bytea, p_refresh_ttl interval, p_user_agent text, p_ip inet
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_email extensions.citext;
+    v_session_id uuid;
+BEGIN
+    IF p_refresh_ttl IS NULL OR p_refresh_ttl <= INTERVAL '0' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT422',
+            MESSAGE = 'validation_failed',
+            DETAIL = jsonb_build_object('fields', jsonb_build_object('refresh_ttl', 'must be positive'))::text,
+            HINT = 'The refresh token lifetime must be a positive interval.';
+    END IF;
+    SELECT a.email INTO v_email FROM auth.accounts AS a WHERE a.id = p_account_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT404',
+            MESSAGE = 'account_not_found',
+            DETAIL = jsonb_build_object('account_id', p_account_id)::text,
+            HINT = 'There is no account with this id.';
+    END IF;
+
+    INSERT INTO auth.login_attempts (email, succeeded) VALUES (v_email, TRUE);
+    INSERT INTO auth.sessions (account_id, expires_at, user_agent, ip)
+    VALUES (p_account_id, now() + p_refresh_ttl, left(p_user_agent, 1000), p_ip)
+    RETURNING id INTO v_session_id;
+    INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at)
+    VALUES (p_refresh_hash, v_session_id, now() + p_refresh_ttl);
+    RETURN auth.session_json(v_session_id);
+END
+$$;
+COMMENT ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) IS
+'Last step of a login, for postcart_authenticator once the password (and OTP) checked out: records the '
+'success, opens a session expiring after p_refresh_ttl and stores its first refresh token (sha256 of '
+'the opaque token); returns {session_id, account_id, kind, role}.';
+
+CREATE OR REPLACE FUNCTION auth.refresh_session(p_token_hash bytea, p_new_hash bytea, p_refresh_ttl interval)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_session_id uuid;
+    v_used_at timestamptz;
+BEGIN
+    IF p_refresh_ttl IS NULL OR p_refresh_ttl <= INTERVAL '0' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT422',
+            MESSAGE = 'validation_failed',
+            DETAIL = jsonb_build_object('fields', jsonb_build_object('refresh_ttl', 'must be positive'))::text,
+            HINT = 'The refresh token lifetime must be a positive interval.';
+    END IF;
+
+    -- The rotation itself: one conditional UPDATE. A concurrent use of the same token waits for the row
+    -- lock, re-reads used_at, finds it set and falls through to the reuse branch below.
+    UPDATE auth.refresh_tokens AS t
+    SET used_at = now()
+    FROM auth.sessions AS s
+    WHERE
+        t.token_hash = p_token_hash
+        AND t.used_at IS NULL
+        AND t.expires_at > now()
+        AND s.id = t.session_id
+        AND s.revoked_at IS NULL
+        AND s.expires_at > now()
+    RETURNING t.session_id INTO v_session_id;
+
+    IF v_session_id IS NOT NULL THEN
+        -- Sliding sessions: each refresh keeps the session alive for another p_refresh_ttl.
+        UPDATE auth.sessions
+        SET expires_at = greatest(expires_at, now() + p_refresh_ttl)
+        WHERE id = v_session_id;
+        INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at)
+        VALUES (p_new_hash, v_session_id, now() + p_refresh_ttl);
+        RETURN auth.session_json(v_session_id);
+    END IF;
+
+    SELECT t.session_id, t.used_at INTO v_session_id, v_used_at
+    FROM auth.refresh_tokens AS t
+    WHERE t.token_hash = p_token_hash;
+
+    IF v_used_at IS NOT NULL THEN
+        -- Reuse of a rotated token: someone holds a stolen copy. End the session for everyone. This
+        -- must commit, so it is not followed by a RAISE: NULL tells the caller to answer 401.
+        UPDATE auth.sessions SET revoked_at = now()
+        WHERE id = v_session_id AND revoked_at IS NULL;
+        RETURN NULL;
+    END IF;
+
+    RAISE EXCEPTION USING
+        ERRCODE = 'PT401',
+        MESSAGE = 'invalid_refresh_token',
+        DETAIL = '{}',
+        HINT = 'This refresh token is unknown, expired or belongs to an ended session; log in again.';
+END
+$$;
+COMMENT ON FUNCTION auth.refresh_session(bytea, bytea, interval) IS
+'Rotates a refresh token, for postcart_authenticator: marks the presented token (sha256) used, stores '
+'p_new_hash as its successor and extends the session to now() + p_refresh_ttl; returns {session_id, '
+'account_id, kind, role}. Unknown or expired token, or ended session: raises PT401 invalid_refresh_token. '
+'A token that was already used (theft): revokes its session and returns NULL instead of raising, so the '
+'revocation commits; the caller must commit and answer 401 invalid_refresh_token.';
+
+REVOKE EXECUTE ON FUNCTION auth.session_json(uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.verify_session(uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.login_lookup(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.login_failed(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.verify_session(uuid) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.login_failed(text) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) TO postcart_authenticator;
