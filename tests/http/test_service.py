@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from .conftest import Client
@@ -29,8 +30,10 @@ def test_request_id_is_echoed_or_generated(api: Client) -> None:
 def test_request_id_reaches_the_log(api: Client) -> None:
     rid = uuid.uuid4().hex
     api.get("/v1/products?limit=1", headers={"X-Request-Id": rid})
-    log = api.log_path.read_text()  # type: ignore[attr-defined]
-    assert f"rid={rid}" in log
+    deadline = time.monotonic() + 5  # the access line is written just after the response is sent
+    while f"rid={rid}" not in api.log_path.read_text() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
+    assert f"rid={rid}" in api.log_path.read_text()  # type: ignore[attr-defined]
 
 
 def test_unknown_path_is_json_404(api: Client) -> None:
