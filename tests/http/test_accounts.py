@@ -268,3 +268,19 @@ def test_create_staff_then_login(api: Client, admin_url: str) -> None:
     bad = run_cli("create-staff", "--email", new_email(), "--password", "staff-password-1", "--full-name", "X",
                   "--roles", "emperor", env={"DATABASE_URL": admin_url})
     assert bad.returncode == 1 and "unknown_role" in bad.stderr
+
+
+def test_store_admin_creates_staff_over_http(api: Client, admin_url: str, customer: dict[str, Any]) -> None:
+    boss, clerk = new_email(), new_email()
+    for email, roles in ((boss, "store_admin"), (clerk, "support_agent")):
+        assert run_cli("create-staff", "--email", email, "--password", "staff-password-1", "--full-name", "S",
+                       "--roles", roles, env={"DATABASE_URL": admin_url}).returncode == 0
+    body = {"email": new_email(), "full_name": "New Hire", "password": "new-hire-password", "roles": ["order_manager"]}
+    as_customer = api.post("/v1/admin/staff", body, token=customer["access_token"])
+    assert as_customer.status == 403 and as_customer.error_code == "forbidden"
+    as_clerk = api.post("/v1/admin/staff", body, token=login(api, clerk, "staff-password-1")["access_token"])
+    assert as_clerk.status == 403
+    created = api.post("/v1/admin/staff", body, token=login(api, boss, "staff-password-1")["access_token"])
+    assert created.status == 201, created.text
+    assert created.json["staff"]["roles"] == ["order_manager"]
+    login(api, body["email"], body["password"])

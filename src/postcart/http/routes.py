@@ -57,6 +57,10 @@ ROUTES: tuple[Route, ...] = (
           "accounts", status=204, auth="required", request=s.TotpConfirmRequest, step="totp_confirm"),
     Route("DELETE", "/v1/me/mfa/totp", "disable_totp", "Turn MFA off.", "accounts", status=204,
           auth="required"),
+    # staff
+    Route("POST", "/v1/admin/staff", "create_staff", "Create a staff account (store_admin).", "staff",
+          status=201, auth="required", request=s.CreateStaffRequest, response=s.StaffResponse,
+          step="hash_password"),
     # catalog
     Route("GET", "/v1/products", "list_products", "Published products, searchable and filterable.",
           "catalog", query=s.ProductQuery, response=s.ProductList, cacheable=True),

@@ -114,6 +114,24 @@ class ListQuery(Model):
     cursor: str | None = None
 
 
+class CreateStaffRequest(Model):
+    email: str
+    full_name: str
+    password: str = Field(description="At least 10 characters, not the email")
+    roles: list[Literal["catalog_manager", "inventory_manager", "order_manager", "support_agent", "store_admin"]]
+
+
+class Staff(Model):
+    id: UUID
+    email: str
+    full_name: str
+    roles: list[str]
+
+
+class StaffResponse(Model):
+    staff: Staff
+
+
 # -- catalog ----------------------------------------------------------------------------------
 class CategoryRef(Model):
     id: UUID
