@@ -68,25 +68,20 @@ def run_wrk(url: str, token: str, seconds: int, connections: int) -> float:
 
 
 def run_pgbench(cluster: EmbeddedCluster, session: dict, seconds: int, connections: int) -> float:
-    """The statements app.py sends for GET /v1/me, pipelined into one round trip as the layer does."""
+    """The statements db.py sends for GET /v1/me, in one simple-protocol message as the layer does."""
     claims = json.dumps({"sub": str(session["account_id"]), "sid": str(session["session_id"]),
                          "role": session["role"], "kind": session["kind"]})
+    # `\;` joins both statements into one message, run as one implicit transaction, exactly as db.py.
     script = (
-        "\\startpipeline\n"
-        "BEGIN;\n"
         f"SELECT auth.verify_session('{session['session_id']}'::uuid), set_config('role', '{session['role']}', true), "
-        f"set_config('request.claims', '{claims}', true);\n"
+        f"set_config('request.claims', '{claims}', true) \\; "
         "SELECT api.me('{}'::jsonb)::text AS body;\n"
-        "COMMIT;\n"
-        "\\endpipeline\n"
     )
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
     os.chmod(f.name, 0o644)
     url = cluster.url(user="postcart_authenticator")
-    # Extended protocol: each statement is parsed after the role switch before it, as in the layer
-    # (prepared mode would parse api.me as the authenticator, which may not use schema api).
-    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "extended", "-f", f.name,
+    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "simple", "-f", f.name,
                           "-c", str(connections), "-j", "2", "-T", str(seconds), url],
                          capture_output=True, text=True)
     if out.returncode != 0:

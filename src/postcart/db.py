@@ -1,5 +1,5 @@
 """Where the database is, and the one way a request reaches it: a transaction that switches role,
-sets the caller's claims and calls one `api` function, sent in a single round trip (pipeline mode)."""
+sets the caller's claims and calls one `api` function, sent in a single network round trip."""
 
 from __future__ import annotations
 
@@ -66,8 +66,9 @@ def secret_key(settings: Settings) -> str:
 
 
 def open_pool(app_url: str, size: int) -> AsyncConnectionPool:
+    # Autocommit: a request's statements form their own (implicit or explicit) transaction.
     return AsyncConnectionPool(app_url, min_size=min(2, size), max_size=size, open=False,
-                               kwargs={"application_name": "postcart"})
+                               kwargs={"application_name": "postcart", "autocommit": True})
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class Caller:
     session_id: str | None = None
 
 
-_AS_ANON = sql.SQL("SELECT set_config('role', %s, true), set_config('request.claims', %s, true)")
+_AS_ANON = sql.SQL("SELECT set_config('role', {}, true), set_config('request.claims', {}, true)")
 _CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s)::text")
 
 
@@ -92,7 +93,7 @@ def _call_and_save(query: sql.Composed) -> sql.Composed:
 
 # verify_session runs first, as the authenticator: a revoked session fails before any role switch.
 _AS_SESSION = sql.SQL(
-    "SELECT auth.verify_session(%s::uuid), set_config('role', %s, true), set_config('request.claims', %s, true)"
+    "SELECT auth.verify_session({}::uuid), set_config('role', {}, true), set_config('request.claims', {}, true)"
 )
 
 
@@ -119,31 +120,46 @@ async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], c
     for attempt in range(RETRIES + 1):
         try:
             async with pool.connection() as conn:
-                return await _call_once(conn, query, args, caller, claims, idempotency)
+                if idempotency is None:
+                    return await _call_simple(conn, function, args, caller, claims)
+                return await _call_idempotent(conn, query, args, caller, claims, idempotency)
         except (errors.SerializationFailure, errors.DeadlockDetected):
             if attempt == RETRIES:
                 raise
     raise AssertionError("unreachable")
 
 
-async def _call_once(conn: psycopg.AsyncConnection[Any], query: sql.Composed, args: dict[str, Any],
-                     caller: Caller, claims: str, idempotency: Idempotency | None) -> Result:
+def _as_caller(caller: Caller, claims: str) -> sql.Composed:
+    if caller.session_id:
+        return _AS_SESSION.format(sql.Literal(caller.session_id), sql.Literal(caller.role), sql.Literal(claims))
+    return _AS_ANON.format(sql.Literal(caller.role), sql.Literal(claims))
+
+
+async def _call_simple(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
+                       caller: Caller, claims: str) -> Result:
+    """Both statements in one simple-protocol message: PostgreSQL runs them as one implicit transaction
+    (rolled back whole on error), so no BEGIN/COMMIT messages and a single network round trip. The
+    values are quoted by psycopg's client-side literal escaping."""
+    call = sql.SQL("SELECT {}({}::jsonb)::text AS body").format(
+        sql.Identifier("api", function), sql.Literal(json.dumps(args)))
+    cur = await conn.execute(sql.SQL("{}; {}").format(_as_caller(caller, claims), call))
+    cur.nextset()
+    row = await cur.fetchone()
+    return Result(row[0] if row else None)
+
+
+async def _call_idempotent(conn: psycopg.AsyncConnection[Any], query: sql.Composed, args: dict[str, Any],
+                           caller: Caller, claims: str, idempotency: Idempotency) -> Result:
     async with conn.pipeline():
         async with conn.transaction():
-            if caller.session_id:
-                await conn.execute(_AS_SESSION, [caller.session_id, caller.role, claims])
-            else:
-                await conn.execute(_AS_ANON, [caller.role, claims])
-            if idempotency is not None:
-                claim = await conn.execute(_CLAIM_KEY, [idempotency.key, idempotency.fingerprint])
-                replay = (await claim.fetchone() or [None])[0]
-                if replay is not None:
-                    stored = json.loads(replay)
-                    body = stored["body"]
-                    return Result(None if body is None else json.dumps(body), stored["status"], True)
-                cur = await conn.execute(_call_and_save(query), [Jsonb(args), idempotency.key, idempotency.status])
-            else:
-                cur = await conn.execute(query, [Jsonb(args)])
+            await conn.execute(_as_caller(caller, claims))
+            claim = await conn.execute(_CLAIM_KEY, [idempotency.key, idempotency.fingerprint])
+            replay = (await claim.fetchone() or [None])[0]
+            if replay is not None:
+                stored = json.loads(replay)
+                body = stored["body"]
+                return Result(None if body is None else json.dumps(body), stored["status"], True)
+            cur = await conn.execute(_call_and_save(query), [Jsonb(args), idempotency.key, idempotency.status])
     row = await cur.fetchone()
     return Result(row[0] if row else None)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -35,13 +36,23 @@ def issue_access_token(secret: str, session: dict[str, Any], ttl: int) -> str:
 
 
 def read_access_token(secret: str, token: str) -> dict[str, Any]:
-    """The verified claims, or TokenError."""
+    """The verified claims, or TokenError. Expiry is checked on every call; the signature once per token."""
+    claims = _verified(secret, token)
+    if claims["exp"] <= time.time():
+        raise TokenError("token expired")
+    return claims
+
+
+@lru_cache(maxsize=16384)
+def _verified(secret: str, token: str) -> dict[str, Any]:
+    # A signature stays valid for the token's whole life, so verifying it once per process suffices;
+    # revocation is the database's job (auth.verify_session), on every request.
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                            options={"require": ["exp", "sub", "sid", "role", "kind"]})
+                            options={"require": ["exp", "sub", "sid", "role", "kind"], "verify_exp": False})
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from None
-    if claims.get("typ") != "access":
+    if claims.get("typ") != "access" or not isinstance(claims["exp"], int):
         raise TokenError("not an access token")
     return claims
 
