@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -42,7 +43,7 @@ def test_up_on_an_empty_data_dir_serves_then_stops_cleanly(tmp_path: Path) -> No
     proc = subprocess.Popen(
         [POSTCART, "up", "--port", str(port), "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
-        env={k: v for k, v in __import__("os").environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))},
+        env={k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))},
     )
     client = Client(port)
     try:
@@ -86,3 +87,4 @@ def test_down_stops_a_cluster_left_running(tmp_path: Path) -> None:
 def test_serve_without_a_running_cluster_says_so(tmp_path: Path) -> None:
     result = run_cli("serve", "--data-dir", str(tmp_path / "none"))
     assert result.returncode == 2 and "postcart up" in result.stderr
+
