@@ -6,8 +6,8 @@
 SET LOCAL ROLE postcart_owner;
 
 -- == functions the indexes are built on ==============================================================
--- An index expression freezes the function's result into the index, so this one is part of the stored
--- schema: it lives here, not in sql/, and changing it needs a migration that also reindexes.
+-- Stored generated columns and their indexes freeze this function's results, so it is part of the stored
+-- schema: it lives here, not in sql/, and changing it needs a migration that recomputes them.
 CREATE FUNCTION shop.search_key(input text)
 RETURNS text
 LANGUAGE sql
@@ -56,6 +56,9 @@ CREATE TABLE shop.products (
     published_at timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
+    -- Search forms, stored: computed once per write instead of once per row read.
+    search_name text GENERATED ALWAYS AS (shop.search_key(name)) STORED,
+    search_description text GENERATED ALWAYS AS (shop.search_key(description)) STORED,
     CONSTRAINT products_slug_key UNIQUE (slug),
     CONSTRAINT products_slug_check CHECK (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND length(slug) <= 200),
     CONSTRAINT products_name_check CHECK (btrim(name) <> '' AND length(name) <= 200),
@@ -70,10 +73,9 @@ CREATE TABLE shop.products (
 CREATE INDEX products_status_published_at_idx ON shop.products (status, published_at DESC, id DESC);
 CREATE INDEX products_category_id_idx ON shop.products (category_id);
 -- Typo-tolerant search: trigrams of the unaccented lower-case name and description.
-CREATE INDEX products_name_search_idx ON shop.products
-USING gin (shop.search_key(name) extensions.gin_trgm_ops);
-CREATE INDEX products_description_search_idx ON shop.products
-USING gin (shop.search_key(description) extensions.gin_trgm_ops);
+CREATE INDEX products_search_name_idx ON shop.products USING gin (search_name extensions.gin_trgm_ops);
+CREATE INDEX products_search_description_idx ON shop.products
+USING gin (search_description extensions.gin_trgm_ops);
 COMMENT ON TABLE shop.products IS
 'Products. Only published ones are visible to anonymous callers and customers (RLS); staff see all. '
 'attributes is a JSON object of descriptive facts (material, care, ...); prices live on variants.';
@@ -88,6 +90,8 @@ CREATE TABLE shop.product_variants (
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT product_variants_sku_key UNIQUE (sku),
+    -- Target of variant_prices' (variant_id, product_id) foreign key.
+    CONSTRAINT product_variants_id_product_id_key UNIQUE (id, product_id),
     CONSTRAINT product_variants_sku_check CHECK (sku ~ '^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$'),
     CONSTRAINT product_variants_name_check CHECK (btrim(name) <> '' AND length(name) <= 200),
     CONSTRAINT product_variants_options_check CHECK (jsonb_typeof(options) = 'object')
@@ -98,18 +102,24 @@ COMMENT ON TABLE shop.product_variants IS
 'to anonymous callers and customers when their product is published.';
 
 CREATE TABLE shop.variant_prices (
-    variant_id uuid NOT NULL REFERENCES shop.product_variants (id) ON DELETE CASCADE,
+    variant_id uuid NOT NULL,
+    -- The variant's product, filled in by a trigger and kept right by the composite foreign key: the
+    -- storefront's lowest-price-per-product and the RLS policy then need no join through variants.
+    product_id uuid NOT NULL,
     currency char(3) NOT NULL,
     amount bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (variant_id, currency),
+    CONSTRAINT variant_prices_variant_fkey FOREIGN KEY (variant_id, product_id)
+    REFERENCES shop.product_variants (id, product_id) ON UPDATE CASCADE ON DELETE CASCADE,
     CONSTRAINT variant_prices_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
     CONSTRAINT variant_prices_amount_check CHECK (amount >= 0)
 );
+CREATE INDEX variant_prices_product_id_currency_amount_idx ON shop.variant_prices (product_id, currency, amount);
 CREATE INDEX variant_prices_currency_amount_idx ON shop.variant_prices (currency, amount);
 COMMENT ON TABLE shop.variant_prices IS
 'The price of a variant in one currency, in minor units (1999 = 19.99). A variant without a price in a '
-'currency is not sold in it.';
+'currency is not sold in it. product_id repeats the variant''s product (set by a trigger).';
 
 CREATE TABLE shop.warehouses (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -171,14 +181,11 @@ FOR SELECT TO postcart_staff USING (TRUE);
 
 CREATE POLICY product_variants_owner_all ON shop.product_variants
 FOR ALL TO postcart_owner USING (TRUE) WITH CHECK (TRUE);
+-- Uncorrelated IN (not a correlated EXISTS on a join): the planner hashes the published product ids once
+-- per statement.
 CREATE POLICY product_variants_select_published ON shop.product_variants
 FOR SELECT TO postcart_anon, postcart_customer
-USING (
-    EXISTS (
-        SELECT FROM shop.products AS p
-        WHERE p.id = product_variants.product_id AND p.status = 'published'
-    )
-);
+USING (product_id IN (SELECT p.id FROM shop.products AS p WHERE p.status = 'published'));
 CREATE POLICY product_variants_select_staff ON shop.product_variants
 FOR SELECT TO postcart_staff USING (TRUE);
 
@@ -186,13 +193,7 @@ CREATE POLICY variant_prices_owner_all ON shop.variant_prices
 FOR ALL TO postcart_owner USING (TRUE) WITH CHECK (TRUE);
 CREATE POLICY variant_prices_select_published ON shop.variant_prices
 FOR SELECT TO postcart_anon, postcart_customer
-USING (
-    EXISTS (
-        SELECT FROM shop.product_variants AS v
-        INNER JOIN shop.products AS p ON v.product_id = p.id
-        WHERE v.id = variant_prices.variant_id AND p.status = 'published'
-    )
-);
+USING (product_id IN (SELECT p.id FROM shop.products AS p WHERE p.status = 'published'));
 CREATE POLICY variant_prices_select_staff ON shop.variant_prices
 FOR SELECT TO postcart_staff USING (TRUE);
 
@@ -215,14 +216,16 @@ GRANT SELECT (id, parent_id, slug, name, position, created_at, updated_at)
 ON shop.categories TO postcart_staff;
 
 GRANT SELECT (
-    id, slug, name, description, attributes, category_id, image_url, status, published_at
+    id, slug, name, description, attributes, category_id, image_url, status, published_at, search_name,
+    search_description
 ) ON shop.products TO postcart_anon;
 GRANT SELECT (
-    id, slug, name, description, attributes, category_id, image_url, status, published_at
+    id, slug, name, description, attributes, category_id, image_url, status, published_at, search_name,
+    search_description
 ) ON shop.products TO postcart_customer;
 GRANT SELECT (
     id, slug, name, description, attributes, category_id, image_url, status, published_at, created_at,
-    updated_at
+    updated_at, search_name, search_description
 ) ON shop.products TO postcart_staff;
 
 GRANT SELECT (id, product_id, sku, name, options, position) ON shop.product_variants TO postcart_anon;
@@ -230,9 +233,9 @@ GRANT SELECT (id, product_id, sku, name, options, position) ON shop.product_vari
 GRANT SELECT (id, product_id, sku, name, options, position, created_at, updated_at)
 ON shop.product_variants TO postcart_staff;
 
-GRANT SELECT (variant_id, currency, amount) ON shop.variant_prices TO postcart_anon;
-GRANT SELECT (variant_id, currency, amount) ON shop.variant_prices TO postcart_customer;
-GRANT SELECT (variant_id, currency, amount, updated_at) ON shop.variant_prices TO postcart_staff;
+GRANT SELECT (variant_id, product_id, currency, amount) ON shop.variant_prices TO postcart_anon;
+GRANT SELECT (variant_id, product_id, currency, amount) ON shop.variant_prices TO postcart_customer;
+GRANT SELECT (variant_id, product_id, currency, amount, updated_at) ON shop.variant_prices TO postcart_staff;
 
 GRANT SELECT (id, code, name, created_at) ON shop.warehouses TO postcart_staff;
 GRANT SELECT (variant_id, warehouse_id, on_hand, reserved, updated_at) ON shop.stock_levels TO postcart_staff;

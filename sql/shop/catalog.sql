@@ -101,6 +101,20 @@ $$;
 COMMENT ON FUNCTION shop.tg_variant_prices__updated_at() IS
 'BEFORE UPDATE trigger on shop.variant_prices: sets updated_at to the transaction time. Returns the row.';
 
+CREATE OR REPLACE FUNCTION shop.tg_variant_prices__product_id()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    SELECT v.product_id INTO NEW.product_id FROM shop.product_variants AS v WHERE v.id = NEW.variant_id;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_variant_prices__product_id() IS
+'BEFORE INSERT/UPDATE trigger on shop.variant_prices: copies the variant''s product_id onto the price row '
+'(the composite foreign key then guarantees it stays right). Returns the row.';
+
 CREATE OR REPLACE FUNCTION shop.tg_stock_levels__updated_at()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -134,6 +148,9 @@ CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.product_variants
 FOR EACH ROW EXECUTE FUNCTION shop.tg_product_variants__updated_at();
 
+CREATE OR REPLACE TRIGGER _200_product_id
+BEFORE INSERT OR UPDATE OF variant_id ON shop.variant_prices
+FOR EACH ROW EXECUTE FUNCTION shop.tg_variant_prices__product_id();
 CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.variant_prices
 FOR EACH ROW EXECUTE FUNCTION shop.tg_variant_prices__updated_at();
