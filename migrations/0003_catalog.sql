@@ -185,7 +185,12 @@ FOR ALL TO postcart_owner USING (TRUE) WITH CHECK (TRUE);
 -- per statement.
 CREATE POLICY product_variants_select_published ON shop.product_variants
 FOR SELECT TO postcart_anon, postcart_customer
-USING (product_id IN (SELECT p.id FROM shop.products AS p WHERE p.status = 'published'));
+USING (
+    product_id IN (
+        SELECT p.id FROM shop.products AS p
+        WHERE p.status = 'published'
+    )
+);
 CREATE POLICY product_variants_select_staff ON shop.product_variants
 FOR SELECT TO postcart_staff USING (TRUE);
 
@@ -193,7 +198,12 @@ CREATE POLICY variant_prices_owner_all ON shop.variant_prices
 FOR ALL TO postcart_owner USING (TRUE) WITH CHECK (TRUE);
 CREATE POLICY variant_prices_select_published ON shop.variant_prices
 FOR SELECT TO postcart_anon, postcart_customer
-USING (product_id IN (SELECT p.id FROM shop.products AS p WHERE p.status = 'published'));
+USING (
+    product_id IN (
+        SELECT p.id FROM shop.products AS p
+        WHERE p.status = 'published'
+    )
+);
 CREATE POLICY variant_prices_select_staff ON shop.variant_prices
 FOR SELECT TO postcart_staff USING (TRUE);
 
