@@ -3,7 +3,6 @@
 BEGIN;
 SELECT plan(59);
 
-
 -- == structure ======================================================================================
 SELECT has_table('shop', t, format('shop.%s exists', t))
 FROM unnest(ARRAY[
