@@ -162,9 +162,20 @@ class PriceRange(Model):
     count: int
 
 
+class AttributeValueCount(Model):
+    value: str
+    count: int
+
+
+class AttributeFacet(Model):
+    name: str
+    values: list[AttributeValueCount]
+
+
 class Facets(Model):
     categories: list[FacetCount]
     price_ranges: list[PriceRange]
+    attributes: list[AttributeFacet]
 
 
 class ProductList(Model):

@@ -1,0 +1,60 @@
+-- Cross-cutting guards: RLS on every table that holds data, the customer sign-up report, and
+-- idempotency keys scoped to their caller.
+BEGIN;
+SELECT plan(12);
+
+SELECT is(
+    ARRAY(
+        SELECT format('%I.%I', n.nspname, c.relname)
+        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname IN ('shop', 'auth', 'audit', 'integration') AND c.relkind IN ('r', 'p')
+          AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+        ORDER BY 1
+    ),
+    ARRAY[]::text[],
+    'every table in shop, auth, audit and integration has RLS enabled and forced'
+);
+SELECT policies_are('integration', 'idempotency_keys', ARRAY['owner_all'], 'idempotency keys: owner policy only');
+
+-- The sign-up report counts customers, not staff, and shows no personal data.
+SELECT lives_ok(
+    $$SELECT api.register(jsonb_build_object(
+        'email', 'report-test@example.com', 'password', 'report-password', 'full_name', 'Report Test',
+        'password_hash', '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA'
+    ))$$,
+    'a customer registers'
+);
+SET LOCAL ROLE postcart_analyst;
+SELECT ok(
+    (SELECT signups >= 1 FROM reporting.customer_signups WHERE month = date_trunc('month', now() AT TIME ZONE 'UTC')::date),
+    'the analyst sees this month''s sign-ups'
+);
+SELECT columns_are('reporting', 'customer_signups', ARRAY['month', 'signups', 'customers_to_date'],
+                   'the sign-up report has no personal columns');
+SELECT throws_ok('SELECT count(*) FROM auth.accounts', '42501', NULL, 'the analyst cannot read accounts');
+RESET ROLE;
+
+-- Idempotency keys: a new key claims, a saved response replays, a changed request is refused.
+SET LOCAL ROLE postcart_anon;
+SELECT set_config('request.claims', '{}', TRUE);
+SELECT is(integration.claim_idempotency_key('k-1', '\x01'), NULL, 'a new key is claimed (NULL: run the request)');
+SELECT lives_ok(
+    $$SELECT integration.save_idempotent_response('k-1', 201, '{"ok": true}')$$, 'the response is saved'
+);
+SELECT is(
+    integration.claim_idempotency_key('k-1', '\x01'), '{"status": 201, "body": {"ok": true}}'::jsonb,
+    'the same key and request replay the first response'
+);
+SELECT throws_ok(
+    $$SELECT integration.claim_idempotency_key('k-1', '\x02')$$, 'PT422', 'idempotency_key_reused',
+    'the same key with another request is refused'
+);
+SELECT throws_ok('SELECT * FROM integration.idempotency_keys', '42501', NULL, 'callers cannot read stored responses');
+RESET ROLE;
+SET LOCAL ROLE postcart_customer;
+SELECT set_config('request.claims', '{"sub": "00000000-0000-0000-0000-000000000001", "kind": "customer"}', TRUE);
+SELECT is(integration.claim_idempotency_key('k-1', '\x02'), NULL, 'another caller''s key of the same name is its own');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
