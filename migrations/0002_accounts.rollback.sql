@@ -37,7 +37,6 @@ DROP TABLE IF EXISTS auth.refresh_tokens;
 DROP TABLE IF EXISTS auth.sessions;
 DROP TABLE IF EXISTS auth.password_hashes;
 DROP TABLE IF EXISTS auth.accounts;
-DROP FUNCTION IF EXISTS auth.tg_accounts__set_updated_at();
 
 DROP FUNCTION IF EXISTS auth.email_is_valid(text);
 DROP FUNCTION IF EXISTS auth.current_customer_id();

@@ -20,14 +20,10 @@ DROP FUNCTION IF EXISTS shop.product_availability(uuid[]);
 DROP FUNCTION IF EXISTS shop.currency_problem(text);
 DROP FUNCTION IF EXISTS shop.encode_cursor(jsonb);
 DROP FUNCTION IF EXISTS shop.decode_cursor(text);
-DROP FUNCTION IF EXISTS shop.tg_categories__updated_at();
 DROP FUNCTION IF EXISTS shop.tg_categories__no_cycle();
-DROP FUNCTION IF EXISTS shop.tg_products__updated_at();
 DROP FUNCTION IF EXISTS shop.tg_products__published_at();
-DROP FUNCTION IF EXISTS shop.tg_product_variants__updated_at();
 DROP FUNCTION IF EXISTS shop.tg_variant_prices__product_id();
-DROP FUNCTION IF EXISTS shop.tg_variant_prices__updated_at();
-DROP FUNCTION IF EXISTS shop.tg_stock_levels__updated_at();
+DROP FUNCTION IF EXISTS shop.tg__set_updated_at();
 DROP FUNCTION IF EXISTS shop.search_key(text);
 
 RESET ROLE;

@@ -43,22 +43,9 @@ $$;
 COMMENT ON FUNCTION auth.current_session_id() IS
 'The caller''s session id (claims.sid); NULL when anonymous.';
 
-CREATE OR REPLACE FUNCTION auth.tg_accounts__set_updated_at()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION auth.tg_accounts__set_updated_at() IS
-'BEFORE UPDATE trigger on auth.accounts: stamps updated_at; returns the new row.';
-
 CREATE OR REPLACE TRIGGER accounts_set_updated_at
 BEFORE UPDATE ON auth.accounts
-FOR EACH ROW EXECUTE FUNCTION auth.tg_accounts__set_updated_at();
+FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
 CREATE OR REPLACE FUNCTION auth.new_account(
     p_kind text, p_email text, p_password text, p_password_hash text, p_full_name text
@@ -129,7 +116,6 @@ COMMENT ON FUNCTION auth.new_account(text, text, text, text, text) IS
 REVOKE EXECUTE ON FUNCTION auth.to_rfc3339(timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.text_field_error(jsonb, text, boolean, integer) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.current_session_id() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION auth.tg_accounts__set_updated_at() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.new_account(text, text, text, text, text) FROM PUBLIC;
 -- Pure helpers the SECURITY INVOKER api functions call as the caller.
 GRANT EXECUTE ON FUNCTION auth.to_rfc3339(timestamptz) TO postcart_customer;

@@ -2,19 +2,6 @@
 -- stock through, and the category tree helper. Repeatable: applied after the migrations on every deploy.
 
 -- == trigger functions ===============================================================================
-CREATE OR REPLACE FUNCTION shop.tg_categories__updated_at()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_categories__updated_at() IS
-'BEFORE UPDATE trigger on shop.categories: sets updated_at to the transaction time. Returns the row.';
-
 CREATE OR REPLACE FUNCTION shop.tg_categories__no_cycle()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -46,19 +33,6 @@ COMMENT ON FUNCTION shop.tg_categories__no_cycle() IS
 'BEFORE INSERT/UPDATE trigger on shop.categories: refuses a parent_id that would make the tree a cycle '
 '(PT422 category_cycle). Returns the row.';
 
-CREATE OR REPLACE FUNCTION shop.tg_products__updated_at()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_products__updated_at() IS
-'BEFORE UPDATE trigger on shop.products: sets updated_at to the transaction time. Returns the row.';
-
 CREATE OR REPLACE FUNCTION shop.tg_products__published_at()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -75,32 +49,6 @@ COMMENT ON FUNCTION shop.tg_products__published_at() IS
 'BEFORE INSERT/UPDATE trigger on shop.products: stamps published_at when a product becomes published '
 'without one (an explicit published_at is kept). Returns the row.';
 
-CREATE OR REPLACE FUNCTION shop.tg_product_variants__updated_at()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_product_variants__updated_at() IS
-'BEFORE UPDATE trigger on shop.product_variants: sets updated_at to the transaction time. Returns the row.';
-
-CREATE OR REPLACE FUNCTION shop.tg_variant_prices__updated_at()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_variant_prices__updated_at() IS
-'BEFORE UPDATE trigger on shop.variant_prices: sets updated_at to the transaction time. Returns the row.';
-
 CREATE OR REPLACE FUNCTION shop.tg_variant_prices__product_id()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -115,19 +63,6 @@ COMMENT ON FUNCTION shop.tg_variant_prices__product_id() IS
 'BEFORE INSERT/UPDATE trigger on shop.variant_prices: copies the variant''s product_id onto the price row '
 '(the composite foreign key then guarantees it stays right). Returns the row.';
 
-CREATE OR REPLACE FUNCTION shop.tg_stock_levels__updated_at()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    NEW.updated_at := now();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_stock_levels__updated_at() IS
-'BEFORE UPDATE trigger on shop.stock_levels: sets updated_at to the transaction time. Returns the row.';
-
 -- == triggers ========================================================================================
 -- Prefixes order BEFORE triggers (they fire by name): _100 checks, _200 derived columns, _900 timestamps.
 CREATE OR REPLACE TRIGGER _100_no_cycle
@@ -135,29 +70,29 @@ BEFORE INSERT OR UPDATE OF parent_id ON shop.categories
 FOR EACH ROW EXECUTE FUNCTION shop.tg_categories__no_cycle();
 CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.categories
-FOR EACH ROW EXECUTE FUNCTION shop.tg_categories__updated_at();
+FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
 CREATE OR REPLACE TRIGGER _200_published_at
 BEFORE INSERT OR UPDATE OF status, published_at ON shop.products
 FOR EACH ROW EXECUTE FUNCTION shop.tg_products__published_at();
 CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.products
-FOR EACH ROW EXECUTE FUNCTION shop.tg_products__updated_at();
+FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
 CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.product_variants
-FOR EACH ROW EXECUTE FUNCTION shop.tg_product_variants__updated_at();
+FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
 CREATE OR REPLACE TRIGGER _200_product_id
 BEFORE INSERT OR UPDATE OF variant_id ON shop.variant_prices
 FOR EACH ROW EXECUTE FUNCTION shop.tg_variant_prices__product_id();
 CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.variant_prices
-FOR EACH ROW EXECUTE FUNCTION shop.tg_variant_prices__updated_at();
+FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
 CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.stock_levels
-FOR EACH ROW EXECUTE FUNCTION shop.tg_stock_levels__updated_at();
+FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
 -- == availability: the storefront's only window on stock =============================================
 -- Anonymous callers and customers cannot read shop.stock_levels; these return numbers only. This is the
