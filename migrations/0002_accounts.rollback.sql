@@ -25,7 +25,6 @@ DROP FUNCTION IF EXISTS auth.check_permission_role(text);
 DROP FUNCTION IF EXISTS auth.permission_roles();
 DROP FUNCTION IF EXISTS auth.session_json(uuid);
 DROP FUNCTION IF EXISTS auth.address_json(shop.addresses);
-DROP FUNCTION IF EXISTS auth.page_cursor(timestamptz, uuid);
 DROP FUNCTION IF EXISTS auth.new_account(text, text, text, text, text);
 DROP FUNCTION IF EXISTS auth.current_session_id();
 DROP FUNCTION IF EXISTS auth.text_field_error(jsonb, text, boolean, integer);

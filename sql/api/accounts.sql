@@ -196,10 +196,9 @@ DECLARE
     v_limit_text text := btrim(args ->> 'limit');
     v_limit integer := 20;
     v_cursor text := nullif(btrim(args ->> 'cursor'), '');
-    v_key text[];
+    v_key jsonb;
     v_after_at timestamptz := 'infinity';
     v_after_id uuid := 'ffffffff-ffff-ffff-ffff-ffffffffffff';
-    v_bad_cursor boolean := FALSE;
     v_result jsonb;
 BEGIN
     IF v_limit_text IS NOT NULL THEN
@@ -218,26 +217,18 @@ BEGIN
     END IF;
 
     IF v_cursor IS NOT NULL THEN
+        v_key := shop.decode_cursor(v_cursor);  -- PT400 invalid_cursor when it is no cursor at all
         BEGIN
-            v_cursor := translate(v_cursor, '-_', '+/');
-            v_key := string_to_array(
-                convert_from(decode(rpad(v_cursor, (char_length(v_cursor) + 3) / 4 * 4, '='), 'base64'), 'UTF8'),
-                '|'
-            );
-            IF cardinality(v_key) <> 2 THEN
-                v_bad_cursor := TRUE;
-            ELSE
-                v_after_at := v_key[1]::timestamptz;
-                v_after_id := v_key[2]::uuid;
-            END IF;
+            v_after_at := (v_key ->> 'created_at')::timestamptz;
+            v_after_id := (v_key ->> 'id')::uuid;
         EXCEPTION WHEN OTHERS THEN
-            v_bad_cursor := TRUE;
+            v_after_at := NULL;
         END;
-        IF v_bad_cursor OR v_after_at IS NULL OR v_after_id IS NULL THEN
+        IF v_after_at IS NULL OR v_after_id IS NULL THEN
             RAISE EXCEPTION USING
                 ERRCODE = 'PT400',
                 MESSAGE = 'invalid_cursor',
-                DETAIL = jsonb_build_object('field', 'cursor')::text,
+                DETAIL = jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list'))::text,
                 HINT = 'Pass back a next_cursor value exactly as a previous page returned it.';
         END IF;
     END IF;
@@ -261,7 +252,9 @@ BEGIN
         ),
         'next_cursor', CASE
             WHEN count(*) > v_limit
-                THEN max(CASE WHEN page.n = v_limit THEN auth.page_cursor(page.created_at, page.id) END)
+                THEN max(CASE WHEN page.n = v_limit THEN shop.encode_cursor(jsonb_build_object(
+                    'created_at', auth.to_rfc3339(page.created_at), 'id', page.id
+                )) END)
         END
     )
     INTO v_result

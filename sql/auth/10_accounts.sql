@@ -1,5 +1,4 @@
--- Account helpers: timestamps, input checks shared by the api functions, account creation and the
--- updated_at trigger. Repeatable: CREATE OR REPLACE, idempotent grants.
+-- Account helpers: timestamps, input checks shared by the api functions and account creation.
 
 CREATE OR REPLACE FUNCTION auth.to_rfc3339(p_ts timestamptz)
 RETURNS text

@@ -1,0 +1,59 @@
+-- Opaque keyset cursors, the one encoding every list endpoint uses for next_cursor.
+
+CREATE OR REPLACE FUNCTION shop.encode_cursor(page_position jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+STRICT
+PARALLEL SAFE
+AS $$
+    SELECT rtrim(
+        translate(encode(convert_to(page_position::text, 'UTF8'), 'base64'), E'+/\n', '-_'),
+        '='
+    )
+$$;
+COMMENT ON FUNCTION shop.encode_cursor(jsonb) IS
+'Turns a page position (a JSON object) into an opaque, URL-safe cursor: unpadded base64url of the JSON. '
+'Returns text; shop.decode_cursor() reverses it.';
+REVOKE ALL ON FUNCTION shop.encode_cursor(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.encode_cursor(jsonb) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.encode_cursor(jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.encode_cursor(jsonb) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.decode_cursor(cursor text)
+RETURNS jsonb
+LANGUAGE plpgsql
+IMMUTABLE
+STRICT
+PARALLEL SAFE
+AS $$
+DECLARE
+    b64 text := translate(cursor, '-_', '+/');
+    decoded jsonb;
+BEGIN
+    BEGIN
+        IF b64 !~ '^[A-Za-z0-9+/]{2,}$' OR length(b64) > 2000 THEN
+            RAISE EXCEPTION 'not base64url';
+        END IF;
+        b64 := b64 || repeat('=', (4 - length(b64) % 4) % 4);
+        decoded := convert_from(decode(b64, 'base64'), 'UTF8')::jsonb;
+        IF jsonb_typeof(decoded) <> 'object' THEN
+            RAISE EXCEPTION 'not an object';
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'PT400',
+            MESSAGE = 'invalid_cursor',
+            DETAIL = jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list'))::text,
+            HINT = 'Pass back next_cursor exactly as a previous page returned it, or omit cursor.';
+    END;
+    RETURN decoded;
+END
+$$;
+COMMENT ON FUNCTION shop.decode_cursor(text) IS
+'Reverses shop.encode_cursor(): returns the page position as a jsonb object, or raises PT400 '
+'invalid_cursor when the text is not such a cursor.';
+REVOKE ALL ON FUNCTION shop.decode_cursor(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.decode_cursor(text) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.decode_cursor(text) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.decode_cursor(text) TO postcart_staff;
