@@ -93,3 +93,37 @@ def test_openapi_summaries_come_from_function_comments(api: Client, admin) -> No
 def test_docs_page_renders_the_spec(api: Client) -> None:
     r = api.get("/docs")
     assert r.status == 200 and "/openapi.json" in r.text and r.headers["content-type"].startswith("text/html")
+
+
+def test_ready_is_503_until_migrated(admin, admin_url: str) -> None:
+    """A server pointed at a database that was never migrated is alive but not ready."""
+    import os
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit, urlunsplit
+
+    from .conftest import SECRET, free_port
+
+    name = "postcart_unmigrated_" + uuid.uuid4().hex[:6]
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "POSTCART_SECRET_KEY": SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = Client(port)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if client.get("/health").status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        ready = client.get("/ready")
+        assert ready.status == 503 and ready.error_code == "migrations_pending"
+        assert "0001_roles_and_schemas" in ready.json["error"]["details"]["pending"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

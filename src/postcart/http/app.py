@@ -176,6 +176,8 @@ async def ready(request: web.Request) -> web.Response:
     try:
         applied = await db.call_as_authenticator(
             ctx.pool, sql.SQL("SELECT array_agg(migration_id) FROM public._yoyo_migration"), [])
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege):
+        applied = []  # never migrated
     except psycopg.Error as exc:
         log.warning("not ready: %s", exc.sqlstate or exc.__class__.__name__)
         raise ApiError(503, "database_unavailable", "The database does not answer.") from None
