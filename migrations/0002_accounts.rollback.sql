@@ -13,7 +13,6 @@ DROP FUNCTION IF EXISTS api.disable_totp(jsonb);
 DROP FUNCTION IF EXISTS api.create_staff(jsonb);
 DROP FUNCTION IF EXISTS auth.verify_session(uuid);
 DROP FUNCTION IF EXISTS auth.login_lookup(text);
-DROP FUNCTION IF EXISTS auth.login_failed(text);
 DROP FUNCTION IF EXISTS auth.login_succeeded(uuid, bytea, interval, text, inet);
 DROP FUNCTION IF EXISTS auth.refresh_session(bytea, bytea, interval);
 DROP FUNCTION IF EXISTS auth.create_staff(text, text, text, text, text[]);

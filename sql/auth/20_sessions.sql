@@ -48,7 +48,7 @@ COMMENT ON FUNCTION auth.verify_session(uuid) IS
 CREATE OR REPLACE FUNCTION auth.login_lookup(p_email text)
 RETURNS jsonb
 LANGUAGE plpgsql
-STABLE
+VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
@@ -57,6 +57,10 @@ DECLARE
     v_locked_until timestamptz;
     v_result jsonb;
 BEGIN
+    -- Check and count in one step, one login at a time per e-mail: otherwise a burst of parallel guesses
+    -- would all pass the check before any of them was counted.
+    PERFORM pg_advisory_xact_lock(hashtextextended('postcart.login:' || lower(v_email::text), 0));
+
     -- A failure "locks" when it is the 10th (or later) failure within 15 minutes, counting only failures
     -- after the last successful login; the lock lasts 15 minutes from that failure. Only the last 30
     -- minutes can matter: a locking failure in the last 15 looks back at most 15 more.
@@ -91,6 +95,9 @@ BEGIN
             HINT = 'Too many failed logins for this e-mail address; try again later.';
     END IF;
 
+    -- Every attempt counts as a failure until auth.login_succeeded records a success after it.
+    INSERT INTO auth.login_attempts (email, succeeded) VALUES (v_email, FALSE);
+
     SELECT jsonb_build_object(
         'account_id', a.id,
         'password_hash', p.password_hash,
@@ -110,21 +117,10 @@ END
 $$;
 COMMENT ON FUNCTION auth.login_lookup(text) IS
 'First step of a login, for postcart_authenticator: raises PT429 too_many_attempts (details.retry_after '
-'in seconds) after 10 failures within 15 minutes since the last success; otherwise returns '
-'{account_id, password_hash, kind, role, totp_secret}, every member null for an unknown e-mail.';
-
-CREATE OR REPLACE FUNCTION auth.login_failed(p_email text)
-RETURNS void
-LANGUAGE sql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, extensions, pg_temp
-AS $$
-    INSERT INTO auth.login_attempts (email, succeeded)
-    VALUES (left(btrim(coalesce(p_email, '')), 320), FALSE)
-$$;
-COMMENT ON FUNCTION auth.login_failed(text) IS
-'Records a failed login for an e-mail address (known or not), for the lockout rule; returns nothing.';
+'in seconds) after 10 failures within 15 minutes since the last success; otherwise records this attempt '
+'(a failure until auth.login_succeeded follows it) and returns {account_id, password_hash, kind, role, '
+'totp_secret}, every member null for an unknown e-mail. Serialized per e-mail, so parallel guesses '
+'cannot slip past the limit.';
 
 CREATE OR REPLACE FUNCTION auth.login_succeeded(
     p_account_id uuid, p_refresh_hash bytea, p_refresh_ttl interval, p_user_agent text, p_ip inet
@@ -241,11 +237,10 @@ COMMENT ON FUNCTION auth.refresh_session(bytea, bytea, interval) IS
 REVOKE EXECUTE ON FUNCTION auth.session_json(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.verify_session(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_lookup(text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION auth.login_failed(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.verify_session(uuid) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO postcart_authenticator;
-GRANT EXECUTE ON FUNCTION auth.login_failed(text) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) TO postcart_authenticator;
+

@@ -20,7 +20,6 @@ from .errors import ApiError
 from .schemas import LoginRequest, RefreshRequest, TotpConfirmRequest
 
 _LOOKUP = sql.SQL("SELECT auth.login_lookup(%s)")
-_FAILED = sql.SQL("SELECT auth.login_failed(%s)")
 _SUCCEEDED = sql.SQL("SELECT auth.login_succeeded(%s, %s, %s, %s, %s)")
 _REFRESH = sql.SQL("SELECT auth.refresh_session(%s, %s, %s)")
 
@@ -47,18 +46,17 @@ def _tokens(ctx: Context, session: dict[str, Any], refresh_token: str) -> dict[s
 async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
     ctx = request.app[CONTEXT]
     form = validate(LoginRequest, body)
+    # The lookup enforces the lockout and counts this attempt as a failure until it succeeds.
     found = await db.call_as_authenticator(ctx.pool, _LOOKUP, [form.email]) or {}
     loop = asyncio.get_running_loop()
     # Verified even for an unknown email (against a dummy hash), so timing does not reveal accounts.
     ok = await loop.run_in_executor(None, verify_password, found.get("password_hash"), form.password)
     if not ok:
-        await db.call_as_authenticator(ctx.pool, _FAILED, [form.email])
         raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
     if found.get("totp_secret"):
         if not form.otp:
             raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp`.")
         if not pyotp.TOTP(found["totp_secret"]).verify(form.otp, valid_window=1):
-            await db.call_as_authenticator(ctx.pool, _FAILED, [form.email])
             raise ApiError(401, "invalid_otp", "The one-time code is wrong or expired.")
     refresh_token, refresh_hash = new_refresh_token()
     session = await db.call_as_authenticator(ctx.pool, _SUCCEEDED, [
