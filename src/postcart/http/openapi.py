@@ -45,13 +45,13 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
 
 
 def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
-    text = comments.get(route.function or "", route.summary)
-    summary, _, rest = text.partition("\n")
+    # The route table gives the one-line summary; the function's COMMENT, the rules it enforces.
+    comment = comments.get(route.function or "", "")
     op: dict[str, Any] = {
         "operationId": route.function or route.step,
         "tags": [route.tag],
-        "summary": summary.strip(),
-        "description": (rest.strip() + "\n\n" if rest.strip() else "")
+        "summary": route.summary,
+        "description": (comment.strip() + "\n\n" if comment.strip() else "")
         + (f"Calls `api.{route.function}(jsonb)`." if route.function else "Handled by the HTTP layer."),
         "parameters": _parameters(route),
         "responses": {},
