@@ -91,7 +91,6 @@ SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
     v_error text := auth.text_field_error(args, 'full_name', TRUE, 200);
-    v_me jsonb;
 BEGIN
     IF v_error IS NOT NULL THEN
         RAISE EXCEPTION USING
@@ -102,18 +101,8 @@ BEGIN
     END IF;
     UPDATE auth.accounts AS a
     SET full_name = btrim(args ->> 'full_name')
-    WHERE a.id = auth.current_account_id()
-    RETURNING jsonb_build_object(
-        'id', a.id, 'email', a.email, 'full_name', a.full_name, 'created_at', auth.to_rfc3339(a.created_at)
-    ) INTO v_me;
-    IF v_me IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT404',
-            MESSAGE = 'account_not_found',
-            DETAIL = '{}',
-            HINT = 'The account of this token no longer exists.';
-    END IF;
-    RETURN v_me;
+    WHERE a.id = auth.current_account_id();
+    RETURN api.me(args);  -- the same shape, and the same 404 should the account be gone
 END
 $$;
 COMMENT ON FUNCTION api.update_me(jsonb) IS
