@@ -6,10 +6,12 @@ import os
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.conftest import POSTCART, run_cli
 from tests.http.conftest import Client, free_port, wait_until_ready
@@ -88,3 +90,32 @@ def test_serve_without_a_running_cluster_says_so(tmp_path: Path) -> None:
     result = run_cli("serve", "--data-dir", str(tmp_path / "none"))
     assert result.returncode == 2 and "postcart up" in result.stderr
 
+
+
+
+def test_sigterm_lets_an_in_flight_request_finish(admin_url: str) -> None:
+    """A request being handled when SIGTERM arrives still gets its answer before the server exits."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": "drain-test-secret-key-0123456789abcdef"})
+    proc = subprocess.Popen([POSTCART, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    client = Client(port)
+    body = {"email": f"drain-{time.time_ns()}@example.com", "password": "drain-password-1", "full_name": "Drain"}
+    try:
+        wait_until_ready(client, proc)
+        with psycopg.connect(admin_url) as blocker, ThreadPoolExecutor(1) as pool:
+            # An uncommitted account with the same email holds the unique index: the request waits on it.
+            blocker.execute("SELECT api.register(%s)", [Jsonb({**body, "password_hash": "$argon2id$v=19$x"})])
+            pending = pool.submit(client.post, "/v1/auth/register", body)
+            time.sleep(1.0)
+            assert not pending.done()
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            blocker.rollback()  # the request can now finish, after the signal
+            answer = pending.result(timeout=30)
+        assert answer.status == 201, answer.text
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
