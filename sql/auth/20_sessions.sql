@@ -243,4 +243,3 @@ GRANT EXECUTE ON FUNCTION auth.verify_session(uuid) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) TO postcart_authenticator;
-
