@@ -71,11 +71,11 @@ BEGIN
     FROM auth.accounts AS a
     WHERE a.id = auth.current_account_id();
     IF v_me IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT404',
-            MESSAGE = 'account_not_found',
-            DETAIL = '{}',
-            HINT = 'The account of this token no longer exists.';
+        PERFORM shop.fail(
+            404, 'account_not_found',
+            '{}'::jsonb,
+            'The account of this token no longer exists.'
+        );
     END IF;
     RETURN v_me;
 END
@@ -93,11 +93,11 @@ DECLARE
     v_error text := auth.text_field_error(args, 'full_name', TRUE, 200);
 BEGIN
     IF v_error IS NOT NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', jsonb_build_object('full_name', v_error))::text,
-            HINT = 'Some fields are missing or invalid; see details.fields.';
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('full_name', v_error)),
+            'Some fields are missing or invalid; see details.fields.'
+        );
     END IF;
     UPDATE auth.accounts AS a
     SET full_name = btrim(args ->> 'full_name')
@@ -120,13 +120,13 @@ DECLARE
     v_has_secret boolean;
 BEGIN
     IF jsonb_typeof(args -> 'totp_secret') IS DISTINCT FROM 'string' OR v_secret !~ '^[A-Z2-7]{16,128}=*$' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', jsonb_build_object(
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object(
                 'totp_secret', 'must be a base32 secret of at least 16 characters'
-            ))::text,
-            HINT = 'Some fields are missing or invalid; see details.fields.';
+            )),
+            'Some fields are missing or invalid; see details.fields.'
+        );
     END IF;
     UPDATE auth.accounts AS a
     SET totp_secret = v_secret
@@ -136,17 +136,17 @@ BEGIN
         FROM auth.accounts AS a
         WHERE a.id = auth.current_account_id();
         IF v_has_secret THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'PT409',
-                MESSAGE = 'totp_already_enabled',
-                DETAIL = '{}',
-                HINT = 'Two-factor authentication is already on; turn it off first to change the secret.';
+            PERFORM shop.fail(
+                409, 'totp_already_enabled',
+                '{}'::jsonb,
+                'Two-factor authentication is already on; turn it off first to change the secret.'
+            );
         END IF;
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT404',
-            MESSAGE = 'account_not_found',
-            DETAIL = '{}',
-            HINT = 'The account of this token no longer exists.';
+        PERFORM shop.fail(
+            404, 'account_not_found',
+            '{}'::jsonb,
+            'The account of this token no longer exists.'
+        );
     END IF;
     RETURN jsonb_build_object('mfa_enabled', TRUE);
 END
@@ -195,13 +195,13 @@ BEGIN
             v_limit := v_limit_text::integer;
         END IF;
         IF v_limit_text !~ '^[0-9]{1,3}$' OR v_limit NOT BETWEEN 1 AND 100 THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'PT400',
-                MESSAGE = 'validation_failed',
-                DETAIL = jsonb_build_object('fields', jsonb_build_object(
+            PERFORM shop.fail(
+                400, 'validation_failed',
+                jsonb_build_object('fields', jsonb_build_object(
                     'limit', 'must be an integer between 1 and 100'
-                ))::text,
-                HINT = 'limit must be a whole number from 1 to 100.';
+                )),
+                'limit must be a whole number from 1 to 100.'
+            );
         END IF;
     END IF;
 
@@ -214,11 +214,11 @@ BEGIN
             v_after_at := NULL;
         END;
         IF v_after_at IS NULL OR v_after_id IS NULL THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'PT400',
-                MESSAGE = 'invalid_cursor',
-                DETAIL = jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list'))::text,
-                HINT = 'Pass back a next_cursor value exactly as a previous page returned it.';
+            PERFORM shop.fail(
+                400, 'invalid_cursor',
+                jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
+                'Pass back a next_cursor value exactly as a previous page returned it.'
+            );
         END IF;
     END IF;
 
@@ -284,11 +284,11 @@ BEGIN
         )
     ));
     IF v_errors <> '{}' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', v_errors)::text,
-            HINT = 'Some fields are missing or invalid; see details.fields.';
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', v_errors),
+            'Some fields are missing or invalid; see details.fields.'
+        );
     END IF;
 
     INSERT INTO shop.addresses (full_name, line1, line2, city, postal_code, country, phone)
@@ -327,13 +327,13 @@ BEGIN
         IF jsonb_typeof(args -> 'roles') <> 'array' OR EXISTS (
             SELECT FROM jsonb_array_elements(args -> 'roles') AS r (v) WHERE jsonb_typeof(r.v) <> 'string'
         ) THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'PT422',
-                MESSAGE = 'validation_failed',
-                DETAIL = jsonb_build_object('fields', jsonb_build_object(
+            PERFORM shop.fail(
+                422, 'validation_failed',
+                jsonb_build_object('fields', jsonb_build_object(
                     'roles', 'must be an array of role names'
-                ))::text,
-                HINT = 'Some fields are missing or invalid; see details.fields.';
+                )),
+                'Some fields are missing or invalid; see details.fields.'
+            );
         END IF;
         SELECT coalesce(array_agg(r.v), '{}') INTO v_roles FROM jsonb_array_elements_text(args -> 'roles') AS r (v);
     END IF;

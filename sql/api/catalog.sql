@@ -111,11 +111,11 @@ BEGIN
         END IF;
     END IF;
     IF fields <> '{}' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT400',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', fields)::text,
-            HINT = 'Some query parameters are invalid; details.fields says which and why.';
+        PERFORM shop.fail(
+            400, 'validation_failed',
+            jsonb_build_object('fields', fields),
+            'Some query parameters are invalid; details.fields says which and why.'
+        );
     END IF;
 
     -- -- where the previous page ended --------------------------------------------------------------
@@ -132,13 +132,13 @@ BEGIN
                 RAISE EXCEPTION 'incomplete cursor';
             END IF;
         EXCEPTION WHEN OTHERS THEN
-            RAISE EXCEPTION USING
-                ERRCODE = 'PT400',
-                MESSAGE = 'invalid_cursor',
-                DETAIL = jsonb_build_object(
+            PERFORM shop.fail(
+                400, 'invalid_cursor',
+                jsonb_build_object(
                     'fields', jsonb_build_object('cursor', 'is not a cursor of this sort order')
-                )::text,
-                HINT = 'Pass back next_cursor exactly as a previous page returned it, with the same sort.';
+                ),
+                'Pass back next_cursor exactly as a previous page returned it, with the same sort.'
+            );
         END;
     END IF;
 
@@ -374,14 +374,14 @@ DECLARE
 BEGIN
     problem := shop.currency_problem(req_currency);
     IF lookup IS NULL OR problem IS NOT NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT400',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', jsonb_strip_nulls(jsonb_build_object(
+        PERFORM shop.fail(
+            400, 'validation_failed',
+            jsonb_build_object('fields', jsonb_strip_nulls(jsonb_build_object(
                 'id_or_slug', CASE WHEN lookup IS NULL THEN 'is required' END,
                 'currency', problem
-            )))::text,
-            HINT = 'Some parameters are invalid; details.fields says which and why.';
+            ))),
+            'Some parameters are invalid; details.fields says which and why.'
+        );
     END IF;
     -- Anything shaped like a uuid is tried as an id (and as a slug); everything else only as a slug, so a
     -- malformed id is simply not found.
@@ -400,11 +400,11 @@ BEGIN
     LIMIT 1;
 
     IF product.id IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT404',
-            MESSAGE = 'product_not_found',
-            DETAIL = jsonb_build_object('id_or_slug', lookup)::text,
-            HINT = 'No published product has this id or slug.';
+        PERFORM shop.fail(
+            404, 'product_not_found',
+            jsonb_build_object('id_or_slug', lookup),
+            'No published product has this id or slug.'
+        );
     END IF;
 
     SELECT jsonb_build_object(

@@ -74,18 +74,18 @@ BEGIN
         END
     ));
     IF v_errors <> '{}' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', v_errors)::text,
-            HINT = 'Some fields are missing or invalid; see details.fields.';
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', v_errors),
+            'Some fields are missing or invalid; see details.fields.'
+        );
     END IF;
     IF char_length(p_password) < 10 OR lower(p_password) = lower(v_email) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'weak_password',
-            DETAIL = jsonb_build_object('field', 'password')::text,
-            HINT = 'Choose a password of at least 10 characters that is not your e-mail address.';
+        PERFORM shop.fail(
+            422, 'weak_password',
+            jsonb_build_object('field', 'password'),
+            'Choose a password of at least 10 characters that is not your e-mail address.'
+        );
     END IF;
 
     BEGIN
@@ -96,11 +96,11 @@ BEGIN
         )
         RETURNING * INTO v_account;
     EXCEPTION WHEN unique_violation THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT409',
-            MESSAGE = 'email_taken',
-            DETAIL = jsonb_build_object('field', 'email')::text,
-            HINT = 'An account with this e-mail address already exists.';
+        PERFORM shop.fail(
+            409, 'email_taken',
+            jsonb_build_object('field', 'email'),
+            'An account with this e-mail address already exists.'
+        );
     END;
     INSERT INTO auth.password_hashes (account_id, password_hash) VALUES (v_id, p_password_hash);
     RETURN v_account;

@@ -33,11 +33,11 @@ BEGIN
     FROM auth.sessions AS s
     WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT401',
-            MESSAGE = 'token_revoked',
-            DETAIL = '{}',
-            HINT = 'This session has ended (logged out, revoked or expired); log in again.';
+        PERFORM shop.fail(
+            401, 'token_revoked',
+            '{}'::jsonb,
+            'This session has ended (logged out, revoked or expired); log in again.'
+        );
     END IF;
 END
 $$;
@@ -86,13 +86,13 @@ BEGIN
     WHERE f.failures >= 10;
 
     IF v_locked_until > now() THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT429',
-            MESSAGE = 'too_many_attempts',
-            DETAIL = jsonb_build_object(
+        PERFORM shop.fail(
+            429, 'too_many_attempts',
+            jsonb_build_object(
                 'retry_after', ceil(extract(EPOCH FROM v_locked_until - now()))::integer
-            )::text,
-            HINT = 'Too many failed logins for this e-mail address; try again later.';
+            ),
+            'Too many failed logins for this e-mail address; try again later.'
+        );
     END IF;
 
     -- Every attempt counts as a failure until auth.login_succeeded records a success after it.
@@ -136,19 +136,19 @@ DECLARE
     v_session_id uuid;
 BEGIN
     IF p_refresh_ttl IS NULL OR p_refresh_ttl <= INTERVAL '0' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', jsonb_build_object('refresh_ttl', 'must be positive'))::text,
-            HINT = 'The refresh token lifetime must be a positive interval.';
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('refresh_ttl', 'must be positive')),
+            'The refresh token lifetime must be a positive interval.'
+        );
     END IF;
     SELECT a.email INTO v_email FROM auth.accounts AS a WHERE a.id = p_account_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT404',
-            MESSAGE = 'account_not_found',
-            DETAIL = jsonb_build_object('account_id', p_account_id)::text,
-            HINT = 'There is no account with this id.';
+        PERFORM shop.fail(
+            404, 'account_not_found',
+            jsonb_build_object('account_id', p_account_id),
+            'There is no account with this id.'
+        );
     END IF;
 
     INSERT INTO auth.login_attempts (email, succeeded) VALUES (v_email, TRUE);
@@ -177,11 +177,11 @@ DECLARE
     v_used_at timestamptz;
 BEGIN
     IF p_refresh_ttl IS NULL OR p_refresh_ttl <= INTERVAL '0' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'validation_failed',
-            DETAIL = jsonb_build_object('fields', jsonb_build_object('refresh_ttl', 'must be positive'))::text,
-            HINT = 'The refresh token lifetime must be a positive interval.';
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('refresh_ttl', 'must be positive')),
+            'The refresh token lifetime must be a positive interval.'
+        );
     END IF;
 
     -- The rotation itself: one conditional UPDATE. A concurrent use of the same token waits for the row
@@ -220,11 +220,11 @@ BEGIN
         RETURN NULL;
     END IF;
 
-    RAISE EXCEPTION USING
-        ERRCODE = 'PT401',
-        MESSAGE = 'invalid_refresh_token',
-        DETAIL = '{}',
-        HINT = 'This refresh token is unknown, expired or belongs to an ended session; log in again.';
+    PERFORM shop.fail(
+        401, 'invalid_refresh_token',
+        '{}'::jsonb,
+        'This refresh token is unknown, expired or belongs to an ended session; log in again.'
+    );
 END
 $$;
 COMMENT ON FUNCTION auth.refresh_session(bytea, bytea, interval) IS

@@ -43,14 +43,12 @@ STABLE
 AS $$
 BEGIN
     IF p_role IS NULL OR NOT p_role = ANY(auth.permission_roles()) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'unknown_role',
-            DETAIL = jsonb_build_object(
-                'field', 'roles', 'role', p_role, 'allowed', to_jsonb(auth.permission_roles())
-            )::text,
-            HINT = 'Staff can only be given catalog_manager, inventory_manager, order_manager, support_agent '
-            || 'or store_admin.';
+        PERFORM shop.fail(
+            422, 'unknown_role',
+            jsonb_build_object('field', 'roles', 'role', p_role, 'allowed', to_jsonb(auth.permission_roles())),
+            'Staff can only be given catalog_manager, inventory_manager, order_manager, support_agent '
+            || 'or store_admin.'
+        );
     END IF;
 END
 $$;
@@ -70,11 +68,11 @@ BEGIN
     FROM auth.accounts AS a
     WHERE a.email = btrim(p_email)::extensions.citext AND a.kind = 'staff';
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT404',
-            MESSAGE = 'staff_not_found',
-            DETAIL = jsonb_build_object('email', p_email)::text,
-            HINT = 'There is no staff member with this e-mail address.';
+        PERFORM shop.fail(
+            404, 'staff_not_found',
+            jsonb_build_object('email', p_email),
+            'There is no staff member with this e-mail address.'
+        );
     END IF;
     RETURN v_account;
 END

@@ -24,9 +24,11 @@ DECLARE
     v_row integration.idempotency_keys;
 BEGIN
     IF p_key IS NULL OR length(p_key) NOT BETWEEN 1 AND 255 THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT400', MESSAGE = 'invalid_idempotency_key',
-            DETAIL = '{"header": "Idempotency-Key"}', HINT = 'An Idempotency-Key has 1 to 255 characters.';
+        PERFORM shop.fail(
+            400, 'invalid_idempotency_key',
+            '{"header": "Idempotency-Key"}'::jsonb,
+            'An Idempotency-Key has 1 to 255 characters.'
+        );
     END IF;
     DELETE FROM integration.idempotency_keys
     WHERE owner_id = v_owner AND key = p_key AND created_at < now() - INTERVAL '24 hours';
@@ -40,10 +42,11 @@ BEGIN
     END IF;
     SELECT * INTO v_row FROM integration.idempotency_keys WHERE owner_id = v_owner AND key = p_key;
     IF v_row.fingerprint <> p_fingerprint THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422', MESSAGE = 'idempotency_key_reused',
-            DETAIL = '{"header": "Idempotency-Key"}',
-            HINT = 'This Idempotency-Key was used with a different request; use a new key.';
+        PERFORM shop.fail(
+            422, 'idempotency_key_reused',
+            '{"header": "Idempotency-Key"}'::jsonb,
+            'This Idempotency-Key was used with a different request; use a new key.'
+        );
     END IF;
     RETURN jsonb_build_object('status', v_row.status, 'body', v_row.body);
 END

@@ -41,11 +41,11 @@ BEGIN
             RAISE EXCEPTION 'not an object';
         END IF;
     EXCEPTION WHEN OTHERS THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT400',
-            MESSAGE = 'invalid_cursor',
-            DETAIL = jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list'))::text,
-            HINT = 'Pass back next_cursor exactly as a previous page returned it, or omit cursor.';
+        PERFORM shop.fail(
+            400, 'invalid_cursor',
+            jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
+            'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
+        );
     END;
     RETURN decoded;
 END

@@ -20,11 +20,11 @@ BEGIN
         )
         SELECT FROM ancestors WHERE ancestors.id = NEW.id
     ) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'PT422',
-            MESSAGE = 'category_cycle',
-            DETAIL = jsonb_build_object('id', NEW.id, 'parent_id', NEW.parent_id)::text,
-            HINT = 'A category cannot be placed below itself or one of its subcategories.';
+        PERFORM shop.fail(
+            422, 'category_cycle',
+            jsonb_build_object('id', NEW.id, 'parent_id', NEW.parent_id),
+            'A category cannot be placed below itself or one of its subcategories.'
+        );
     END IF;
     RETURN NEW;
 END
