@@ -1,7 +1,7 @@
 -- Cross-cutting guards: RLS on every table that holds data, the customer sign-up report, and
 -- idempotency keys scoped to their caller.
 BEGIN;
-SELECT plan(12);
+SELECT plan(16);
 
 SELECT is(
     ARRAY(
@@ -15,6 +15,52 @@ SELECT is(
     'every table in shop, auth, audit and integration has RLS enabled and forced'
 );
 SELECT policies_are('integration', 'idempotency_keys', ARRAY['owner_all'], 'idempotency keys: owner policy only');
+
+-- SECURITY DEFINER only with a pinned search_path, and no function of ours is executable by PUBLIC.
+SELECT is(
+    ARRAY(
+        SELECT p.oid::regprocedure::text
+        FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('api', 'shop', 'auth', 'audit', 'integration', 'reporting') AND p.prosecdef
+          AND NOT coalesce(p.proconfig::text[] && ARRAY['search_path=pg_catalog, extensions, pg_temp',
+                                                       'search_path=pg_catalog, pg_temp'], FALSE)
+        ORDER BY 1
+    ),
+    ARRAY[]::text[],
+    'every SECURITY DEFINER function pins its search_path'
+);
+SELECT is(
+    ARRAY(
+        SELECT p.oid::regprocedure::text
+        FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('api', 'shop', 'auth', 'audit', 'integration', 'reporting')
+          AND has_function_privilege('public', p.oid, 'EXECUTE')
+        ORDER BY 1
+    ),
+    ARRAY[]::text[],
+    'no function of ours is executable by PUBLIC: every grant is explicit'
+);
+SELECT is(
+    ARRAY(
+        SELECT p.oid::regprocedure::text
+        FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('api', 'shop', 'auth', 'integration') AND obj_description(p.oid, 'pg_proc') IS NULL
+        ORDER BY 1
+    ),
+    ARRAY[]::text[],
+    'every function says in a COMMENT what it does and returns'
+);
+SELECT is(
+    ARRAY(
+        SELECT c.oid::regclass::text
+        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname IN ('shop', 'auth', 'integration', 'reporting') AND c.relkind IN ('r', 'v', 'm')
+          AND obj_description(c.oid, 'pg_class') IS NULL
+        ORDER BY 1
+    ),
+    ARRAY[]::text[],
+    'every table and view has a COMMENT'
+);
 
 -- The sign-up report counts customers, not staff, and shows no personal data.
 SELECT lives_ok(
