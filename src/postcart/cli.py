@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -40,22 +41,31 @@ def _migrate(settings: Settings, database: Database) -> None:
     log.info("migrations: %s", ", ".join(applied) if applied else "up to date")
 
 
-def _serve(settings: Settings, database: Database, host: str, port: int, banner: list[str]) -> None:
+def _serve(settings: Settings, database: Database, secret: str, host: str, port: int, banner: list[str]) -> None:
     from .http.app import make_app, serve
 
-    app = make_app(settings, database.app_url, secret_key(settings))
+    app = make_app(settings, database.app_url, secret)
     serve(app, host, port, lambda: print("\n".join(banner), flush=True))
+
+
+def _masked(url: str) -> str:
+    """The URL without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(":" + parts.password + "@", ":***@", 1)))
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    secret = secret_key(settings)  # a missing key stops us before anything starts
     database = locate(settings, start=True)
     try:
         _migrate(settings, database)
         lines = [f"postcart {__version__} serving on http://{args.host}:{args.port}",
                  f"  API docs:  http://{args.host}:{args.port}/docs",
                  f"  OpenAPI:   http://{args.host}:{args.port}/openapi.json",
-                 f"  psql:      psql \"{database.admin_url}\""]
+                 f"  psql:      psql \"{_masked(database.admin_url)}\""]
         if not args.no_demo:
             from . import demo
 
@@ -64,7 +74,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 lines.append(f"  demo store: {created} products created")
             for login in (demo.CUSTOMER, demo.STAFF):
                 lines.append(f"  demo {login.kind} login: {login.email} / {login.password}")
-        _serve(settings, database, args.host, args.port, lines)
+        _serve(settings, database, secret, args.host, args.port, lines)
     finally:
         if database.cluster is not None:
             database.cluster.stop()
@@ -87,10 +97,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    secret = secret_key(settings)
     database = locate(settings, start=False)
     if database.cluster is not None and not database.cluster.running():
         raise SettingsError(f"the embedded PostgreSQL in {database.cluster.data_dir} is not running: use `postcart up`")
-    _serve(settings, database, args.host, args.port, [f"postcart serving on http://{args.host}:{args.port}"])
+    _serve(settings, database, secret, args.host, args.port, [f"postcart serving on http://{args.host}:{args.port}"])
     return 0
 
 

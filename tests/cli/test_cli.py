@@ -119,3 +119,15 @@ def test_sigterm_lets_an_in_flight_request_finish(admin_url: str) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_serve_with_database_url_needs_a_secret_key(admin_url: str) -> None:
+    result = run_cli("serve", env={"DATABASE_URL": admin_url})
+    assert result.returncode == 2 and "POSTCART_SECRET_KEY" in result.stderr
+
+
+def test_printed_urls_hide_passwords() -> None:
+    from postcart.cli import _masked
+
+    assert _masked("postgresql://admin:s3cret@db:5432/postcart") == "postgresql://admin:***@db:5432/postcart"
+    assert _masked("postgresql://postgres@/postcart?host=/x") == "postgresql://postgres@/postcart?host=/x"
