@@ -16,12 +16,13 @@ AS $$
         WHEN currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN 'must be a three-letter ISO 4217 code such as EUR'
         WHEN NOT EXISTS (
             SELECT FROM shop.variant_prices AS vp WHERE vp.currency = currency_problem.currency::bpchar
-        ) THEN 'no products are priced in this currency'
+        ) AND EXISTS (SELECT FROM shop.variant_prices)  -- an empty store lists nothing, without error
+            THEN 'no products are priced in this currency'
     END
 $$;
 COMMENT ON FUNCTION shop.currency_problem(text) IS
-'Checks a requested currency code. Returns NULL when some variant is priced in it, else a human sentence '
-'saying what is wrong (for details.fields.currency). Reveals nothing else.';
+'Checks a requested currency code. Returns NULL when some variant is priced in it (or nothing is priced '
+'yet), else a human sentence saying what is wrong (for details.fields.currency). Reveals nothing else.';
 REVOKE ALL ON FUNCTION shop.currency_problem(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.currency_problem(text) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.currency_problem(text) TO postcart_customer;

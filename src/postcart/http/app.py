@@ -73,8 +73,9 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
-            '%s "%s %s" %s %s %.1fms rid=%s', request.remote, request.method, request.path_qs,
-            response.status, response.body_length, time * 1000, request.get("request_id", "-"),
+            '%s "%s %s" %s %s %.1fms', request.remote, request.method, request.path_qs,
+            response.status, response.body_length, time * 1000,
+            extra={"request_id": request.get("request_id", "-")},
         )
 
 

@@ -18,7 +18,8 @@ class RequestIdFilter(logging.Filter):
     """Puts the current request id on every log record (`%(request_id)s`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        if not hasattr(record, "request_id"):  # the access log passes its own: it runs after the request
+            record.request_id = request_id_var.get()
         return True
 
 
