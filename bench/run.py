@@ -95,7 +95,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections (wrk)")
-    parser.add_argument("--pool", type=int, default=8, help="app pool size = pgbench clients")
+    parser.add_argument("--pool", type=int, default=8, help="connections in all = pgbench clients")
+    parser.add_argument("--workers", type=int, default=1, help="app processes (postcart serve --workers)")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="postcart-bench-"))
@@ -108,9 +109,10 @@ def main() -> int:
             conn.execute("SELECT api.register(%s)", [Jsonb({"email": EMAIL, "password": PASSWORD, "full_name": "Ben Bench",
                                                              "password_hash": hash_password(PASSWORD)})])
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": cluster.url(), "POSTCART_POOL_SIZE": str(args.pool),
+        env = {**os.environ, "DATABASE_URL": cluster.url(), "POSTCART_POOL_SIZE": str(max(1, args.pool // args.workers)),
                "POSTCART_SECRET_KEY": "bench-only-secret-key-0123456789abcdef", "POSTCART_LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)], env=env,
+        server = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port),
+                                   "--workers", str(args.workers)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
@@ -124,7 +126,7 @@ def main() -> int:
         server.wait()
         server = None
         pg_tps = run_pgbench(cluster, session, args.seconds, args.pool)
-        print(f"GET /v1/me over HTTP: {http_rps:.0f} req/s")
+        print(f"GET /v1/me over HTTP: {http_rps:.0f} req/s ({args.workers} worker(s), {args.connections} connections)")
         print(f"pgbench, same SQL:    {pg_tps:.0f} tx/s")
         print(f"ratio HTTP/pgbench:   {http_rps / pg_tps:.2f}")
     finally:

@@ -41,11 +41,11 @@ def _migrate(settings: Settings, database: Database) -> None:
     log.info("migrations: %s", ", ".join(applied) if applied else "up to date")
 
 
-def _serve(settings: Settings, database: Database, secret: str, host: str, port: int, banner: list[str]) -> None:
+def _serve(settings: Settings, database: Database, secret: str, args: argparse.Namespace, banner: list[str]) -> int:
     from .http.app import make_app, serve
 
-    app = make_app(settings, database.app_url, secret)
-    serve(app, host, port, lambda: print("\n".join(banner), flush=True))
+    return serve(lambda: make_app(settings, database.app_url, secret), args.host, args.port, args.workers,
+                 lambda: print("\n".join(banner), flush=True))
 
 
 def _masked(url: str) -> str:
@@ -74,12 +74,12 @@ def cmd_up(args: argparse.Namespace) -> int:
                 lines.append(f"  demo store: {created} products created")
             for login in (demo.CUSTOMER, demo.STAFF):
                 lines.append(f"  demo {login.kind} login: {login.email} / {login.password}")
-        _serve(settings, database, secret, args.host, args.port, lines)
+        status = _serve(settings, database, secret, args, lines)
     finally:
         if database.cluster is not None:
             database.cluster.stop()
             print("embedded PostgreSQL stopped", flush=True)
-    return 0
+    return status
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -101,8 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     database = locate(settings, start=False)
     if database.cluster is not None and not database.cluster.running():
         raise SettingsError(f"the embedded PostgreSQL in {database.cluster.data_dir} is not running: use `postcart up`")
-    _serve(settings, database, secret, args.host, args.port, [f"postcart serving on http://{args.host}:{args.port}"])
-    return 0
+    return _serve(settings, database, secret, args, [f"postcart serving on http://{args.host}:{args.port}"])
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -171,6 +170,8 @@ def parser() -> argparse.ArgumentParser:
     def listen(c: argparse.ArgumentParser) -> None:
         c.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         c.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+        c.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
+                       help="processes sharing the port, each with its own pool of POSTCART_POOL_SIZE (default 1)")
 
     up = command("up", cmd_up, "Start (or reuse) the database, migrate, load demo data once, and serve; "
                  "Ctrl-C drains requests and stops everything.")

@@ -131,3 +131,46 @@ def test_printed_urls_hide_passwords() -> None:
 
     assert _masked("postgresql://admin:s3cret@db:5432/postcart") == "postgresql://admin:***@db:5432/postcart"
     assert _masked("postgresql://postgres@/postcart?host=/x") == "postgresql://postgres@/postcart?host=/x"
+
+
+def test_workers_share_the_port_and_stop_together(admin_url: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": "workers-test-secret-key-0123456789abcdef"})
+    proc = subprocess.Popen([POSTCART, "serve", "--port", str(port), "--workers", "2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        client = Client(port)
+        wait_until_ready(client, proc)
+        workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                  text=True).stdout.split()]
+        assert len(workers) == 2
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: client.get("/v1/categories").status, range(40)))
+        assert statuses == [200] * 40
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        for pid in workers:
+            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_dead_worker_stops_the_service(admin_url: str) -> None:
+    """No half-running service: when a worker dies, the others stop and the exit status says so."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": "workers-test-secret-key-0123456789abcdef"})
+    proc = subprocess.Popen([POSTCART, "serve", "--port", str(port), "--workers", "2"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        wait_until_ready(Client(port), proc)
+        first, second = (int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                         text=True).stdout.split())
+        os.kill(first, signal.SIGKILL)
+        assert proc.wait(timeout=60) == 1
+        assert not Path(f"/proc/{second}").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
+import signal
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -242,8 +246,33 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
     return app
 
 
-def serve(app: web.Application, host: str, port: int, print_banner: Callable[[], None] | None = None) -> None:
-    """Run until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish."""
+def serve(make_app: Callable[[], web.Application], host: str, port: int, workers: int = 1,
+          print_banner: Callable[[], None] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish. With workers > 1, that many
+    processes share one listening socket (each with its own event loop and pool). Returns an exit status."""
+    if workers == 1:
+        _run(make_app(), host, port, None, print_banner)
+        return 0
+    sock = socket.create_server((host, port), reuse_port=False, backlog=1024)
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: its own process group, so only the supervisor's signal reaches it
+            os.setpgid(0, 0)
+            try:
+                _run(make_app(), host, port, sock, None)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    sock.close()
+    log.info("%d workers listening on http://%s:%d", workers, host, port)
+    if print_banner:
+        print_banner()
+    return _supervise(children)
+
+
+def _run(app: web.Application, host: str, port: int, sock: socket.socket | None,
+         print_banner: Callable[[], None] | None) -> None:
     started = time.monotonic()
 
     async def banner(_: web.Application) -> None:
@@ -252,5 +281,36 @@ def serve(app: web.Application, host: str, port: int, print_banner: Callable[[],
             print_banner()
 
     app.on_startup.append(banner)
-    web.run_app(app, host=host, port=port, access_log_class=AccessLogger, print=None, shutdown_timeout=30,
-                handle_signals=True)
+    where: dict[str, Any] = {"sock": sock} if sock is not None else {"host": host, "port": port}
+    web.run_app(app, **where, access_log_class=AccessLogger, print=None, shutdown_timeout=30, handle_signals=True)
+
+
+def _supervise(children: list[int]) -> int:
+    """Forward SIGINT/SIGTERM to the workers once and wait for them; a worker that dies on its own stops
+    the others too (the service manager restarts the whole)."""
+    stopping = False
+
+    def stop(signum: int = signal.SIGTERM, frame: Any = None) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    status = 0
+    remaining = set(children)
+    while remaining:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        remaining.discard(pid)
+        if os.waitstatus_to_exitcode(code) != 0 or not stopping:
+            status = status or 1
+            if not stopping:
+                log.error("worker %d exited unexpectedly; stopping the others", pid)
+            stop()
+    return status
