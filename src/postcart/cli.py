@@ -17,6 +17,7 @@ from .embedded import EmbeddedCluster, EmbeddedError
 from .settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("postcart")
+FIRST_MIGRATION = "0001_roles_and_schemas"
 
 
 def _setup_logging(level: str) -> None:
@@ -33,12 +34,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(data_dir=getattr(args, "data_dir", None))
 
 
-def _migrate(settings: Settings, database: Database) -> None:
+def _migrate(settings: Settings, database: Database) -> list[str]:
     from .migrate import migrate
 
     password = settings.authenticator_password.get_secret_value() if settings.authenticator_password else None
     applied = migrate(database.admin_url, password)
     log.info("migrations: %s", ", ".join(applied) if applied else "up to date")
+    return applied
 
 
 def _serve(settings: Settings, database: Database, secret: str, args: argparse.Namespace, banner: list[str]) -> int:
@@ -61,19 +63,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     secret = secret_key(settings)  # a missing key stops us before anything starts
     database = locate(settings, start=True)
     try:
-        _migrate(settings, database)
+        first_start = FIRST_MIGRATION in _migrate(settings, database)
         lines = [f"postcart {__version__} serving on http://{args.host}:{args.port}",
                  f"  API docs:  http://{args.host}:{args.port}/docs",
                  f"  OpenAPI:   http://{args.host}:{args.port}/openapi.json",
                  f"  psql:      psql \"{_masked(database.admin_url)}\""]
-        if not args.no_demo:
-            from . import demo
+        from . import demo
 
-            created = demo.load(database.admin_url)
-            if created:
-                lines.append(f"  demo store: {created} products created")
-            for login in (demo.CUSTOMER, demo.STAFF):
-                lines.append(f"  demo {login.kind} login: {login.email} / {login.password}")
+        # Only on the start that created the schema: demo logins with published passwords must never
+        # appear later in a store that began with --no-demo.
+        if first_start and not args.no_demo:
+            lines.append(f"  demo store: {demo.load(database.admin_url)} products created")
+        for login in demo.present(database.admin_url):
+            lines.append(f"  demo {login.kind} login: {login.email} / {login.password}")
         status = _serve(settings, database, secret, args, lines)
     finally:
         if database.cluster is not None:

@@ -40,6 +40,14 @@ def load(admin_url: str) -> int:
     return int(created)
 
 
+def present(admin_url: str) -> list[DemoLogin]:
+    """The demo logins that exist in this database, to remind the user of them."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        found = {row[0] for row in conn.execute("SELECT email::text FROM auth.accounts WHERE email = ANY(%s)",
+                                                 [[CUSTOMER.email, STAFF.email]])}
+    return [login for login in (CUSTOMER, STAFF) if login.email in found]
+
+
 def create_staff(conn: psycopg.Connection, email: str, password: str, full_name: str, roles: list[str]) -> dict:
     row = conn.execute(
         "SELECT auth.create_staff(%s, %s, %s, %s, %s)",

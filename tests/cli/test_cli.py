@@ -174,3 +174,29 @@ def test_a_dead_worker_stops_the_service(admin_url: str) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_demo_loads_only_on_the_first_start(tmp_path: Path) -> None:
+    """A store started with --no-demo never gets the demo logins (published passwords) later."""
+    data_dir = tmp_path / "real-store"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))}
+    for flags in (["--no-demo"], []):
+        port = free_port()
+        proc = subprocess.Popen([POSTCART, "up", "--port", str(port), "--data-dir", str(data_dir), *flags],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL)
+        try:
+            wait_until_ready(Client(port), proc, seconds=60)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out
+        assert "demo store" not in out and "login:" not in out
+    assert run_cli("migrate", "--data-dir", str(data_dir)).returncode == 0  # starts the cluster again
+    try:
+        url = run_cli("db-url", "--data-dir", str(data_dir)).stdout.strip()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM auth.accounts").fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM shop.products").fetchone()[0] == 0
+    finally:
+        run_cli("down", "--data-dir", str(data_dir))
