@@ -65,10 +65,11 @@ def secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def open_pool(app_url: str, size: int) -> AsyncConnectionPool:
+def open_pool(app_url: str, size: int, statement_timeout_ms: int) -> AsyncConnectionPool:
     # Autocommit: a request's statements form their own (implicit or explicit) transaction.
+    options = f"-c statement_timeout={statement_timeout_ms}"
     return AsyncConnectionPool(app_url, min_size=min(2, size), max_size=size, open=False,
-                               kwargs={"application_name": "postcart", "autocommit": True})
+                               kwargs={"application_name": "postcart", "autocommit": True, "options": options})
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=900, ge=30, le=86400, description="seconds")
     refresh_token_ttl: int = Field(default=30 * 86400, ge=60, description="seconds")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A request's statements may run this long (milliseconds) before PostgreSQL cancels them: 503 timeout.
+    statement_timeout: int = Field(default=10_000, ge=100)
     log_level: str = "INFO"
 
     @field_validator("database_url", "app_database_url")

@@ -200,3 +200,26 @@ def test_demo_loads_only_on_the_first_start(tmp_path: Path) -> None:
             assert conn.execute("SELECT count(*) FROM shop.products").fetchone()[0] == 0
     finally:
         run_cli("down", "--data-dir", str(data_dir))
+
+
+def test_a_request_stuck_in_the_database_times_out_with_503(admin_url: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))}
+    env.update({"DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": "timeout-test-secret-key-0123456789abcdef",
+                "POSTCART_STATEMENT_TIMEOUT": "300"})
+    proc = subprocess.Popen([POSTCART, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    client = Client(port)
+    body = {"email": f"stuck-{time.time_ns()}@example.com", "password": "stuck-password-1", "full_name": "Stuck"}
+    try:
+        wait_until_ready(client, proc)
+        with psycopg.connect(admin_url) as blocker:
+            # An uncommitted account with the same email holds the unique index for longer than the timeout.
+            blocker.execute("SELECT api.register(%s)", [Jsonb({**body, "password_hash": "$argon2id$v=19$x"})])
+            answer = client.post("/v1/auth/register", body)
+            blocker.rollback()
+        assert answer.status == 503 and answer.error_code == "timeout", answer.text
+        assert client.post("/v1/auth/register", body).status == 201  # nothing half-done was left behind
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -232,7 +232,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
         middlewares=[request_id_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
-    pool = db.open_pool(app_url, settings.pool_size)
+    pool = db.open_pool(app_url, settings.pool_size, settings.statement_timeout)
     app[CONTEXT] = Context(settings=settings, secret=secret, app_url=app_url, pool=pool,
                            migration_ids=migration_ids())
     service = {"health": health, "ready": ready}
