@@ -2,6 +2,8 @@
 -- (postcart_staff_*) stay: roles are cluster-wide; a DBA drops them by hand if wanted.
 SET LOCAL ROLE postcart_owner;
 
+DROP VIEW IF EXISTS reporting.customer_signups;
+
 DROP FUNCTION IF EXISTS api.register(jsonb);
 DROP FUNCTION IF EXISTS api.logout(jsonb);
 DROP FUNCTION IF EXISTS api.me(jsonb);

@@ -23,7 +23,6 @@ DROP FUNCTION IF EXISTS shop.decode_cursor(text);
 DROP FUNCTION IF EXISTS shop.tg_categories__no_cycle();
 DROP FUNCTION IF EXISTS shop.tg_products__published_at();
 DROP FUNCTION IF EXISTS shop.tg_variant_prices__product_id();
-DROP FUNCTION IF EXISTS shop.tg__set_updated_at();
 DROP FUNCTION IF EXISTS shop.search_key(text);
 
 RESET ROLE;
