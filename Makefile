@@ -37,7 +37,8 @@ lint: install
 	$(BIN)/sqlfluff lint sql migrations
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --scenario me
+	$(BIN)/python bench/run.py --scenario products
 
 clean:
 	rm -rf $(VENV) .postcart

@@ -1,7 +1,9 @@
-"""GET /v1/me through the whole stack vs. pgbench sending the layer's own SQL, same cluster, same run.
+"""An HTTP route through the whole stack vs. pgbench sending the layer's own SQL, same cluster, same run.
 
-Prints both throughputs and their ratio (HTTP / pgbench): how close the HTTP layer gets to what the
-database itself can do for this request. Usage: python bench/run.py [--seconds 10] [--connections 16]
+Scenarios: `me` (GET /v1/me with a valid token: session check, role switch, claims, api.me) and
+`products` (anonymous GET /v1/products?limit=20 over the demo catalog). Prints both throughputs and
+their ratio (HTTP / pgbench): how close the HTTP layer gets to what the database itself can do for this
+request. Usage: python bench/run.py [--scenario me|products] [--seconds 10] [--connections 16] [--workers 1]
 Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's, found beside the server binaries).
 """
 
@@ -54,29 +56,41 @@ def wait_ready(base: str, seconds: float = 30) -> None:
     raise SystemExit("server did not become ready")
 
 
-def run_wrk(url: str, token: str, seconds: int, connections: int) -> float:
+def run_wrk(url: str, token: str | None, seconds: int, connections: int) -> float:
     wrk = shutil.which("wrk")
     if not wrk:
         raise SystemExit("wrk not found: apt-get install wrk")
-    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-                          "-H", f"Authorization: Bearer {token}", url], capture_output=True, text=True, check=True).stdout
+    auth = ["-H", f"Authorization: Bearer {token}"] if token else []
+    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *auth, url],
+                         capture_output=True, text=True, check=True).stdout
     print(out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
-        raise SystemExit(f"{non2xx.group(1)} requests failed: the benchmark is not measuring /v1/me")
+        raise SystemExit(f"{non2xx.group(1)} requests failed: the benchmark is not measuring {url}")
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def run_pgbench(cluster: EmbeddedCluster, session: dict, seconds: int, connections: int) -> float:
-    """The statements db.py sends for GET /v1/me, in one simple-protocol message as the layer does."""
+def me_script(session: dict) -> str:
+    """The statements db.py sends for GET /v1/me."""
     claims = json.dumps({"sub": str(session["account_id"]), "sid": str(session["session_id"]),
                          "role": session["role"], "kind": session["kind"]})
-    # `\;` joins both statements into one message, run as one implicit transaction, exactly as db.py.
-    script = (
+    return (
         f"SELECT auth.verify_session('{session['session_id']}'::uuid), set_config('role', '{session['role']}', true), "
         f"set_config('request.claims', '{claims}', true) \\; "
         "SELECT api.me('{}'::jsonb)::text AS body;\n"
     )
+
+
+def products_script() -> str:
+    """The statements db.py sends for an anonymous GET /v1/products?limit=20."""
+    return (
+        "SELECT set_config('role', 'postcart_anon', true), set_config('request.claims', '{}', true) \\; "
+        "SELECT api.list_products('{\"limit\": \"20\"}'::jsonb)::text AS body;\n"
+    )
+
+
+def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections: int) -> float:
+    """`\\;` joins the statements into one message, run as one implicit transaction, exactly as db.py."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
     os.chmod(f.name, 0o644)
@@ -86,13 +100,13 @@ def run_pgbench(cluster: EmbeddedCluster, session: dict, seconds: int, connectio
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"pgbench failed: {out.stderr.strip()}")
-    out = out.stdout
-    print(out)
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    print(out.stdout)
+    return float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))  # type: ignore[union-attr]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", choices=["me", "products"], default="me")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections (wrk)")
     parser.add_argument("--pool", type=int, default=8, help="connections in all = pgbench clients")
@@ -106,6 +120,7 @@ def main() -> int:
     try:
         migrate(cluster.url())
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("SELECT shop.load_demo_catalog()")
             conn.execute("SELECT api.register(%s)", [Jsonb({"email": EMAIL, "password": PASSWORD, "full_name": "Ben Bench",
                                                              "password_hash": hash_password(PASSWORD)})])
         port = free_port()
@@ -116,17 +131,22 @@ def main() -> int:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
-        token = post_json(base + "/v1/auth/login", {"email": EMAIL, "password": PASSWORD})["access_token"]
-        http_rps = run_wrk(base + "/v1/me", token, args.seconds, args.connections)
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            session = conn.execute(
-                "SELECT auth.login_succeeded(a.id, %s, interval '1 hour', 'bench', NULL) FROM auth.accounts a "
-                "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
+        if args.scenario == "me":
+            path = "/v1/me"
+            token = post_json(base + "/v1/auth/login", {"email": EMAIL, "password": PASSWORD})["access_token"]
+            with psycopg.connect(cluster.url(), autocommit=True) as conn:
+                session = conn.execute(
+                    "SELECT auth.login_succeeded(a.id, %s, interval '1 hour', 'bench', NULL) FROM auth.accounts a "
+                    "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
+            script = me_script(session)
+        else:
+            path, token, script = "/v1/products?limit=20", None, products_script()
+        http_rps = run_wrk(base + path, token, args.seconds, args.connections)
         server.terminate()  # pgbench gets both cores, as the database's own limit
         server.wait()
         server = None
-        pg_tps = run_pgbench(cluster, session, args.seconds, args.pool)
-        print(f"GET /v1/me over HTTP: {http_rps:.0f} req/s ({args.workers} worker(s), {args.connections} connections)")
+        pg_tps = run_pgbench(cluster, script, args.seconds, args.pool)
+        print(f"GET {path} over HTTP: {http_rps:.0f} req/s ({args.workers} worker(s), {args.connections} connections)")
         print(f"pgbench, same SQL:    {pg_tps:.0f} tx/s")
         print(f"ratio HTTP/pgbench:   {http_rps / pg_tps:.2f}")
     finally:
