@@ -82,19 +82,15 @@ class Caller:
 
 
 _AS_ANON = sql.SQL("SELECT set_config('role', {}, true), set_config('request.claims', {}, true)")
-_CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s)::text")
-
-
-def _call_and_save(query: sql.Composed) -> sql.Composed:
-    """The call and the record of its response in one statement, so both commit or neither does."""
-    return sql.SQL(
-        "WITH r AS MATERIALIZED ({}) SELECT r.body FROM r"
-        " CROSS JOIN LATERAL integration.save_idempotent_response(%s, %s, r.body::jsonb)"
-    ).format(query)
-
 # verify_session runs first, as the authenticator: a revoked session fails before any role switch.
 _AS_SESSION = sql.SQL(
     "SELECT auth.verify_session({}::uuid), set_config('role', {}, true), set_config('request.claims', {}, true)"
+)
+_CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s)::text")
+# The call and the record of its response in one statement, so both commit or neither does.
+_CALL_AND_SAVE = sql.SQL(
+    "WITH r AS MATERIALIZED (SELECT {}(%s::jsonb)::text AS body) SELECT r.body FROM r"
+    " CROSS JOIN LATERAL integration.save_idempotent_response(%s, %s, r.body::jsonb)"
 )
 
 
@@ -116,14 +112,13 @@ async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], c
                idempotency: Idempotency | None = None) -> Result:
     """Run api.<function>(args) as the caller in one transaction, retrying serialization failures and
     deadlocks. One round trip; two with an Idempotency-Key (claim the key, then run and record)."""
-    query = sql.SQL("SELECT {}(%s::jsonb)::text AS body").format(sql.Identifier("api", function))
     claims = json.dumps(caller.claims or {})
     for attempt in range(RETRIES + 1):
         try:
             async with pool.connection() as conn:
                 if idempotency is None:
                     return await _call_simple(conn, function, args, caller, claims)
-                return await _call_idempotent(conn, query, args, caller, claims, idempotency)
+                return await _call_idempotent(conn, function, args, caller, claims, idempotency)
         except (errors.SerializationFailure, errors.DeadlockDetected):
             if attempt == RETRIES:
                 raise
@@ -149,7 +144,7 @@ async def _call_simple(conn: psycopg.AsyncConnection[Any], function: str, args: 
     return Result(row[0] if row else None)
 
 
-async def _call_idempotent(conn: psycopg.AsyncConnection[Any], query: sql.Composed, args: dict[str, Any],
+async def _call_idempotent(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
                            caller: Caller, claims: str, idempotency: Idempotency) -> Result:
     async with conn.pipeline():
         async with conn.transaction():
@@ -160,7 +155,8 @@ async def _call_idempotent(conn: psycopg.AsyncConnection[Any], query: sql.Compos
                 stored = json.loads(replay)
                 body = stored["body"]
                 return Result(None if body is None else json.dumps(body), stored["status"], True)
-            cur = await conn.execute(_call_and_save(query), [Jsonb(args), idempotency.key, idempotency.status])
+            call = _CALL_AND_SAVE.format(sql.Identifier("api", function))
+            cur = await conn.execute(call, [Jsonb(args), idempotency.key, idempotency.status])
     row = await cur.fetchone()
     return Result(row[0] if row else None)
 
@@ -173,6 +169,3 @@ async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable
             row = await cur.fetchone()
             return row[0] if row else None
 
-
-def connect_admin(url: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(url, autocommit=True)
