@@ -241,6 +241,7 @@ def test_addresses_anonymous_is_401(api: Client) -> None:
 
 # -- two-factor ------------------------------------------------------------------------------------
 def test_totp_enrolment_then_login_needs_the_code(api: Client, customer: dict[str, Any]) -> None:
+    assert api.post("/v1/me/mfa/totp").status == 401
     token = customer["access_token"]
     setup = api.post("/v1/me/mfa/totp", token=token)
     assert setup.status == 200 and setup.json["otpauth_uri"].startswith("otpauth://totp/")

@@ -150,6 +150,8 @@ def handler_for(route: Route) -> Handler:
         body = await read_body(request)
         if route.function is None:
             assert route.step is not None
+            if route.auth == "required" and caller.session_id is None:  # no database call to refuse it
+                raise ApiError(401, "unauthorized", "Sign in to do this.")
             status, result = await STEPS[route.step](request, body)
             return web.json_response(result, status=status)
         args = {**dict(request.query), **body, **request.match_info}
