@@ -122,6 +122,27 @@ COMMENT ON FUNCTION auth.login_lookup(text) IS
 'totp_secret}, every member null for an unknown e-mail. Serialized per e-mail, so parallel guesses '
 'cannot slip past the limit.';
 
+CREATE OR REPLACE FUNCTION auth.spend_totp_step(p_account_id uuid, p_step bigint)
+RETURNS boolean
+LANGUAGE sql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    -- One conditional UPDATE: of two logins racing with the same code, exactly one gets TRUE.
+    WITH spent AS (
+        UPDATE auth.accounts AS a
+        SET totp_last_step = p_step
+        WHERE a.id = p_account_id AND (a.totp_last_step IS NULL OR a.totp_last_step < p_step)
+        RETURNING a.id
+    )
+
+    SELECT EXISTS (SELECT FROM spent)
+$$;
+COMMENT ON FUNCTION auth.spend_totp_step(uuid, bigint) IS
+'For postcart_authenticator, after a TOTP code checked out at login: records its time step and returns '
+'TRUE, or returns FALSE when that step (or a later one) was already used, i.e. the code is a replay.';
+
 CREATE OR REPLACE FUNCTION auth.login_succeeded(
     p_account_id uuid, p_refresh_hash bytea, p_refresh_ttl interval, p_user_agent text, p_ip inet
 )
@@ -238,8 +259,10 @@ REVOKE EXECUTE ON FUNCTION auth.session_json(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.verify_session(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_lookup(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.verify_session(uuid) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) TO postcart_authenticator;

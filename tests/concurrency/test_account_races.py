@@ -54,3 +54,17 @@ def test_a_burst_of_guesses_gets_exactly_ten_tries(server: Client, admin) -> Non
     assert failures == 10
     locked = server.post("/v1/auth/login", {"email": email, "password": PASSWORD})
     assert locked.status == 429
+
+
+def test_a_one_time_code_signs_in_once_under_a_burst(server: Client) -> None:
+    import pyotp
+
+    email = f"otp-{uuid.uuid4().hex[:10]}@example.com"
+    server.post("/v1/auth/register", {"email": email, "password": PASSWORD, "full_name": "O"})
+    token = server.post("/v1/auth/login", {"email": email, "password": PASSWORD}).json["access_token"]
+    secret = server.post("/v1/me/mfa/totp", token=token).json["secret"]
+    assert server.put("/v1/me/mfa/totp", {"secret": secret, "otp": pyotp.TOTP(secret).now()}, token=token).status == 204
+    code = pyotp.TOTP(secret).now()
+    results = race(lambda: server.post("/v1/auth/login", {"email": email, "password": PASSWORD, "otp": code}), n=8)
+    statuses = sorted(r.status for r in results)
+    assert statuses == [200] + [401] * 7, statuses

@@ -254,7 +254,10 @@ def test_totp_enrolment_then_login_needs_the_code(api: Client, customer: dict[st
     assert needs.status == 401 and needs.error_code == "otp_required"
     bad = api.post("/v1/auth/login", {"email": customer["email"], "password": PASSWORD, "otp": "123456"})
     assert bad.status == 401
-    login(api, customer["email"], otp=pyotp.TOTP(secret).now())
+    code = pyotp.TOTP(secret).now()
+    login(api, customer["email"], otp=code)
+    replay = api.post("/v1/auth/login", {"email": customer["email"], "password": PASSWORD, "otp": code})
+    assert replay.status == 401 and replay.error_code == "invalid_otp"  # a one-time code is good once
 
 
 # -- staff -------------------------------------------------------------------------------------------

@@ -7,14 +7,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import pyotp
 from aiohttp import web
 from psycopg import sql
 from pydantic import BaseModel, ValidationError
 
 from .. import db
 from ..auth.passwords import MAX_LENGTH, hash_password, verify_password
-from ..auth.tokens import issue_access_token, new_refresh_token, digest
+from ..auth import totp
+from ..auth.tokens import digest, issue_access_token, new_refresh_token
 from .context import CONTEXT, Context
 from .errors import ApiError
 from .schemas import LoginRequest, RefreshRequest, TotpConfirmRequest
@@ -22,6 +22,7 @@ from .schemas import LoginRequest, RefreshRequest, TotpConfirmRequest
 _LOOKUP = sql.SQL("SELECT auth.login_lookup(%s)")
 _SUCCEEDED = sql.SQL("SELECT auth.login_succeeded(%s, %s, %s, %s, %s)")
 _REFRESH = sql.SQL("SELECT auth.refresh_session(%s, %s, %s)")
+_SPEND_TOTP = sql.SQL("SELECT auth.spend_totp_step(%s, %s)")
 
 
 def validate(model: type[BaseModel], body: dict[str, Any]) -> Any:
@@ -56,8 +57,10 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
     if found.get("totp_secret"):
         if not form.otp:
             raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp`.")
-        if not pyotp.TOTP(found["totp_secret"]).verify(form.otp, valid_window=1):
-            raise ApiError(401, "invalid_otp", "The one-time code is wrong or expired.")
+        step = totp.matching_step(found["totp_secret"], form.otp)
+        # A code is good once: the database refuses a step already spent (replay), atomically.
+        if step is None or not await db.call_as_authenticator(ctx.pool, _SPEND_TOTP, [found["account_id"], step]):
+            raise ApiError(401, "invalid_otp", "The one-time code is wrong, expired or already used.")
     refresh_token, refresh_hash = new_refresh_token()
     session = await db.call_as_authenticator(ctx.pool, _SUCCEEDED, [
         found["account_id"], refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
@@ -80,9 +83,8 @@ async def refresh(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]
 
 async def totp_setup(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
     """A fresh secret; nothing is stored until the client proves it with a code (PUT)."""
-    secret = pyotp.random_base32()
-    uri = pyotp.TOTP(secret).provisioning_uri(name="postcart account", issuer_name="postcart")
-    return 200, {"secret": secret, "otpauth_uri": uri}
+    secret = totp.new_secret()
+    return 200, {"secret": secret, "otpauth_uri": totp.provisioning_uri(secret, "postcart account")}
 
 
 # -- preparations: turn the request's arguments into what the api function stores -----------------
@@ -100,10 +102,6 @@ async def prepare_password(args: dict[str, Any]) -> dict[str, Any]:
 
 async def prepare_totp(args: dict[str, Any]) -> dict[str, Any]:
     form = validate(TotpConfirmRequest, args)
-    try:
-        matches = pyotp.TOTP(form.secret).verify(form.otp, valid_window=1)
-    except ValueError:  # not base32 (binascii.Error is a ValueError)
-        matches = False
-    if not matches:
+    if totp.matching_step(form.secret, form.otp) is None:
         raise ApiError(422, "invalid_otp", "The one-time code does not match this secret.", {"field": "otp"})
     return {"totp_secret": form.secret}
