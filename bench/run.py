@@ -71,31 +71,35 @@ def run_wrk(url: str, token: str | None, seconds: int, connections: int) -> floa
 
 
 def me_script(session: dict) -> str:
-    """The statements db.py sends for GET /v1/me."""
-    claims = json.dumps({"sub": str(session["account_id"]), "sid": str(session["session_id"]),
-                         "role": session["role"], "kind": session["kind"]})
+    """The statements db.py sends for GET /v1/me: one pipeline, one Sync."""
     return (
-        f"SELECT auth.verify_session('{session['session_id']}'::uuid), set_config('role', '{session['role']}', true), "
-        f"set_config('request.claims', '{claims}', true) \\; "
-        "SELECT api.me('{}'::jsonb)::text AS body;\n"
+        "\\startpipeline\n"
+        "SELECT set_config('role', c.session_role, true), set_config('request.claims', c.session_claims::text, true),"
+        f" set_config('request.id', 'bench', true) FROM auth.session_claims('{session['session_id']}'::uuid) AS c;\n"
+        "SELECT api.me('{}'::jsonb)::text;\n"
+        "\\endpipeline\n"
     )
 
 
 def products_script() -> str:
     """The statements db.py sends for an anonymous GET /v1/products?limit=20."""
     return (
-        "SELECT set_config('role', 'postcart_anon', true), set_config('request.claims', '{}', true) \\; "
-        "SELECT api.list_products('{\"limit\": \"20\"}'::jsonb)::text AS body;\n"
+        "\\startpipeline\n"
+        "SELECT set_config('role', 'postcart_anon', true), set_config('request.claims', '{}', true),"
+        " set_config('request.id', 'bench', true);\n"
+        "SELECT api.list_products('{\"limit\": \"20\"}'::jsonb)::text;\n"
+        "\\endpipeline\n"
     )
 
 
 def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections: int) -> float:
-    """`\\;` joins the statements into one message, run as one implicit transaction, exactly as db.py."""
+    """Pipelined statements closed by one Sync, one implicit transaction, as db.py sends them (extended
+    protocol; psycopg also prepares them after a few uses, which pgbench cannot do before the role switch)."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
     os.chmod(f.name, 0o644)
     url = cluster.url(user="postcart_authenticator")
-    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "simple", "-f", f.name,
+    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "extended", "-f", f.name,
                           "-c", str(connections), "-j", "2", "-T", str(seconds), url],
                          capture_output=True, text=True)
     if out.returncode != 0:

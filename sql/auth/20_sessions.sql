@@ -1,5 +1,5 @@
 -- Login, sessions and refresh tokens. These run as postcart_authenticator before any role switch
--- (login, refresh) or at the start of every authenticated request (verify_session).
+-- (login, refresh) or at the start of every authenticated request (session_claims).
 
 CREATE OR REPLACE FUNCTION auth.session_json(p_session_id uuid)
 RETURNS jsonb
@@ -21,16 +21,27 @@ COMMENT ON FUNCTION auth.session_json(uuid) IS
 'Describes a session for the token issuer: returns {session_id, account_id, kind, role}, role being '
 'postcart_customer for customers and the member''s own db_role for staff. Internal: no grants.';
 
-CREATE OR REPLACE FUNCTION auth.verify_session(p_session_id uuid)
-RETURNS void
+CREATE OR REPLACE FUNCTION auth.session_claims(p_session_id uuid)
+RETURNS TABLE (session_role text, session_claims jsonb)
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 BEGIN
-    PERFORM
+    -- Everything about the caller comes from these rows: a token names its session and nothing more
+    -- is believed of it.
+    RETURN QUERY
+    SELECT
+        CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END,
+        jsonb_build_object(
+            'sub', a.id,
+            'sid', s.id,
+            'kind', a.kind,
+            'role', CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END
+        )
     FROM auth.sessions AS s
+    INNER JOIN auth.accounts AS a ON s.account_id = a.id
     WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
     IF NOT FOUND THEN
         PERFORM shop.fail(
@@ -41,9 +52,11 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION auth.verify_session(uuid) IS
-'Runs first in every authenticated request (one primary-key lookup): returns nothing when the session '
-'is live, raises PT401 token_revoked when it is unknown, revoked or expired.';
+COMMENT ON FUNCTION auth.session_claims(uuid) IS
+'Runs first in every authenticated request (one primary-key lookup), as postcart_authenticator: returns '
+'one row (session_role, session_claims) with the role to switch to and the claims {sub, sid, kind, role} '
+'read from the live session and its account; raises PT401 token_revoked when the session is unknown, '
+'revoked or expired. The token only names the session: nothing else in it is trusted.';
 
 CREATE OR REPLACE FUNCTION auth.login_lookup(p_email text)
 RETURNS jsonb
@@ -256,12 +269,12 @@ COMMENT ON FUNCTION auth.refresh_session(bytea, bytea, interval) IS
 'revocation commits; the caller must commit and answer 401 invalid_refresh_token.';
 
 REVOKE EXECUTE ON FUNCTION auth.session_json(uuid) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION auth.verify_session(uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.session_claims(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_lookup(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.verify_session(uuid) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.session_claims(uuid) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) TO postcart_authenticator;

@@ -18,7 +18,6 @@ from .embedded import EmbeddedCluster
 from .settings import Settings, SettingsError
 
 AUTHENTICATOR = "postcart_authenticator"
-ANON = "postcart_anon"
 RETRIES = 3  # serialization failures and deadlocks are retried this many times, then 503
 
 
@@ -65,39 +64,54 @@ def secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def open_pool(app_url: str, size: int, statement_timeout_ms: int) -> AsyncConnectionPool:
-    # Autocommit: a request's statements form their own (implicit or explicit) transaction.
+def open_pool(app_url: str, size: int, statement_timeout_ms: int, wait_seconds: float) -> AsyncConnectionPool:
+    """Autocommit connections: a request's statements form their own (pipelined or explicit) transaction.
+    A request waits at most `wait_seconds` for a free connection."""
     options = f"-c statement_timeout={statement_timeout_ms}"
-    return AsyncConnectionPool(app_url, min_size=min(2, size), max_size=size, open=False,
+    return AsyncConnectionPool(app_url, min_size=min(2, size), max_size=size, open=False, timeout=wait_seconds,
                                kwargs={"application_name": "postcart", "autocommit": True, "options": options})
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the role to switch to, the claims policies read, the session to check."""
+    """Who is calling, as far as the token tells: the session it names (None when anonymous). The role and
+    the claims policies read are derived from that session's row in the database, on every request."""
 
-    role: str = ANON
-    claims: dict[str, Any] | None = None
     session_id: str | None = None
+    request_id: str = ""
 
 
-_AS_ANON = sql.SQL("SELECT set_config('role', {}, true), set_config('request.claims', {}, true)")
-# verify_session runs first, as the authenticator: a revoked session fails before any role switch.
+# The first statement of every request, run as the authenticator: switch role and set the claims. For a
+# session both come from its row (auth.session_claims raises PT401 token_revoked for an ended session).
+_AS_ANON = sql.SQL(
+    "SELECT set_config('role', 'postcart_anon', true), set_config('request.claims', '{}', true),"
+    " set_config('request.id', %s, true)"
+)
 _AS_SESSION = sql.SQL(
-    "SELECT auth.verify_session({}::uuid), set_config('role', {}, true), set_config('request.claims', {}, true)"
+    "SELECT set_config('role', c.session_role, true), set_config('request.claims', c.session_claims::text, true),"
+    " set_config('request.id', %s, true) FROM auth.session_claims(%s::uuid) AS c"
 )
-_CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s)::text")
-# The call and the record of its response in one statement, so both commit or neither does.
-_CALL_AND_SAVE = sql.SQL(
-    "WITH r AS MATERIALIZED (SELECT {}(%s::jsonb)::text AS body) SELECT r.body FROM r"
-    " CROSS JOIN LATERAL integration.save_idempotent_response(%s, %s, r.body::jsonb)"
-)
+_CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s, %s)::text")
+
+
+def _call_statement(function: str, derived: bool, save: bool) -> sql.Composed:
+    """SELECT api.<function>($args[, $derived]); with `save`, the call and the record of its response for
+    an Idempotency-Key in one statement, so both commit or neither does."""
+    params = sql.SQL("%s::jsonb, %s::jsonb" if derived else "%s::jsonb")
+    call = sql.SQL("{}({})::text").format(sql.Identifier("api", function), params)
+    if not save:
+        return sql.SQL("SELECT {}").format(call)
+    return sql.SQL(
+        "WITH r AS MATERIALIZED (SELECT {} AS body) SELECT r.body FROM r"
+        " CROSS JOIN LATERAL integration.save_idempotent_response(%s, %s, %s, r.body::jsonb)"
+    ).format(call)
 
 
 @dataclass(frozen=True)
 class Idempotency:
     key: str
-    fingerprint: bytes
+    fingerprint: bytes  # keyed hash of the client's request: a replay must match it
+    anonymous_scope: str  # whose key it is when the caller is anonymous (see sql/integration/idempotency.sql)
     status: int  # the status the response will have, stored for replays
 
 
@@ -109,61 +123,71 @@ class Result:
 
 
 async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], caller: Caller,
-               idempotency: Idempotency | None = None) -> Result:
-    """Run api.<function>(args) as the caller in one transaction, retrying serialization failures and
-    deadlocks. One round trip; two with an Idempotency-Key (claim the key, then run and record)."""
-    claims = json.dumps(caller.claims or {})
+               idempotency: Idempotency | None = None, derived: dict[str, Any] | None = None,
+               timeout: float | None = None) -> Result:
+    """Run api.<function>(args[, derived]) as the caller in one transaction, retrying serialization
+    failures and deadlocks. `derived` holds what the server computed (a password hash, a verified
+    secret); it reaches the function as its own parameter, never mixed into the client's `args`. Every
+    value travels as a bind parameter, so none appears in a statement PostgreSQL logs. One round trip;
+    two with an Idempotency-Key (claim the key, then run and record)."""
     for attempt in range(RETRIES + 1):
         try:
-            async with pool.connection() as conn:
+            async with pool.connection(timeout=timeout) as conn:
                 if idempotency is None:
-                    return await _call_simple(conn, function, args, caller, claims)
-                return await _call_idempotent(conn, function, args, caller, claims, idempotency)
+                    return await _call_pipelined(conn, function, args, derived, caller)
+                return await _call_idempotent(conn, function, args, derived, caller, idempotency)
         except (errors.SerializationFailure, errors.DeadlockDetected):
             if attempt == RETRIES:
                 raise
     raise AssertionError("unreachable")
 
 
-def _as_caller(caller: Caller, claims: str) -> sql.Composed:
+def _as_caller(caller: Caller) -> tuple[sql.SQL, list[Any]]:
     if caller.session_id:
-        return _AS_SESSION.format(sql.Literal(caller.session_id), sql.Literal(caller.role), sql.Literal(claims))
-    return _AS_ANON.format(sql.Literal(caller.role), sql.Literal(claims))
+        return _AS_SESSION, [caller.request_id, caller.session_id]
+    return _AS_ANON, [caller.request_id]
 
 
-async def _call_simple(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
-                       caller: Caller, claims: str) -> Result:
-    """Both statements in one simple-protocol message: PostgreSQL runs them as one implicit transaction
-    (rolled back whole on error), so no BEGIN/COMMIT messages and a single network round trip. The
-    values are quoted by psycopg's client-side literal escaping."""
-    call = sql.SQL("SELECT {}({}::jsonb)::text AS body").format(
-        sql.Identifier("api", function), sql.Literal(json.dumps(args)))
-    cur = await conn.execute(sql.SQL("{}; {}").format(_as_caller(caller, claims), call))
-    cur.nextset()
+def _params(args: dict[str, Any], derived: dict[str, Any] | None) -> list[Any]:
+    return [Jsonb(args)] if derived is None else [Jsonb(args), Jsonb(derived)]
+
+
+async def _call_pipelined(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
+                          derived: dict[str, Any] | None, caller: Caller) -> Result:
+    """Both statements in one pipeline closed by a single Sync: PostgreSQL runs everything before a Sync
+    as one transaction (rolled back whole on error) and the client waits for one network round trip."""
+    as_caller, as_params = _as_caller(caller)
+    async with conn.pipeline():
+        await conn.execute(as_caller, as_params)
+        cur = await conn.execute(_call_statement(function, derived is not None, False), _params(args, derived))
     row = await cur.fetchone()
     return Result(row[0] if row else None)
 
 
 async def _call_idempotent(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
-                           caller: Caller, claims: str, idempotency: Idempotency) -> Result:
+                           derived: dict[str, Any] | None, caller: Caller, idempotency: Idempotency) -> Result:
+    as_caller, as_params = _as_caller(caller)
     async with conn.pipeline():
         async with conn.transaction():
-            await conn.execute(_as_caller(caller, claims))
-            claim = await conn.execute(_CLAIM_KEY, [idempotency.key, idempotency.fingerprint])
+            await conn.execute(as_caller, as_params)
+            claim = await conn.execute(_CLAIM_KEY, [idempotency.key, idempotency.fingerprint,
+                                                    idempotency.anonymous_scope])
             replay = (await claim.fetchone() or [None])[0]
             if replay is not None:
                 stored = json.loads(replay)
                 body = stored["body"]
                 return Result(None if body is None else json.dumps(body), stored["status"], True)
-            call = _CALL_AND_SAVE.format(sql.Identifier("api", function))
-            cur = await conn.execute(call, [Jsonb(args), idempotency.key, idempotency.status])
+            cur = await conn.execute(
+                _call_statement(function, derived is not None, True),
+                [*_params(args, derived), idempotency.key, idempotency.anonymous_scope, idempotency.status])
     row = await cur.fetchone()
     return Result(row[0] if row else None)
 
 
-async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable, params: list[Any]) -> Any:
+async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable, params: list[Any],
+                                timeout: float | None = None) -> Any:
     """For the few auth steps that precede a role (login, refresh): one statement as the authenticator."""
-    async with pool.connection() as conn:
+    async with pool.connection(timeout=timeout) as conn:
         async with conn.transaction():
             cur = await conn.execute(query, params)
             row = await cur.fetchone()

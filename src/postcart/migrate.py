@@ -65,9 +65,10 @@ def migrate(admin_url: str, authenticator_password: str | None = None) -> list[s
             conn.execute("GRANT USAGE ON SCHEMA public TO postcart_authenticator")
             conn.execute("GRANT SELECT ON public._yoyo_migration TO postcart_authenticator")
             if authenticator_password:
+                # The SCRAM verifier is computed here (libpq), so the plain password never reaches the server.
+                verifier = conn.pgconn.encrypt_password(
+                    authenticator_password.encode(), b"postcart_authenticator", b"scram-sha-256")
                 conn.execute(
-                    sql.SQL("ALTER ROLE postcart_authenticator PASSWORD {}").format(
-                        sql.Literal(authenticator_password)
-                    )
+                    sql.SQL("ALTER ROLE postcart_authenticator PASSWORD {}").format(sql.Literal(verifier.decode()))
                 )
     return applied

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,12 +26,23 @@ class Settings(BaseSettings):
     # Signs access tokens. Embedded mode generates one under data_dir when unset.
     secret_key: SecretStr | None = None
     pool_size: int = Field(default=10, ge=1, le=500)
+    # Seconds a request waits for a free database connection before it is answered 503.
+    pool_timeout: float = Field(default=10.0, gt=0, le=300)
     access_token_ttl: int = Field(default=900, ge=30, le=86400, description="seconds")
     refresh_token_ttl: int = Field(default=30 * 86400, ge=60, description="seconds")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # A request's statements may run this long (milliseconds) before PostgreSQL cancels them: 503 timeout.
     statement_timeout: int = Field(default=10_000, ge=100)
     log_level: str = "INFO"
+    # Browser origins allowed to call the API (comma-separated, e.g. https://shop.example,http://localhost:3000),
+    # or "*" for any origin (only without credentials). Empty: no CORS headers at all.
+    cors_origins: str = ""
+    # Send Access-Control-Allow-Credentials (cookies, TLS client certificates); never together with "*".
+    cors_allow_credentials: bool = False
+
+    @property
+    def cors_origin_set(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
 
     @field_validator("database_url", "app_database_url")
     @classmethod
@@ -45,6 +57,20 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip().rstrip("/") for o in value.split(",") if o.strip()):
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s?#]+", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://shop.example or http://localhost:3000")
+        return value
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_origin_set:
+            raise ValueError("POSTCART_CORS_ORIGINS=* cannot be combined with POSTCART_CORS_ALLOW_CREDENTIALS")
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -68,6 +94,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "?"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across settings names them itself
+            raise SettingsError(f"invalid settings: {message}") from None
+        field = str(first["loc"][0])
         name = env_name(field) if field in Settings.model_fields else field
-        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
+        raise SettingsError(f"invalid setting {name}: {message}") from None

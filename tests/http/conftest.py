@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 SECRET = "test-secret-key-for-the-http-suite-only-0123456789"
+CORS_ORIGIN = "https://shop.example"  # the one browser origin the test server allows
 
 
 @dataclass
@@ -94,7 +95,7 @@ def server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     port = free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": SECRET,
-           "POSTCART_MAX_BODY_BYTES": str(64 * 1024)}
+           "POSTCART_MAX_BODY_BYTES": str(64 * 1024), "POSTCART_CORS_ORIGINS": CORS_ORIGIN}
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)],
                                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -111,3 +112,53 @@ def server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture
 def api(server: Client) -> Client:
     return server
+
+
+@dataclass
+class PrivateStack:
+    """A cluster and an app server of a test's own, for tests that stop the database or read its log."""
+
+    cluster: Any
+    client: Client
+    admin_url: str
+    server_log: Any
+    pg_log: Any
+
+
+@pytest.fixture(scope="module")
+def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
+    from pathlib import Path
+
+    from postcart.embedded import EmbeddedCluster
+    from postcart.migrate import migrate
+
+    if os.environ.get("POSTCART_TEST_DATABASE_URL"):
+        pytest.skip("needs a cluster of its own; POSTCART_TEST_DATABASE_URL points at a shared server")
+    root = Path(tmp_path_factory.mktemp("private"))
+    cluster = EmbeddedCluster(root / "db", fast=True)
+    cluster.start()
+    # The harshest logging a DBA might switch on: every statement, and every error's statement.
+    with psycopg_connect(cluster.url()) as conn:
+        conn.execute("ALTER SYSTEM SET log_statement = 'all'")
+        conn.execute("SELECT pg_reload_conf()")
+    migrate(cluster.url())
+    port = free_port()
+    server_log = root / "server.log"
+    env = {**os.environ, "DATABASE_URL": cluster.url(), "POSTCART_SECRET_KEY": SECRET, "POSTCART_LOG_LEVEL": "DEBUG"}
+    with open(server_log, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    client = Client(port)
+    try:
+        wait_until_ready(client, proc)
+        yield PrivateStack(cluster, client, cluster.url(), server_log, cluster.pgdata / "server.log")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        cluster.destroy()
+
+
+def psycopg_connect(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)

@@ -85,8 +85,10 @@ def test_register_replays_with_the_same_idempotency_key(api: Client) -> None:
     assert first.status == again.status == 201
     assert first.json == again.json
     assert again.headers.get("idempotent-replayed") == "true"
+    # Anonymous keys are scoped to the request itself (nobody to scope them to): another body with the
+    # same key is another request, here refused for its own reason, never a replay of someone else's.
     other = api.post("/v1/auth/register", {**body, "full_name": "Someone Else"}, headers={"Idempotency-Key": key})
-    assert other.status == 422 and other.error_code == "idempotency_key_reused"
+    assert other.status == 409 and other.error_code == "email_taken"
 
 
 # -- login ---------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ SELECT ok(
 SET LOCAL ROLE postcart_anon;
 SELECT throws_ok($$SELECT auth.login_lookup('a@example.com')$$, '42501', NULL, 'anon cannot call login_lookup');
 SELECT throws_ok(
-    $$SELECT auth.verify_session(gen_random_uuid())$$, '42501', NULL, 'anon cannot call verify_session'
+    $$SELECT * FROM auth.session_claims(gen_random_uuid())$$, '42501', NULL, 'anon cannot call session_claims'
 );
 SELECT throws_ok(
     $$SELECT auth.create_staff('x@example.com', 'long enough pw', '$argon2id$x', 'X', ARRAY['store_admin'])$$,
@@ -74,7 +74,7 @@ RESET ROLE;
 
 SELECT function_privs_are('auth', 'login_lookup', ARRAY['text'], 'postcart_anon', ARRAY[]::text[]);
 SELECT function_privs_are('auth', 'login_lookup', ARRAY['text'], 'postcart_authenticator', ARRAY['EXECUTE']);
-SELECT function_privs_are('auth', 'verify_session', ARRAY['uuid'], 'postcart_customer', ARRAY[]::text[]);
+SELECT function_privs_are('auth', 'session_claims', ARRAY['uuid'], 'postcart_customer', ARRAY[]::text[]);
 SELECT function_privs_are(
     'auth', 'create_staff', ARRAY['text', 'text', 'text', 'text', 'text[]'], 'postcart_dba', ARRAY['EXECUTE']
 );

@@ -126,12 +126,15 @@ SELECT is(
     '{"kind": "customer", "role": "postcart_customer"}'::jsonb,
     'login_succeeded returns the session with kind and role'
 );
-SELECT lives_ok(
-    format('SELECT auth.verify_session(%L)', (SELECT body ->> 'session_id' FROM login)),
-    'the new session verifies'
+SELECT is(
+    (SELECT row(c.session_role, c.session_claims) FROM auth.session_claims((SELECT (body ->> 'session_id')::uuid FROM login)) AS c),
+    (SELECT row('postcart_customer'::text, jsonb_build_object(
+        'sub', body ->> 'account_id', 'sid', body ->> 'session_id', 'kind', 'customer', 'role', 'postcart_customer'
+    )) FROM login),
+    'a live session yields its role and claims, read from its rows'
 );
 SELECT throws_ok(
-    $$SELECT auth.verify_session(gen_random_uuid())$$, 'PT401', 'token_revoked', 'an unknown session does not'
+    $$SELECT * FROM auth.session_claims(gen_random_uuid())$$, 'PT401', 'token_revoked', 'an unknown session does not'
 );
 
 -- ---------------------------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ SELECT is(
     'presenting a used token again returns NULL (reuse detected)'
 );
 SELECT throws_ok(
-    format('SELECT auth.verify_session(%L)', (SELECT body ->> 'session_id' FROM login)),
+    format('SELECT * FROM auth.session_claims(%L)', (SELECT body ->> 'session_id' FROM login)),
     'PT401', 'token_revoked', 'reuse revoked the session: its access tokens stop working'
 );
 SELECT throws_ok(
@@ -230,7 +233,7 @@ SELECT is(
 );
 SET LOCAL ROLE postcart_authenticator;
 SELECT throws_ok(
-    format('SELECT auth.verify_session(%L)', (SELECT body ->> 'session_id' FROM login2)),
+    format('SELECT * FROM auth.session_claims(%L)', (SELECT body ->> 'session_id' FROM login2)),
     'PT401', 'token_revoked', 'after logout the session no longer verifies'
 );
 SELECT throws_ok(

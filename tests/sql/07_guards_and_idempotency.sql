@@ -1,7 +1,7 @@
 -- Cross-cutting guards: RLS on every table that holds data, the customer sign-up report, and
 -- idempotency keys scoped to their caller.
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 
 SELECT is(
     ARRAY(
@@ -83,23 +83,30 @@ RESET ROLE;
 -- Idempotency keys: a new key claims, a saved response replays, a changed request is refused.
 SET LOCAL ROLE postcart_anon;
 SELECT set_config('request.claims', '{}', TRUE);
-SELECT is(integration.claim_idempotency_key('k-1', '\x01'), NULL, 'a new key is claimed (NULL: run the request)');
+SELECT is(integration.claim_idempotency_key('k-1', '\x01', 'cart:a'), NULL, 'a new key is claimed (NULL: run the request)');
 SELECT lives_ok(
-    $$SELECT integration.save_idempotent_response('k-1', 201, '{"ok": true}')$$, 'the response is saved'
+    $$SELECT integration.save_idempotent_response('k-1', 'cart:a', 201, '{"ok": true}')$$, 'the response is saved'
 );
 SELECT is(
-    integration.claim_idempotency_key('k-1', '\x01'), '{"status": 201, "body": {"ok": true}}'::jsonb,
+    integration.claim_idempotency_key('k-1', '\x01', 'cart:a'), '{"status": 201, "body": {"ok": true}}'::jsonb,
     'the same key and request replay the first response'
 );
 SELECT throws_ok(
-    $$SELECT integration.claim_idempotency_key('k-1', '\x02')$$, 'PT422', 'idempotency_key_reused',
+    $$SELECT integration.claim_idempotency_key('k-1', '\x02', 'cart:a')$$, 'PT422', 'idempotency_key_reused',
     'the same key with another request is refused'
+);
+SELECT is(
+    integration.claim_idempotency_key('k-1', '\x02', 'cart:b'), NULL,
+    'another anonymous client''s key of the same name is its own: no replay, no refusal'
 );
 SELECT throws_ok('SELECT * FROM integration.idempotency_keys', '42501', NULL, 'callers cannot read stored responses');
 RESET ROLE;
 SET LOCAL ROLE postcart_customer;
 SELECT set_config('request.claims', '{"sub": "00000000-0000-0000-0000-000000000001", "kind": "customer"}', TRUE);
-SELECT is(integration.claim_idempotency_key('k-1', '\x02'), NULL, 'another caller''s key of the same name is its own');
+SELECT is(
+    integration.claim_idempotency_key('k-1', '\x02', 'cart:a'), NULL,
+    'a signed-in caller''s keys are its account''s: the anonymous scope is ignored'
+);
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -25,16 +26,16 @@ from .. import db
 from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
-from . import openapi, sessions
+from . import database, headers, lowlevel, openapi, sessions
 from .context import CONTEXT, Context, request_id_var
-from .errors import ApiError, from_database, from_http, internal_error
+from .errors import ApiError, connection_lost, from_database, from_http, internal_error
+from .inputs import bearer_token, read_body, read_query
 from .routes import ROUTES, Route
 
 log = logging.getLogger("postcart.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
 _NO_BODY_STATUSES = {204, 304}
 
 
@@ -65,7 +66,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return from_http(exc).response()
-    except psycopg.Error as exc:
+    except psycopg.Error as exc:  # from the steps that talk to the database themselves (login, refresh)
+        if connection_lost(exc):
+            database.mark_down(request.app[CONTEXT])
         return from_database(exc, "Authorization" in request.headers).response()
     except Exception:  # noqa: BLE001 - the last line of defence: log it, answer 500
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -85,38 +88,33 @@ class AccessLogger(AbstractAccessLogger):
 
 # -- the caller and the arguments ----------------------------------------------------------------
 def caller_of(request: web.Request, secret: str) -> db.Caller:
-    header = request.headers.get("Authorization")
-    if header is None:
-        return db.Caller()
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "invalid_token", "Send `Authorization: Bearer <access_token>`.")
+    """The session the access token names; the database derives the role and claims from it."""
+    token = bearer_token(request)
+    request_id = request.get("request_id", "")
+    if token is None:
+        return db.Caller(request_id=request_id)
     try:
-        claims = read_access_token(secret, token.strip())
+        claims = read_access_token(secret, token)
     except TokenError:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired.") from None
-    public = {k: claims[k] for k in ("sub", "sid", "role", "kind")}
-    return db.Caller(role=claims["role"], claims=public, session_id=claims["sid"])
+    return db.Caller(session_id=claims["sid"], request_id=request_id)
 
 
-async def read_body(request: web.Request) -> dict[str, Any]:
-    if request.method not in _BODY_METHODS or not request.can_read_body:
-        return {}
-    raw = await request.read()  # aiohttp enforces client_max_size here (413)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
-    return body
-
-
-def fingerprint(request: web.Request, args: dict[str, Any]) -> bytes:
+def fingerprint(secret: str, request: web.Request, args: dict[str, Any]) -> bytes:
+    """A keyed hash of the client's request, so a stored fingerprint reveals nothing of the body (which may
+    hold a password) to whoever reads the database."""
     canonical = json.dumps(args, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).digest()
+    message = f"{request.method} {request.path}\n{canonical}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def anonymous_scope(request: web.Request, request_fingerprint: bytes) -> str:
+    """Whose Idempotency-Key this is when nobody is signed in: the guest cart's token holder, or else the
+    exact request (the same key with another body is then simply another key, never someone else's)."""
+    cart_token = request.headers.get("X-Cart-Token")
+    if cart_token:
+        return "cart:" + hashlib.sha256(cart_token.encode("utf-8", "replace")).hexdigest()
+    return "request:" + request_fingerprint.hex()
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -137,7 +135,10 @@ def json_response(request: web.Request, route: Route, status: int, body: str | N
 
 
 Step = Callable[[web.Request, dict[str, Any]], Awaitable[tuple[int, Any]]]
-Prepare = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+# A preparation turns the client's arguments into (what the function may see of them, what the server
+# derived): secrets are taken out of the first and only their hashes go in the second.
+Prepare = Callable[[web.Request, dict[str, Any], db.Caller],
+                   Awaitable[tuple[dict[str, Any], dict[str, Any] | None]]]
 # Routes without a function are handled whole in Python; with one, the step prepares its arguments.
 STEPS: dict[str, Step] = {"login": sessions.login, "refresh": sessions.refresh, "totp_setup": sessions.totp_setup}
 PREPARES: dict[str, Prepare] = {"hash_password": sessions.prepare_password, "totp_confirm": sessions.prepare_totp}
@@ -147,6 +148,7 @@ def handler_for(route: Route) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         ctx = request.app[CONTEXT]
         caller = caller_of(request, ctx.secret)
+        query = read_query(request, route.query)
         body = await read_body(request)
         if route.function is None:
             assert route.step is not None
@@ -154,17 +156,16 @@ def handler_for(route: Route) -> Handler:
                 raise ApiError(401, "unauthorized", "Sign in to do this.")
             status, result = await STEPS[route.step](request, body)
             return web.json_response(result, status=status)
-        args = {**dict(request.query), **body, **request.match_info}
+        args = {**query, **body, **request.match_info}
         idempotency = None
         key = request.headers.get("Idempotency-Key")
         if key is not None and request.method == "POST":
-            idempotency = db.Idempotency(key, fingerprint(request, args), route.status)
+            digest = fingerprint(ctx.secret, request, args)
+            idempotency = db.Idempotency(key, digest, anonymous_scope(request, digest), route.status)
+        derived = None
         if route.step is not None:
-            args = await PREPARES[route.step](args)
-        try:
-            result = await db.call(ctx.pool, route.function, args, caller, idempotency)
-        except psycopg.Error as exc:
-            raise from_database(exc, caller.session_id is not None) from None
+            args, derived = await PREPARES[route.step](request, args, caller)
+        result = await database.call(ctx, route.function, args, caller, idempotency, derived)
         response = json_response(request, route, result.status or route.status, result.body, caller)
         if result.replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -181,8 +182,8 @@ async def health(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     try:
-        applied = await db.call_as_authenticator(
-            ctx.pool, sql.SQL("SELECT array_agg(migration_id) FROM public._yoyo_migration"), [])
+        applied = await database.as_authenticator(
+            ctx, sql.SQL("SELECT array_agg(migration_id) FROM public._yoyo_migration"), [])
     except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege):
         applied = []  # never migrated
     except psycopg.Error as exc:
@@ -230,17 +231,23 @@ async def _on_cleanup(app: web.Application) -> None:
 
 
 def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
-    app = web.Application(
-        middlewares=[request_id_middleware, error_middleware],
-        client_max_size=settings.max_body_bytes,
-    )
-    pool = db.open_pool(app_url, settings.pool_size, settings.statement_timeout)
+    lowlevel.install()
+    middlewares = [request_id_middleware, error_middleware]
+    if settings.cors_origin_set:
+        # Outside the error middleware, so refusals carry CORS headers too and browsers can read them.
+        middlewares.insert(1, headers.cors_middleware(settings.cors_origin_set, settings.cors_allow_credentials))
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
+    app.on_response_prepare.append(headers.on_prepare)
+    pool = db.open_pool(app_url, settings.pool_size, settings.statement_timeout, settings.pool_timeout)
     app[CONTEXT] = Context(settings=settings, secret=secret, app_url=app_url, pool=pool,
                            migration_ids=migration_ids())
     service = {"health": health, "ready": ready}
     for route in ROUTES:
         handle = service[route.step] if route.step in service else handler_for(route)
-        app.router.add_route(route.method, route.path, handle)
+        if route.method == "GET":
+            app.router.add_get(route.path, handle)  # HEAD too
+        else:
+            app.router.add_route(route.method, route.path, handle)
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs)
     app.on_startup.append(_on_startup)

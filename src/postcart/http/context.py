@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class Context:
     migration_ids: list[str]
     comments: dict[str, str] = field(default_factory=dict)  # api function → COMMENT text
     openapi: bytes | None = None
+    database_down: bool = False  # set when a request lost its connection; cleared once the server answers
+    recovery: asyncio.Task[None] | None = None  # the task waiting for the database to come back
 
 
 CONTEXT = web.AppKey("postcart", Context)

@@ -12,17 +12,26 @@ from aiohttp import web
 log = logging.getLogger("postcart.http")
 
 
+RETRY_AFTER = {429: 60, 503: 2}  # seconds, when the error does not say (details.retry_after)
+
+
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None):
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(code)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
+        self.headers = dict(headers or {})
+        if status in RETRY_AFTER:
+            retry_after = self.details.get("retry_after")
+            seconds = retry_after if isinstance(retry_after, int) and retry_after > 0 else RETRY_AFTER[status]
+            self.headers.setdefault("Retry-After", str(seconds))
 
-    def response(self, headers: dict[str, str] | None = None) -> web.Response:
+    def response(self) -> web.Response:
         body = {"error": {"code": self.code, "message": self.message, "details": self.details}}
-        return web.json_response(body, status=self.status, headers=headers)
+        return web.json_response(body, status=self.status, headers=self.headers)
 
 
 # (SQLSTATE or its class prefix) → (status, code, message). PTnnn raised by our functions come first.
@@ -37,10 +46,13 @@ _SQLSTATES: list[tuple[str, int, str, str]] = [
     ("22003", 400, "invalid_parameter", "A number is out of range."),
     ("22007", 400, "invalid_parameter", "A date or time has the wrong format."),
     ("22008", 400, "invalid_parameter", "A date or time is out of range."),
+    ("22P05", 400, "invalid_parameter", "A value contains characters that cannot be stored."),
+    ("54001", 400, "invalid_parameter", "A value is nested too deeply."),
     ("40001", 503, "busy", "The request collided with others too often; try again."),
     ("40P01", 503, "busy", "The request collided with others too often; try again."),
     ("57014", 503, "timeout", "The request took too long."),
     ("08", 503, "database_unavailable", "The database is not reachable right now."),
+    ("57P", 503, "database_unavailable", "The database is restarting or shutting down."),
     ("53", 503, "database_unavailable", "The database is out of resources right now."),
 ]
 
@@ -53,6 +65,15 @@ def _json_object(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether the database went away (server down, restarting, connection broken, no connection to be
+    had from the pool), as opposed to refusing this request."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    return state == "" or state.startswith(("08", "57P"))
 
 
 def from_database(exc: psycopg.Error, authenticated: bool) -> ApiError:
@@ -95,6 +116,8 @@ def from_http(exc: web.HTTPException) -> ApiError:
     }
     code, message = codes.get(exc.status, (exc.reason.lower().replace(" ", "_"), exc.reason))
     details: dict[str, Any] = {}
+    headers: dict[str, str] = {}
     if exc.status == 405 and isinstance(exc, web.HTTPMethodNotAllowed):
         details["allowed"] = sorted(exc.allowed_methods)
-    return ApiError(exc.status, code, message, details)
+        headers["Allow"] = ", ".join(details["allowed"])
+    return ApiError(exc.status, code, message, details, headers)

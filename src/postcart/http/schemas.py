@@ -187,7 +187,6 @@ class ProductList(Model):
 class ProductQuery(ListQuery):
     q: str | None = Field(default=None, description="Search text; typo-tolerant, best match first")
     category: str | None = Field(default=None, description="Category slug (includes subcategories)")
-    collection: str | None = None
     min_price: int | None = Field(default=None, description="Minor units, in `currency`")
     max_price: int | None = None
     currency: str = "EUR"

@@ -15,6 +15,7 @@ from .. import db
 from ..auth.passwords import MAX_LENGTH, hash_password, verify_password
 from ..auth import totp
 from ..auth.tokens import digest, issue_access_token, new_refresh_token
+from . import database
 from .context import CONTEXT, Context
 from .errors import ApiError
 from .schemas import LoginRequest, RefreshRequest, TotpConfirmRequest
@@ -48,7 +49,7 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
     ctx = request.app[CONTEXT]
     form = validate(LoginRequest, body)
     # The lookup enforces the lockout and counts this attempt as a failure until it succeeds.
-    found = await db.call_as_authenticator(ctx.pool, _LOOKUP, [form.email]) or {}
+    found = await database.as_authenticator(ctx, _LOOKUP, [form.email]) or {}
     loop = asyncio.get_running_loop()
     # Verified even for an unknown email (against a dummy hash), so timing does not reveal accounts.
     ok = await loop.run_in_executor(None, verify_password, found.get("password_hash"), form.password)
@@ -59,10 +60,10 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
             raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp`.")
         step = totp.matching_step(found["totp_secret"], form.otp)
         # A code is good once: the database refuses a step already spent (replay), atomically.
-        if step is None or not await db.call_as_authenticator(ctx.pool, _SPEND_TOTP, [found["account_id"], step]):
+        if step is None or not await database.as_authenticator(ctx, _SPEND_TOTP, [found["account_id"], step]):
             raise ApiError(401, "invalid_otp", "The one-time code is wrong, expired or already used.")
     refresh_token, refresh_hash = new_refresh_token()
-    session = await db.call_as_authenticator(ctx.pool, _SUCCEEDED, [
+    session = await database.as_authenticator(ctx, _SUCCEEDED, [
         found["account_id"], refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
         request.headers.get("User-Agent", "")[:500], request.remote,
     ])
@@ -73,7 +74,7 @@ async def refresh(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]
     ctx = request.app[CONTEXT]
     form = validate(RefreshRequest, body)
     refresh_token, refresh_hash = new_refresh_token()
-    session = await db.call_as_authenticator(ctx.pool, _REFRESH, [
+    session = await database.as_authenticator(ctx, _REFRESH, [
         digest(form.refresh_token), refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
     ])
     if not session:
@@ -88,7 +89,8 @@ async def totp_setup(request: web.Request, body: dict[str, Any]) -> tuple[int, A
 
 
 # -- preparations: turn the request's arguments into what the api function stores -----------------
-async def prepare_password(args: dict[str, Any]) -> dict[str, Any]:
+async def prepare_password(request: web.Request, args: dict[str, Any],
+                           caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Hash the password for api.register; the database checks the policy on the plain text."""
     password = args.get("password")
     if isinstance(password, str) and len(password) <= MAX_LENGTH:
@@ -97,11 +99,12 @@ async def prepare_password(args: dict[str, Any]) -> dict[str, Any]:
     elif isinstance(password, str):
         raise ApiError(422, "weak_password", f"A password has at most {MAX_LENGTH} characters.",
                        {"field": "password"})
-    return args
+    return args, None
 
 
-async def prepare_totp(args: dict[str, Any]) -> dict[str, Any]:
+async def prepare_totp(request: web.Request, args: dict[str, Any],
+                       caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any] | None]:
     form = validate(TotpConfirmRequest, args)
     if totp.matching_step(form.secret, form.otp) is None:
         raise ApiError(422, "invalid_otp", "The one-time code does not match this secret.", {"field": "otp"})
-    return {"totp_secret": form.secret}
+    return {"totp_secret": form.secret}, None

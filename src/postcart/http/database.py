@@ -1,0 +1,68 @@
+"""The layer's one way to call the database for a request, and what it does when the database goes away:
+answer 503 `database_unavailable` at once (not after the pool's full wait), and bring the pool back by
+itself as soon as the server answers again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from .. import db
+from .context import Context
+from .errors import connection_lost, from_database
+
+log = logging.getLogger("postcart.http")
+
+# While the database is known to be down, a request waits this long for a connection, not the full
+# POSTCART_POOL_TIMEOUT: the answer is 503 either way, and clients should hear it at once.
+DOWN_WAIT = 0.25  # seconds
+PROBE_INTERVAL = 0.5  # seconds between attempts to reach the database while it is down
+
+
+async def call(ctx: Context, function: str, args: dict[str, Any], caller: db.Caller,
+               idempotency: db.Idempotency | None, derived: dict[str, Any] | None) -> db.Result:
+    try:
+        result = await db.call(ctx.pool, function, args, caller, idempotency, derived,
+                               timeout=DOWN_WAIT if ctx.database_down else None)
+    except psycopg.Error as exc:
+        if connection_lost(exc):
+            mark_down(ctx)
+        raise from_database(exc, caller.session_id is not None) from None
+    return result
+
+
+async def as_authenticator(ctx: Context, query: sql.Composable, params: list[Any]) -> Any:
+    """One statement as the authenticator (login, refresh, readiness), with the same quick 503."""
+    try:
+        return await db.call_as_authenticator(ctx.pool, query, params, timeout=DOWN_WAIT if ctx.database_down else None)
+    except psycopg.Error as exc:
+        if connection_lost(exc):
+            mark_down(ctx)
+        raise
+
+
+def mark_down(ctx: Context) -> None:
+    """Remember the database is unreachable and start (once) the task that waits for it to come back."""
+    ctx.database_down = True
+    if ctx.recovery is None or ctx.recovery.done():
+        log.warning("database unreachable: answering 503 until it is back")
+        ctx.recovery = asyncio.get_running_loop().create_task(_recover(ctx))
+
+
+async def _recover(ctx: Context) -> None:
+    """Probe with a fresh connection until the server answers, then let the pool replace every broken
+    connection it holds (pool.check), so no request after the outage meets a dead one."""
+    while True:
+        try:
+            conn = await psycopg.AsyncConnection.connect(ctx.app_url, connect_timeout=2, autocommit=True)
+            await conn.close()
+            await ctx.pool.check()
+            ctx.database_down = False
+            log.info("database reachable again")
+            return
+        except (psycopg.Error, OSError):
+            await asyncio.sleep(PROBE_INTERVAL)

@@ -1,0 +1,113 @@
+"""What the client sent, read defensively: the bearer token, the query string and the JSON body. Every
+refusal is a 4xx in the error envelope, whatever the bytes were (NUL, lone surrogates, deep nesting)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from .errors import ApiError
+
+MAX_DEPTH = 32  # no request of ours nests deeper; a 5,000-deep document must not reach a recursive parser
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The access token of `Authorization: Bearer <token>`; None without the header; 401 when malformed."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or not token.isascii() or not token.isprintable():
+        raise ApiError(401, "invalid_token", "Send `Authorization: Bearer <access_token>`.")
+    return token
+
+
+def _problem(value: str) -> str | None:
+    """Why a client string cannot be stored as text, or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode"
+    return None
+
+
+def _check_strings(value: Any, path: str, depth: int, fields: dict[str, str]) -> None:
+    if depth > MAX_DEPTH:
+        raise ApiError(400, "invalid_json", f"The request body nests deeper than {MAX_DEPTH} levels.",
+                       {"fields": {path or "body": f"nests deeper than {MAX_DEPTH} levels"}})
+    if isinstance(value, str):
+        problem = _problem(value)
+        if problem:
+            fields.setdefault(path or "body", problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            problem = _problem(key)
+            if problem:
+                fields.setdefault(path or "body", f"has a member name that {problem.removeprefix('is ')}")
+                continue
+            _check_strings(item, name, depth + 1, fields)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_strings(item, f"{path}.{index}" if path else str(index), depth + 1, fields)
+
+
+def _refuse_strings(fields: dict[str, str]) -> None:
+    if fields:
+        raise ApiError(400, "invalid_parameter", "Some values contain characters that cannot be stored.",
+                       {"fields": fields})
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """The JSON object of the body ({} when there is none)."""
+    if request.method not in _BODY_METHODS or not request.can_read_body:
+        return {}
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", f"The request body nests deeper than {MAX_DEPTH} levels.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    fields: dict[str, str] = {}
+    _check_strings(body, "", 1, fields)
+    _refuse_strings(fields)
+    return body
+
+
+def read_query(request: web.Request, model: type[BaseModel] | None) -> dict[str, str]:
+    """The query parameters the route declares (the fields of `model`); an unknown or repeated name is
+    400, so a typo never silently filters nothing. Path parameters are checked here too."""
+    known = set(model.model_fields) if model is not None else set()
+    fields: dict[str, str] = {}
+    query: dict[str, str] = {}
+    for name, value in request.query.items():
+        problem = _problem(name) or _problem(value)
+        if problem:
+            fields[name if not _problem(name) else "query"] = problem
+        elif name not in known:
+            fields[name] = "is not a parameter of this route"
+        elif name in query:
+            fields[name] = "is given more than once"
+        else:
+            query[name] = value
+    if fields:
+        raise ApiError(400, "invalid_parameter", "Some query parameters are unknown or invalid.", {"fields": fields})
+    path_fields: dict[str, str] = {}
+    for name, value in request.match_info.items():
+        problem = _problem(value)
+        if problem:
+            path_fields[name] = problem
+    _refuse_strings(path_fields)
+    return query
