@@ -1,7 +1,7 @@
 -- Cross-cutting guards: RLS on every table that holds data, the customer sign-up report, and
 -- idempotency keys scoped to their caller.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT is(
     ARRAY(
@@ -108,6 +108,18 @@ SELECT is(
     'a signed-in caller''s keys are its account''s: the anonymous scope is ignored'
 );
 RESET ROLE;
+
+-- The authenticator's bind parameters never reach PostgreSQL's log (migration 0006; needs a superuser).
+SELECT ok(
+    NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS (
+        SELECT FROM pg_db_role_setting AS s
+        INNER JOIN pg_roles AS r ON s.setrole = r.oid
+        WHERE r.rolname = 'postcart_authenticator'
+            AND 'log_parameter_max_length=0' = ANY(s.setconfig)
+            AND 'log_parameter_max_length_on_error=0' = ANY(s.setconfig)
+    ),
+    'postcart_authenticator logs no bind parameters'
+);
 
 SELECT * FROM finish();
 ROLLBACK;
