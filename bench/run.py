@@ -125,8 +125,8 @@ def main() -> int:
         migrate(cluster.url())
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute("SELECT shop.load_demo_catalog()")
-            conn.execute("SELECT api.register(%s)", [Jsonb({"email": EMAIL, "password": PASSWORD, "full_name": "Ben Bench",
-                                                             "password_hash": hash_password(PASSWORD)})])
+            conn.execute("SELECT api.register(%s, %s)", [Jsonb({"email": EMAIL, "full_name": "Ben Bench"}),
+                                                         Jsonb({"password_hash": hash_password(PASSWORD)})])
         port = free_port()
         env = {**os.environ, "DATABASE_URL": cluster.url(), "POSTCART_POOL_SIZE": str(max(1, args.pool // args.workers)),
                "POSTCART_SECRET_KEY": "bench-only-secret-key-0123456789abcdef", "POSTCART_LOG_LEVEL": "WARNING"}

@@ -1,11 +1,13 @@
 -- Accounts API: registration, the caller's profile, session end, MFA, the address book and staff
--- creation. Each function takes the request's merged arguments as one jsonb and returns the body.
+-- creation. Each function takes the request's merged arguments (args: what the client sent) and returns
+-- the body. Routes with a server-side preparation also get `derived`: what the server computed (a
+-- password hash, a verified TOTP secret, a re-authentication), which a client can never supply.
 
 -- ---------------------------------------------------------------------------------------------------
 -- Registration and session end
 -- ---------------------------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION api.register(args jsonb)
+CREATE OR REPLACE FUNCTION api.register(args jsonb, derived jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -15,17 +17,19 @@ AS $$
 DECLARE
     v_account auth.accounts;
 BEGIN
-    v_account := auth.new_account(
-        'customer', args ->> 'email', args ->> 'password', args ->> 'password_hash', args ->> 'full_name'
-    );
+    PERFORM auth.check_new_account(args, derived);
+    v_account := auth.new_account('customer', args, derived ->> 'password_hash');
     RETURN jsonb_build_object('customer', jsonb_build_object(
         'id', v_account.id, 'email', v_account.email, 'full_name', v_account.full_name
     ));
 END
 $$;
-COMMENT ON FUNCTION api.register(jsonb) IS
-'Register a customer account: {email, password, full_name} (+ password_hash from the server) → '
-'{customer: {id, email, full_name}}; 409 email_taken, 422 weak_password / validation_failed.';
+COMMENT ON FUNCTION api.register(jsonb, jsonb) IS
+'Register a customer account: {email, password, full_name} → {customer: {id, email, full_name}}; 409 '
+'email_taken, 422 weak_password / validation_failed (details.fields names every problem). The server '
+'checks the password policy and hashes the password; the database receives only derived.password_hash '
+'(argon2id with the server''s parameters) or the policy''s verdict (derived.password_problem), never the '
+'password, and ignores any hash in the client''s arguments.';
 
 CREATE OR REPLACE FUNCTION api.logout(args jsonb)
 RETURNS jsonb
@@ -108,7 +112,7 @@ $$;
 COMMENT ON FUNCTION api.update_me(jsonb) IS
 'Change the caller''s own name: {full_name} → {id, email, full_name, created_at}.';
 
-CREATE OR REPLACE FUNCTION api.enable_totp(args jsonb)
+CREATE OR REPLACE FUNCTION api.enable_totp(args jsonb, derived jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -116,26 +120,40 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_secret text := upper(btrim(args ->> 'totp_secret'));
-    v_has_secret boolean;
+    v_secret text := upper(btrim(derived ->> 'totp_secret'));
+    v_step bigint;
+    v_account auth.accounts;
+    v_codes text[];
 BEGIN
-    IF jsonb_typeof(args -> 'totp_secret') IS DISTINCT FROM 'string' OR v_secret !~ '^[A-Z2-7]{16,128}=*$' THEN
+    IF derived -> 'reauthenticated' IS DISTINCT FROM 'true'::jsonb THEN
+        PERFORM shop.fail(
+            401, 'reauthentication_required',
+            '{}'::jsonb,
+            'Send your password to change two-factor authentication.'
+        );
+    END IF;
+    IF jsonb_typeof(derived -> 'totp_secret') IS DISTINCT FROM 'string' OR v_secret !~ '^[A-Z2-7]{16,128}=*$' THEN
         PERFORM shop.fail(
             422, 'validation_failed',
             jsonb_build_object('fields', jsonb_build_object(
-                'totp_secret', 'must be a base32 secret of at least 16 characters'
+                'secret', 'must be a base32 secret of at least 16 characters'
             )),
             'Some fields are missing or invalid; see details.fields.'
         );
     END IF;
+    IF jsonb_typeof(derived -> 'totp_step') = 'number' THEN
+        v_step := (derived ->> 'totp_step')::bigint;
+    END IF;
+
+    -- The confirming code's time step counts as used: it cannot sign in afterwards.
     UPDATE auth.accounts AS a
-    SET totp_secret = v_secret
-    WHERE a.id = auth.current_account_id() AND a.totp_secret IS NULL;
+    SET totp_secret = v_secret, totp_last_step = greatest(a.totp_last_step, v_step)
+    WHERE a.id = auth.current_account_id() AND a.totp_secret IS NULL
+    RETURNING a.* INTO v_account;
     IF NOT FOUND THEN
-        SELECT a.totp_secret IS NOT NULL INTO v_has_secret
-        FROM auth.accounts AS a
-        WHERE a.id = auth.current_account_id();
-        IF v_has_secret THEN
+        IF EXISTS (
+            SELECT FROM auth.accounts AS a WHERE a.id = auth.current_account_id() AND a.totp_secret IS NOT NULL
+        ) THEN
             PERFORM shop.fail(
                 409, 'totp_already_enabled',
                 '{}'::jsonb,
@@ -148,28 +166,95 @@ BEGIN
             'The account of this token no longer exists.'
         );
     END IF;
-    RETURN jsonb_build_object('mfa_enabled', TRUE);
+
+    -- Ten new recovery codes replace any earlier ones; only their sha256 is kept.
+    DELETE FROM auth.recovery_codes AS r WHERE r.account_id = v_account.id;
+    SELECT array_agg(auth.new_recovery_code()) INTO v_codes FROM generate_series(1, 10);
+    INSERT INTO auth.recovery_codes (account_id, code_hash)
+    SELECT v_account.id, auth.recovery_code_hash(c.code) FROM unnest(v_codes) AS c (code);
+    -- The password was right: a success, which ends the failure count of the login lockout.
+    INSERT INTO auth.login_attempts (email, succeeded) VALUES (v_account.email, TRUE);
+    RETURN jsonb_build_object('recovery_codes', to_jsonb(v_codes));
 END
 $$;
-COMMENT ON FUNCTION api.enable_totp(jsonb) IS
-'Turn on TOTP two-factor login for the caller: {totp_secret} (verified by the server first) → '
-'{mfa_enabled: true}; 409 totp_already_enabled.';
+COMMENT ON FUNCTION api.enable_totp(jsonb, jsonb) IS
+'Turn on TOTP two-factor login for the caller: {secret, otp, password} → {recovery_codes: [10 codes]}, '
+'shown this once (the database keeps their sha256); each signs in once in place of a TOTP code. The '
+'server first checks the password (401 reauthentication_required; wrong passwords count toward the '
+'login lockout, 429) and that otp matches secret (422 invalid_otp), then passes derived {totp_secret, '
+'totp_step, reauthenticated}. 409 totp_already_enabled.';
 
-CREATE OR REPLACE FUNCTION api.disable_totp(args jsonb)
+CREATE OR REPLACE FUNCTION api.disable_totp(args jsonb, derived jsonb)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    UPDATE auth.accounts AS a
-    SET totp_secret = NULL
-    WHERE a.id = auth.current_account_id() AND a.totp_secret IS NOT NULL;
+DECLARE
+    v_account auth.accounts;
+    v_step bigint;
+    v_proved boolean := FALSE;
+BEGIN
+    IF derived -> 'reauthenticated' IS DISTINCT FROM 'true'::jsonb THEN
+        PERFORM shop.fail(
+            401, 'reauthentication_required',
+            '{}'::jsonb,
+            'Send your password and a current one-time code (or a recovery code) to turn two-factor '
+            || 'authentication off.'
+        );
+    END IF;
+    SELECT a.* INTO v_account
+    FROM auth.accounts AS a
+    WHERE a.id = auth.current_account_id()
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'account_not_found',
+            '{}'::jsonb,
+            'The account of this token no longer exists.'
+        );
+    END IF;
 
-    SELECT jsonb_build_object('mfa_enabled', FALSE);
+    IF v_account.totp_secret IS NOT NULL THEN
+        -- The second proof, spent once: a TOTP time step later than the last one used, or an unused
+        -- recovery code of this account.
+        IF jsonb_typeof(derived -> 'totp_step') = 'number' THEN
+            v_step := (derived ->> 'totp_step')::bigint;
+            UPDATE auth.accounts AS a
+            SET totp_last_step = v_step
+            WHERE a.id = v_account.id AND (a.totp_last_step IS NULL OR a.totp_last_step < v_step);
+            v_proved := FOUND;
+        ELSIF derived ->> 'recovery_code_hash' ~ '^[0-9a-f]{64}$' THEN
+            UPDATE auth.recovery_codes AS r
+            SET used_at = now()
+            WHERE
+                r.account_id = v_account.id
+                AND r.code_hash = decode(derived ->> 'recovery_code_hash', 'hex')
+                AND r.used_at IS NULL;
+            v_proved := FOUND;
+        END IF;
+        IF NOT v_proved THEN
+            PERFORM shop.fail(
+                401, 'reauthentication_required',
+                '{}'::jsonb,
+                'Send a current one-time code (otp) or an unused recovery code (recovery_code) with your '
+                || 'password to turn two-factor authentication off.'
+            );
+        END IF;
+        UPDATE auth.accounts AS a SET totp_secret = NULL WHERE a.id = v_account.id;
+        DELETE FROM auth.recovery_codes AS r WHERE r.account_id = v_account.id;
+    END IF;
+    INSERT INTO auth.login_attempts (email, succeeded) VALUES (v_account.email, TRUE);
+    RETURN NULL;
+END
 $$;
-COMMENT ON FUNCTION api.disable_totp(jsonb) IS
-'Turn off TOTP two-factor login for the caller → {mfa_enabled: false}.';
+COMMENT ON FUNCTION api.disable_totp(jsonb, jsonb) IS
+'Turn off TOTP two-factor login for the caller: {password, otp} or {password, recovery_code} → null '
+'(204); its recovery codes are deleted. The server checks the password first (wrong passwords count '
+'toward the login lockout) and passes derived {reauthenticated, totp_step or recovery_code_hash}; a '
+'missing or wrong proof, or one already used, is 401 reauthentication_required and changes nothing. '
+'Without TOTP on it changes nothing.';
 
 -- ---------------------------------------------------------------------------------------------------
 -- Address book (SECURITY INVOKER: RLS on shop.addresses is the protection)
@@ -262,27 +347,9 @@ VOLATILE
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_country text := upper(btrim(args ->> 'country'));
-    v_phone text := nullif(btrim(args ->> 'phone'), '');
-    v_errors jsonb;
+    v_errors jsonb := auth.address_errors(args, FALSE);
     v_address shop.addresses;
 BEGIN
-    v_errors := jsonb_strip_nulls(jsonb_build_object(
-        'full_name', auth.text_field_error(args, 'full_name', TRUE, 200),
-        'line1', auth.text_field_error(args, 'line1', TRUE, 200),
-        'line2', auth.text_field_error(args, 'line2', FALSE, 200),
-        'city', auth.text_field_error(args, 'city', TRUE, 100),
-        'postal_code', auth.text_field_error(args, 'postal_code', TRUE, 20),
-        'country', coalesce(
-            auth.text_field_error(args, 'country', TRUE, 2),
-            CASE WHEN v_country !~ '^[A-Z]{2}$' THEN 'must be an ISO 3166-1 alpha-2 country code' END
-        ),
-        -- the same pattern as the addresses_phone_check constraint
-        'phone', coalesce(
-            auth.text_field_error(args, 'phone', FALSE, 32),
-            CASE WHEN v_phone !~ '^[+(]?[0-9][0-9 ()./-]{2,30}$' THEN 'is not a valid phone number' END
-        )
-    ));
     IF v_errors <> '{}' THEN
         PERFORM shop.fail(
             422, 'validation_failed',
@@ -298,8 +365,8 @@ BEGIN
         nullif(btrim(args ->> 'line2'), ''),
         btrim(args ->> 'city'),
         btrim(args ->> 'postal_code'),
-        v_country,
-        v_phone
+        upper(btrim(args ->> 'country')),
+        nullif(btrim(args ->> 'phone'), '')
     )
     RETURNING * INTO v_address;
     RETURN auth.address_json(v_address);
@@ -307,13 +374,94 @@ END
 $$;
 COMMENT ON FUNCTION api.add_address(jsonb) IS
 'Add an address to the caller''s address book: {full_name, line1, line2?, city, postal_code, country, '
-'phone?} → the address {id, full_name, line1, line2, city, postal_code, country, phone, created_at}.';
+'phone?} → the address {id, full_name, line1, line2, city, postal_code, country, phone, created_at}; '
+'country is an ISO 3166-1 alpha-2 code (shop.countries, any case); 422 validation_failed names each '
+'offending field in details.fields.';
+
+CREATE OR REPLACE FUNCTION api.update_address(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_id uuid;
+    v_errors jsonb;
+    v_address shop.addresses;
+BEGIN
+    IF args ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        v_id := (args ->> 'id')::uuid;
+    END IF;
+    v_errors := auth.address_errors(args, TRUE);
+    IF v_errors <> '{}' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', v_errors),
+            'Some fields are missing or invalid; see details.fields.'
+        );
+    END IF;
+
+    -- RLS decides whose address this may be: another customer's row is simply not found.
+    UPDATE shop.addresses AS a
+    SET
+        full_name = CASE WHEN args ? 'full_name' THEN btrim(args ->> 'full_name') ELSE a.full_name END,
+        line1 = CASE WHEN args ? 'line1' THEN btrim(args ->> 'line1') ELSE a.line1 END,
+        line2 = CASE WHEN args ? 'line2' THEN nullif(btrim(args ->> 'line2'), '') ELSE a.line2 END,
+        city = CASE WHEN args ? 'city' THEN btrim(args ->> 'city') ELSE a.city END,
+        postal_code = CASE WHEN args ? 'postal_code' THEN btrim(args ->> 'postal_code') ELSE a.postal_code END,
+        country = CASE WHEN args ? 'country' THEN upper(btrim(args ->> 'country')) ELSE a.country END,
+        phone = CASE WHEN args ? 'phone' THEN nullif(btrim(args ->> 'phone'), '') ELSE a.phone END
+    WHERE a.id = v_id
+    RETURNING a.* INTO v_address;
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'address_not_found',
+            jsonb_build_object('id', args ->> 'id'),
+            'You have no address with this id.'
+        );
+    END IF;
+    RETURN auth.address_json(v_address);
+END
+$$;
+COMMENT ON FUNCTION api.update_address(jsonb) IS
+'Change one of the caller''s addresses: {id (path), full_name?, line1?, line2?, city?, postal_code?, '
+'country?, phone?}, only the members sent, by the same rules as add_address (null or "" clears line2 and '
+'phone) → the address; 404 address_not_found for an unknown id or another customer''s address (RLS); '
+'422 validation_failed.';
+
+CREATE OR REPLACE FUNCTION api.delete_address(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_id uuid;
+BEGIN
+    IF args ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        v_id := (args ->> 'id')::uuid;
+    END IF;
+    -- RLS decides whose address this may be: another customer's row is simply not found.
+    DELETE FROM shop.addresses AS a WHERE a.id = v_id;
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'address_not_found',
+            jsonb_build_object('id', args ->> 'id'),
+            'You have no address with this id.'
+        );
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.delete_address(jsonb) IS
+'Remove one of the caller''s addresses: {id (path)} → null (204); 404 address_not_found for an unknown '
+'id or another customer''s address (RLS).';
 
 -- ---------------------------------------------------------------------------------------------------
 -- Staff
 -- ---------------------------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION api.create_staff(args jsonb)
+CREATE OR REPLACE FUNCTION api.create_staff(args jsonb, derived jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -322,6 +470,7 @@ SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
     v_roles text[] := '{}';
+    v_account_id uuid;
 BEGIN
     IF args ? 'roles' AND jsonb_typeof(args -> 'roles') <> 'null' THEN
         IF jsonb_typeof(args -> 'roles') <> 'array' OR EXISTS (
@@ -337,39 +486,97 @@ BEGIN
         END IF;
         SELECT coalesce(array_agg(r.v), '{}') INTO v_roles FROM jsonb_array_elements_text(args -> 'roles') AS r (v);
     END IF;
-    RETURN auth.create_staff(
-        args ->> 'email', args ->> 'password', args ->> 'password_hash', args ->> 'full_name', v_roles
-    );
+    PERFORM auth.check_new_account(args, derived);
+    v_account_id := auth.new_staff_member(args, v_roles, derived ->> 'password_hash');
+    -- A statement of its own: the STABLE staff_json sees the rows of earlier statements only.
+    RETURN auth.staff_json(v_account_id);
 END
 $$;
-COMMENT ON FUNCTION api.create_staff(jsonb) IS
-'Create a staff account (store_admin): {email, full_name, password, roles} (+ password_hash from the '
-'server) → {staff: {id, email, full_name, roles}}; 409 email_taken, 422 weak_password / unknown_role.';
+COMMENT ON FUNCTION api.create_staff(jsonb, jsonb) IS
+'Create a staff account (store_admin): {email, full_name, password, roles} → {staff: {id, email, '
+'full_name, roles}}; 409 email_taken, 422 weak_password / validation_failed / unknown_role. The server '
+'checks the password policy and passes only derived.password_hash (or derived.password_problem).';
+
+CREATE OR REPLACE FUNCTION api.accept_staff_invitation(args jsonb, derived jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_account_id uuid;
+BEGIN
+    IF jsonb_typeof(derived -> 'password_hash') IS DISTINCT FROM 'string' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('password', 'is required')),
+            'Some fields are missing or invalid; see details.fields.'
+        );
+    END IF;
+    -- Spent by one conditional UPDATE: of two parallel redemptions, one wins.
+    IF derived ->> 'token_hash' ~ '^[0-9a-f]{64}$' THEN
+        UPDATE auth.staff_invitations AS i
+        SET used_at = now()
+        WHERE
+            i.token_hash = decode(derived ->> 'token_hash', 'hex')
+            AND i.used_at IS NULL
+            AND i.expires_at > now()
+        RETURNING i.account_id INTO v_account_id;
+    END IF;
+    IF v_account_id IS NULL THEN
+        PERFORM shop.fail(
+            400, 'invalid_token',
+            '{}'::jsonb,
+            'This invitation is unknown, used or expired; ask a DBA for a new one (auth.reinvite_staff).'
+        );
+    END IF;
+    INSERT INTO auth.password_hashes (account_id, password_hash)
+    VALUES (v_account_id, derived ->> 'password_hash')
+    ON CONFLICT (account_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = now();
+    -- Any other open invitation of the member stops working too.
+    UPDATE auth.staff_invitations AS i
+    SET used_at = now()
+    WHERE i.account_id = v_account_id AND i.used_at IS NULL;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.accept_staff_invitation(jsonb, jsonb) IS
+'Redeem a staff invitation (from auth.invite_staff): {token, password} → null (204); the member can '
+'then log in. The server checks the password policy and passes only derived {token_hash (sha256 of the '
+'token), password_hash}; neither plain value reaches the database. 400 invalid_token when the token is '
+'unknown, used or expired; 422 weak_password.';
 
 -- ---------------------------------------------------------------------------------------------------
 -- Who may call what
 -- ---------------------------------------------------------------------------------------------------
 
-REVOKE EXECUTE ON FUNCTION api.register(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.register(jsonb, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.logout(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.me(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.update_me(jsonb) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION api.enable_totp(jsonb) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION api.disable_totp(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.enable_totp(jsonb, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.disable_totp(jsonb, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.list_addresses(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.add_address(jsonb) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION api.create_staff(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.register(jsonb) TO postcart_anon;
+REVOKE EXECUTE ON FUNCTION api.update_address(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.delete_address(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.create_staff(jsonb, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.accept_staff_invitation(jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.register(jsonb, jsonb) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION api.accept_staff_invitation(jsonb, jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION api.logout(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.logout(jsonb) TO postcart_staff;
 GRANT EXECUTE ON FUNCTION api.me(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.me(jsonb) TO postcart_staff;
 GRANT EXECUTE ON FUNCTION api.update_me(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.update_me(jsonb) TO postcart_staff;
-GRANT EXECUTE ON FUNCTION api.enable_totp(jsonb) TO postcart_customer;
-GRANT EXECUTE ON FUNCTION api.enable_totp(jsonb) TO postcart_staff;
-GRANT EXECUTE ON FUNCTION api.disable_totp(jsonb) TO postcart_customer;
-GRANT EXECUTE ON FUNCTION api.disable_totp(jsonb) TO postcart_staff;
+GRANT EXECUTE ON FUNCTION api.enable_totp(jsonb, jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION api.enable_totp(jsonb, jsonb) TO postcart_staff;
+GRANT EXECUTE ON FUNCTION api.disable_totp(jsonb, jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION api.disable_totp(jsonb, jsonb) TO postcart_staff;
 GRANT EXECUTE ON FUNCTION api.list_addresses(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.add_address(jsonb) TO postcart_customer;
-GRANT EXECUTE ON FUNCTION api.create_staff(jsonb) TO store_admin;
+GRANT EXECUTE ON FUNCTION api.update_address(jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION api.delete_address(jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION api.create_staff(jsonb, jsonb) TO store_admin;

@@ -46,33 +46,39 @@ CREATE OR REPLACE TRIGGER accounts_set_updated_at
 BEFORE UPDATE ON auth.accounts
 FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
-CREATE OR REPLACE FUNCTION auth.new_account(
-    p_kind text, p_email text, p_password text, p_password_hash text, p_full_name text
-)
-RETURNS auth.accounts
+CREATE OR REPLACE FUNCTION auth.account_errors(p_args jsonb)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'email', coalesce(
+            auth.text_field_error(p_args, 'email', TRUE, 254),
+            CASE WHEN NOT auth.email_is_valid(btrim(p_args ->> 'email')) THEN 'is not a valid e-mail address' END
+        ),
+        'full_name', auth.text_field_error(p_args, 'full_name', TRUE, 200)
+    ))
+$$;
+COMMENT ON FUNCTION auth.account_errors(jsonb) IS
+'Validates the client''s members of a new account, {email, full_name}: returns {field: reason} for each '
+'problem, {} when fine.';
+
+CREATE OR REPLACE FUNCTION auth.check_new_account(p_args jsonb, p_derived jsonb)
+RETURNS void
 LANGUAGE plpgsql
-VOLATILE
-SET search_path = pg_catalog, extensions, pg_temp
+STABLE
 AS $$
 DECLARE
-    v_args jsonb := jsonb_build_object('email', p_email, 'full_name', p_full_name, 'password', p_password);
-    v_errors jsonb;
-    v_email text := btrim(p_email);
-    v_id uuid := gen_random_uuid();
-    v_account auth.accounts;
+    -- The application checked the password where its plain text is: it derived either its hash or the
+    -- problem ({code, reason}) that keeps it from being used. Reported here with the other fields, so a
+    -- client learns every problem at once.
+    v_problem jsonb := p_derived -> 'password_problem';
+    v_errors jsonb := auth.account_errors(p_args) || jsonb_strip_nulls(jsonb_build_object('password', CASE
+        WHEN v_problem ->> 'code' = 'validation_failed' THEN v_problem ->> 'reason'
+        WHEN v_problem IS NULL AND jsonb_typeof(p_derived -> 'password_hash') IS DISTINCT FROM 'string'
+            THEN 'is required'
+    END));
 BEGIN
-    v_errors := jsonb_strip_nulls(jsonb_build_object(
-        'email', coalesce(
-            auth.text_field_error(v_args, 'email', TRUE, 254),
-            CASE WHEN NOT auth.email_is_valid(v_email) THEN 'is not a valid e-mail address' END
-        ),
-        'full_name', auth.text_field_error(v_args, 'full_name', TRUE, 200),
-        'password', CASE WHEN p_password IS NULL OR p_password = '' THEN 'is required' END,
-        'password_hash', CASE
-            WHEN p_password_hash IS NULL OR NOT starts_with(p_password_hash, '$argon2id$')
-                THEN 'must be an argon2id hash'
-        END
-    ));
     IF v_errors <> '{}' THEN
         PERFORM shop.fail(
             422, 'validation_failed',
@@ -80,42 +86,84 @@ BEGIN
             'Some fields are missing or invalid; see details.fields.'
         );
     END IF;
-    IF char_length(p_password) < 10 OR lower(p_password) = lower(v_email) THEN
+    IF v_problem IS NOT NULL THEN
         PERFORM shop.fail(
             422, 'weak_password',
-            jsonb_build_object('field', 'password'),
-            'Choose a password of at least 10 characters that is not your e-mail address.'
+            jsonb_build_object('fields', jsonb_build_object('password', v_problem ->> 'reason')),
+            'Choose a password of 10 to 1024 characters that is not your e-mail address.'
+        );
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION auth.check_new_account(jsonb, jsonb) IS
+'For api.register and api.create_staff: raises PT422 validation_failed naming every offending field the '
+'client sent (email, full_name, and password when the server found it missing or not a string), else '
+'PT422 weak_password when the server found the password too weak (derived.password_problem); returns '
+'nothing when the account may be created with derived.password_hash.';
+
+CREATE OR REPLACE FUNCTION auth.new_account(p_kind text, p_args jsonb, p_password_hash text)
+RETURNS auth.accounts
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    -- Only what the client sent (email, full_name) is named; the password was checked where its plain
+    -- text is, in the application, which passes only the hash.
+    v_errors jsonb := auth.account_errors(p_args);
+    v_email text := btrim(p_args ->> 'email');
+    v_id uuid := gen_random_uuid();
+    v_account auth.accounts;
+BEGIN
+    IF v_errors <> '{}' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', v_errors),
+            'Some fields are missing or invalid; see details.fields.'
+        );
+    END IF;
+    IF NOT auth.password_hash_is_valid(p_password_hash) THEN
+        PERFORM shop.fail(
+            422, 'invalid_password_hash',
+            '{}'::jsonb,
+            'The password hash must be an argon2id hash made with the server''s parameters (m=65536, t=3, '
+            || 'p=4): let the application hash it (postcart create-staff), or invite the member instead.'
         );
     END IF;
 
     BEGIN
         INSERT INTO auth.accounts (id, email, full_name, kind, db_role)
         VALUES (
-            v_id, v_email, btrim(p_full_name), p_kind,
+            v_id, v_email, btrim(p_args ->> 'full_name'), p_kind,
             CASE WHEN p_kind = 'staff' THEN 'postcart_staff_' || left(replace(v_id::text, '-', ''), 12) END
         )
         RETURNING * INTO v_account;
     EXCEPTION WHEN unique_violation THEN
         PERFORM shop.fail(
             409, 'email_taken',
-            jsonb_build_object('field', 'email'),
+            jsonb_build_object('fields', jsonb_build_object('email', 'is already registered')),
             'An account with this e-mail address already exists.'
         );
     END;
-    INSERT INTO auth.password_hashes (account_id, password_hash) VALUES (v_id, p_password_hash);
+    IF p_password_hash IS NOT NULL THEN
+        INSERT INTO auth.password_hashes (account_id, password_hash) VALUES (v_id, p_password_hash);
+    END IF;
     RETURN v_account;
 END
 $$;
-COMMENT ON FUNCTION auth.new_account(text, text, text, text, text) IS
-'Validates and creates an account of kind customer or staff with its password hash (staff get their '
-'db_role name, the role itself is created by auth.create_staff). Raises PT422 validation_failed, PT422 '
-'weak_password or PT409 email_taken; returns the new auth.accounts row. Internal (SECURITY INVOKER, no '
-'grants): called from the SECURITY DEFINER functions that register customers and create staff.';
+COMMENT ON FUNCTION auth.new_account(text, jsonb, text) IS
+'Validates {email, full_name} of p_args and creates an account of kind customer or staff, with the '
+'password hash the server computed (NULL: no password yet, an invited staff member; staff get their '
+'db_role name, the role itself is created by auth.new_staff_member). Never sees a plain password. '
+'Raises PT422 validation_failed (details.fields), PT422 invalid_password_hash, PT409 email_taken; '
+'returns the new auth.accounts row. Internal (no grants): called from SECURITY DEFINER functions.';
 
 REVOKE EXECUTE ON FUNCTION auth.to_rfc3339(timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.text_field_error(jsonb, text, boolean, integer) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.current_session_id() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION auth.new_account(text, text, text, text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.account_errors(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.check_new_account(jsonb, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.new_account(text, jsonb, text) FROM PUBLIC;
 -- Pure helpers the SECURITY INVOKER api functions call as the caller.
 GRANT EXECUTE ON FUNCTION auth.to_rfc3339(timestamptz) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION auth.to_rfc3339(timestamptz) TO postcart_staff;

@@ -58,21 +58,18 @@ COMMENT ON FUNCTION auth.session_claims(uuid) IS
 'read from the live session and its account; raises PT401 token_revoked when the session is unknown, '
 'revoked or expired. The token only names the session: nothing else in it is trusted.';
 
-CREATE OR REPLACE FUNCTION auth.login_lookup(p_email text)
-RETURNS jsonb
+CREATE OR REPLACE FUNCTION auth.count_login_attempt(p_email extensions.citext)
+RETURNS void
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_email extensions.citext := left(btrim(coalesce(p_email, '')), 320);
     v_locked_until timestamptz;
-    v_result jsonb;
 BEGIN
-    -- Check and count in one step, one login at a time per e-mail: otherwise a burst of parallel guesses
-    -- would all pass the check before any of them was counted.
-    PERFORM pg_advisory_xact_lock(hashtextextended('postcart.login:' || lower(v_email::text), 0));
+    -- Check and count in one step, one attempt at a time per e-mail: otherwise a burst of parallel
+    -- guesses would all pass the check before any of them was counted.
+    PERFORM pg_advisory_xact_lock(hashtextextended('postcart.login:' || lower(p_email::text), 0));
 
     -- A failure "locks" when it is the 10th (or later) failure within 15 minutes, counting only failures
     -- after the last successful login; the lock lasts 15 minutes from that failure. Only the last 30
@@ -87,13 +84,13 @@ BEGIN
             ) AS failures
         FROM auth.login_attempts AS la
         WHERE
-            la.email = v_email
+            la.email = p_email
             AND NOT la.succeeded
             AND la.attempted_at > now() - INTERVAL '30 minutes'
             AND la.attempted_at > coalesce((
                 SELECT max(ok.attempted_at)
                 FROM auth.login_attempts AS ok
-                WHERE ok.email = v_email AND ok.succeeded AND ok.attempted_at > now() - INTERVAL '30 minutes'
+                WHERE ok.email = p_email AND ok.succeeded AND ok.attempted_at > now() - INTERVAL '30 minutes'
             ), '-infinity')
     ) AS f
     WHERE f.failures >= 10;
@@ -108,8 +105,29 @@ BEGIN
         );
     END IF;
 
-    -- Every attempt counts as a failure until auth.login_succeeded records a success after it.
-    INSERT INTO auth.login_attempts (email, succeeded) VALUES (v_email, FALSE);
+    -- Every attempt counts as a failure until a success (a login, or a re-authentication that changed
+    -- something) is recorded after it.
+    INSERT INTO auth.login_attempts (email, succeeded) VALUES (p_email, FALSE);
+END
+$$;
+COMMENT ON FUNCTION auth.count_login_attempt(extensions.citext) IS
+'The lockout rule, for auth.login_lookup and auth.reauth_lookup: raises PT429 too_many_attempts '
+'(details.retry_after in seconds) after 10 failures for this e-mail within 15 minutes since its last '
+'success; otherwise records this attempt as a failure (until a success follows it). Serialized per '
+'e-mail by an advisory lock, so parallel guesses cannot slip past the limit. Internal: no grants.';
+
+CREATE OR REPLACE FUNCTION auth.login_lookup(p_email text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_email extensions.citext := left(btrim(coalesce(p_email, '')), 320);
+    v_result jsonb;
+BEGIN
+    PERFORM auth.count_login_attempt(v_email);
 
     SELECT jsonb_build_object(
         'account_id', a.id,
@@ -134,6 +152,67 @@ COMMENT ON FUNCTION auth.login_lookup(text) IS
 '(a failure until auth.login_succeeded follows it) and returns {account_id, password_hash, kind, role, '
 'totp_secret}, every member null for an unknown e-mail. Serialized per e-mail, so parallel guesses '
 'cannot slip past the limit.';
+
+CREATE OR REPLACE FUNCTION auth.reauth_lookup(p_session_id uuid)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_result jsonb;
+BEGIN
+    SELECT jsonb_build_object(
+        'account_id', a.id,
+        'email', a.email,
+        'password_hash', p.password_hash,
+        'totp_secret', a.totp_secret
+    )
+    INTO v_result
+    FROM auth.sessions AS s
+    INNER JOIN auth.accounts AS a ON s.account_id = a.id
+    LEFT JOIN auth.password_hashes AS p ON a.id = p.account_id
+    WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
+    IF v_result IS NULL THEN
+        PERFORM shop.fail(
+            401, 'token_revoked',
+            '{}'::jsonb,
+            'This session has ended (logged out, revoked or expired); log in again.'
+        );
+    END IF;
+    -- The same lockout as logins: a stolen access token cannot be used to guess the password here.
+    PERFORM auth.count_login_attempt((v_result ->> 'email')::extensions.citext);
+    RETURN v_result - 'email';
+END
+$$;
+COMMENT ON FUNCTION auth.reauth_lookup(uuid) IS
+'First step of a re-authentication (the password again, before an MFA change), for '
+'postcart_authenticator: for the live session p_session_id (else PT401 token_revoked) applies the '
+'login lockout of its account''s e-mail (PT429 too_many_attempts) and records the attempt as a failure '
+'until the change it allows succeeds; returns {account_id, password_hash, totp_secret}.';
+
+CREATE OR REPLACE FUNCTION auth.spend_recovery_code(p_account_id uuid, p_code_hash bytea)
+RETURNS boolean
+LANGUAGE sql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    -- One conditional UPDATE: of two logins racing with the same code, exactly one gets TRUE.
+    WITH spent AS (
+        UPDATE auth.recovery_codes AS r
+        SET used_at = now()
+        WHERE r.account_id = p_account_id AND r.code_hash = p_code_hash AND r.used_at IS NULL
+        RETURNING r.account_id
+    )
+
+    SELECT EXISTS (SELECT FROM spent)
+$$;
+COMMENT ON FUNCTION auth.spend_recovery_code(uuid, bytea) IS
+'For postcart_authenticator, at a login that offers a recovery code instead of a TOTP code: marks the '
+'account''s unused code with this sha256 used and returns TRUE; FALSE when there is no such unused code '
+'(wrong, or already spent).';
 
 CREATE OR REPLACE FUNCTION auth.spend_totp_step(p_account_id uuid, p_step bigint)
 RETURNS boolean
@@ -270,12 +349,17 @@ COMMENT ON FUNCTION auth.refresh_session(bytea, bytea, interval) IS
 
 REVOKE EXECUTE ON FUNCTION auth.session_json(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.session_claims(uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.count_login_attempt(extensions.citext) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_lookup(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.reauth_lookup(uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.spend_recovery_code(uuid, bytea) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.session_claims(uuid) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.reauth_lookup(uuid) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.spend_recovery_code(uuid, bytea) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) TO postcart_authenticator;

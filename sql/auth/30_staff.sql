@@ -45,7 +45,10 @@ BEGIN
     IF p_role IS NULL OR NOT p_role = ANY(auth.permission_roles()) THEN
         PERFORM shop.fail(
             422, 'unknown_role',
-            jsonb_build_object('field', 'roles', 'role', p_role, 'allowed', to_jsonb(auth.permission_roles())),
+            jsonb_build_object(
+                'fields', jsonb_build_object('roles', format('%s is not a permission role', coalesce(p_role, 'null'))),
+                'allowed', to_jsonb(auth.permission_roles())
+            ),
             'Staff can only be given catalog_manager, inventory_manager, order_manager, support_agent '
             || 'or store_admin.'
         );
@@ -53,7 +56,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION auth.check_permission_role(text) IS
-'Raises PT422 unknown_role unless p_role is one of auth.permission_roles(); returns nothing.';
+'Raises PT422 unknown_role (details.fields.roles, details.allowed) unless p_role is one of '
+'auth.permission_roles(); returns nothing.';
 
 CREATE OR REPLACE FUNCTION auth.staff_account(p_email text)
 RETURNS auth.accounts
@@ -81,13 +85,10 @@ COMMENT ON FUNCTION auth.staff_account(text) IS
 'Finds a staff member by e-mail (case-insensitively); returns its auth.accounts row or raises PT404 '
 'staff_not_found. Internal: no grants.';
 
-CREATE OR REPLACE FUNCTION auth.create_staff(
-    p_email text, p_password text, p_password_hash text, p_full_name text, p_roles text[]
-)
-RETURNS jsonb
+CREATE OR REPLACE FUNCTION auth.new_staff_member(p_args jsonb, p_roles text[], p_password_hash text)
+RETURNS uuid
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
@@ -100,7 +101,7 @@ BEGIN
     END LOOP;
     SELECT coalesce(array_agg(DISTINCT r), '{}') INTO v_roles FROM unnest(p_roles) AS r;
 
-    v_account := auth.new_account('staff', p_email, p_password, p_password_hash, p_full_name);
+    v_account := auth.new_account('staff', p_args, p_password_hash);
 
     -- postcart_owner has CREATEROLE and ADMIN OPTION on postcart_staff and the permission roles (0001);
     -- from PostgreSQL 16 on it also gets ADMIN OPTION on the roles it creates, which the last GRANT needs.
@@ -111,15 +112,163 @@ BEGIN
         EXECUTE format('GRANT %I TO %I', v_role, v_account.db_role);
     END LOOP;
     EXECUTE format('GRANT %I TO postcart_authenticator', v_account.db_role);
-
-    RETURN auth.staff_json(v_account.id);
+    RETURN v_account.id;
 END
 $$;
-COMMENT ON FUNCTION auth.create_staff(text, text, text, text, text[]) IS
-'For DBAs (and api.create_staff): creates a staff account with its argon2id hash and its own NOLOGIN '
-'role postcart_staff_<12 hex of the id>, member of postcart_staff and of each requested permission '
-'role, granted to postcart_authenticator. Raises PT422 validation_failed / weak_password / unknown_role, '
-'PT409 email_taken; returns {"staff": {id, email, full_name, roles}}.';
+COMMENT ON FUNCTION auth.new_staff_member(jsonb, text[], text) IS
+'Creates a staff account from p_args {email, full_name} with the server-computed password hash (NULL: '
+'invited, no password yet) and its own NOLOGIN role postcart_staff_<12 hex of the id>, member of '
+'postcart_staff and of each requested permission role, granted to postcart_authenticator. Raises PT422 '
+'validation_failed / unknown_role / invalid_password_hash, PT409 email_taken; returns the account id. '
+'Internal (no grants): called from auth.create_staff, auth.invite_staff and api.create_staff.';
+
+CREATE OR REPLACE FUNCTION auth.create_staff(
+    p_email text, p_password_hash text, p_full_name text, p_roles text[]
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_account_id uuid;
+BEGIN
+    IF p_password_hash IS NULL THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('password', 'is required')),
+            'Pass the argon2id hash of the password, or use auth.invite_staff to let the member choose one.'
+        );
+    END IF;
+    v_account_id := auth.new_staff_member(
+        jsonb_build_object('email', p_email, 'full_name', p_full_name), p_roles, p_password_hash
+    );
+    -- A statement of its own: the STABLE staff_json sees the rows of earlier statements only.
+    RETURN auth.staff_json(v_account_id);
+END
+$$;
+COMMENT ON FUNCTION auth.create_staff(text, text, text, text[]) IS
+'For `postcart create-staff` (and DBAs with a hash in hand): creates a staff account with an argon2id '
+'hash made with the server''s parameters (the application checks the password policy and hashes; the '
+'plain password never reaches the database) and the given permission roles. Raises PT422 '
+'validation_failed / unknown_role / invalid_password_hash, PT409 email_taken; returns {"staff": {id, '
+'email, full_name, roles}}. Without a hash in hand, use auth.invite_staff.';
+
+CREATE OR REPLACE FUNCTION auth.new_staff_invitation(p_account_id uuid)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    -- Two version-4 UUIDs: 244 random bits from the server's strong random source, hashed into 64 hex
+    -- digits. Only the token's own sha256 is kept.
+    v_token text := encode(sha256(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())), 'hex');
+BEGIN
+    -- A new invitation replaces the member's earlier ones.
+    UPDATE auth.staff_invitations AS i
+    SET used_at = now()
+    WHERE i.account_id = p_account_id AND i.used_at IS NULL;
+    INSERT INTO auth.staff_invitations (token_hash, account_id, expires_at)
+    VALUES (sha256(convert_to(v_token, 'UTF8')), p_account_id, now() + INTERVAL '7 days');
+    RETURN v_token;
+END
+$$;
+COMMENT ON FUNCTION auth.new_staff_invitation(uuid) IS
+'Makes a single-use invitation token (64 hex digits, 244 random bits) for a staff account, valid 7 days, '
+'storing only its sha256 and retiring the account''s earlier invitations; returns the token (shown '
+'once). Internal: no grants.';
+
+CREATE OR REPLACE FUNCTION auth.invite_staff(p_email text, p_full_name text, p_roles text[])
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    RETURN auth.new_staff_invitation(auth.new_staff_member(
+        jsonb_build_object('email', p_email, 'full_name', p_full_name), p_roles, NULL
+    ));
+END
+$$;
+COMMENT ON FUNCTION auth.invite_staff(text, text, text[]) IS
+'For DBAs: creates a staff account without a password (state ''invited'' in auth.staff_members) and its '
+'role with the given permission roles, and returns a single-use invitation token, valid 7 days and shown '
+'only this once (the database keeps its sha256). The member redeems it with POST '
+'/v1/auth/staff-invitations/accept {token, password}. Raises PT422 validation_failed / unknown_role, '
+'PT409 email_taken.';
+
+CREATE OR REPLACE FUNCTION auth.reinvite_staff(p_email text)
+RETURNS text
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_account auth.accounts := auth.staff_account(p_email);
+BEGIN
+    IF EXISTS (SELECT FROM auth.password_hashes AS p WHERE p.account_id = v_account.id) THEN
+        PERFORM shop.fail(
+            409, 'staff_already_active',
+            jsonb_build_object('email', v_account.email),
+            'This staff member has set a password already; invitations are for members who have not.'
+        );
+    END IF;
+    RETURN auth.new_staff_invitation(v_account.id);
+END
+$$;
+COMMENT ON FUNCTION auth.reinvite_staff(text) IS
+'For DBAs, when an invitation expired or was lost: a new single-use token for a staff member (by e-mail) '
+'who has no password yet, valid 7 days; earlier tokens stop working. Raises PT404 staff_not_found, PT409 '
+'staff_already_active; returns the token (shown once).';
+
+CREATE OR REPLACE FUNCTION auth.staff_invitation_email(p_token_hash bytea)
+RETURNS text
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    SELECT a.email::text
+    FROM auth.staff_invitations AS i
+    INNER JOIN auth.accounts AS a ON i.account_id = a.id
+    WHERE i.token_hash = p_token_hash AND i.used_at IS NULL AND i.expires_at > now()
+$$;
+COMMENT ON FUNCTION auth.staff_invitation_email(bytea) IS
+'For postcart_authenticator, before it hashes an invited member''s first password: the e-mail address '
+'of the open invitation with this token sha256 (the password must differ from it); NULL when the token '
+'is unknown, used or expired.';
+
+-- ---------------------------------------------------------------------------------------------------
+-- For DBAs: who the staff are
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW auth.staff_members AS
+SELECT
+    a.id,
+    a.email,
+    a.full_name,
+    coalesce((
+        SELECT array_agg(DISTINCT g.rolname::text ORDER BY g.rolname::text)
+        FROM pg_catalog.pg_auth_members AS m
+        INNER JOIN pg_catalog.pg_roles AS g ON m.roleid = g.oid
+        INNER JOIN pg_catalog.pg_roles AS u ON m.member = u.oid
+        WHERE u.rolname = a.db_role AND g.rolname::text = any(auth.permission_roles())
+    ), '{}') AS roles,
+    CASE WHEN p.account_id IS NULL THEN 'invited' ELSE 'active' END AS state,
+    a.totp_secret IS NOT NULL AS mfa_enabled,
+    a.created_at
+FROM auth.accounts AS a
+LEFT JOIN auth.password_hashes AS p ON a.id = p.account_id
+WHERE a.kind = 'staff';
+COMMENT ON VIEW auth.staff_members IS
+'Staff members for DBAs (SELECT * FROM auth.staff_members): id, email, full_name, roles (the permission '
+'roles its database role holds), state (''invited'' until a password is set, then ''active''), '
+'mfa_enabled and created_at. Runs with its owner''s rights, so DBAs need no access to the accounts or '
+'password tables themselves, and it shows no credential.';
 
 CREATE OR REPLACE FUNCTION auth.grant_staff_role(p_email text, p_role text)
 RETURNS jsonb
@@ -165,9 +314,21 @@ REVOKE EXECUTE ON FUNCTION auth.permission_roles() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.staff_json(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.check_permission_role(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.staff_account(text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION auth.create_staff(text, text, text, text, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.new_staff_member(jsonb, text[], text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.create_staff(text, text, text, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.new_staff_invitation(uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.invite_staff(text, text, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.reinvite_staff(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.staff_invitation_email(bytea) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.grant_staff_role(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.revoke_staff_role(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth.create_staff(text, text, text, text, text[]) TO postcart_dba;
+-- auth.staff_members calls it with the rights of whoever reads the view.
+GRANT EXECUTE ON FUNCTION auth.permission_roles() TO postcart_dba;
+GRANT EXECUTE ON FUNCTION auth.create_staff(text, text, text, text[]) TO postcart_dba;
+GRANT EXECUTE ON FUNCTION auth.invite_staff(text, text, text[]) TO postcart_dba;
+GRANT EXECUTE ON FUNCTION auth.reinvite_staff(text) TO postcart_dba;
+GRANT EXECUTE ON FUNCTION auth.staff_invitation_email(bytea) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.grant_staff_role(text, text) TO postcart_dba;
 GRANT EXECUTE ON FUNCTION auth.revoke_staff_role(text, text) TO postcart_dba;
+REVOKE ALL ON auth.staff_members FROM PUBLIC;
+GRANT SELECT ON auth.staff_members TO postcart_dba;

@@ -21,5 +21,49 @@ COMMENT ON FUNCTION auth.address_json(shop.addresses) IS
 'An address as the API shows it: returns {id, full_name, line1, line2, city, postal_code, country, phone, '
 'created_at}.';
 
+CREATE OR REPLACE FUNCTION auth.address_errors(p_args jsonb, p_partial boolean)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    -- For a partial update (p_partial) only the members present are checked, by the same rules.
+    WITH given AS (
+        SELECT
+            upper(btrim(p_args ->> 'country')) AS country,
+            nullif(btrim(p_args ->> 'phone'), '') AS phone
+    )
+
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'full_name', auth.text_field_error(p_args, 'full_name', NOT p_partial OR p_args ? 'full_name', 200),
+        'line1', auth.text_field_error(p_args, 'line1', NOT p_partial OR p_args ? 'line1', 200),
+        'line2', auth.text_field_error(p_args, 'line2', FALSE, 200),
+        'city', auth.text_field_error(p_args, 'city', NOT p_partial OR p_args ? 'city', 100),
+        'postal_code', auth.text_field_error(p_args, 'postal_code', NOT p_partial OR p_args ? 'postal_code', 20),
+        'country', coalesce(
+            auth.text_field_error(p_args, 'country', NOT p_partial OR p_args ? 'country', 2),
+            CASE
+                WHEN
+                    g.country IS NOT NULL
+                    AND NOT EXISTS (SELECT FROM shop.countries AS c WHERE c.code = g.country)
+                    THEN 'is not an ISO 3166-1 alpha-2 country code'
+            END
+        ),
+        -- the same pattern as the addresses_phone_check constraint
+        'phone', coalesce(
+            auth.text_field_error(p_args, 'phone', FALSE, 32),
+            CASE WHEN g.phone !~ '^[+(]?[0-9][0-9 ()./-]{2,30}$' THEN 'is not a valid phone number' END
+        )
+    ))
+    FROM given AS g
+$$;
+COMMENT ON FUNCTION auth.address_errors(jsonb, boolean) IS
+'Validates an address in an api argument object: full_name, line1, city, postal_code and country '
+'required (unless p_partial, where only the members present are checked), country one of '
+'shop.countries (ISO 3166-1 alpha-2, any case), phone a plausible number. Returns {field: reason} for '
+'each problem, {} when fine.';
+
 REVOKE EXECUTE ON FUNCTION auth.address_json(shop.addresses) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.address_errors(jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth.address_errors(jsonb, boolean) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION auth.address_json(shop.addresses) TO postcart_customer;

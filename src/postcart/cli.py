@@ -137,6 +137,7 @@ def cmd_db_url(args: argparse.Namespace) -> int:
 
 
 def cmd_create_staff(args: argparse.Namespace) -> int:
+    from .auth.passwords import PasswordProblem
     from .demo import create_staff
 
     settings = _settings(args)
@@ -145,6 +146,9 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     with psycopg.connect(database.admin_url, autocommit=True) as conn:
         try:
             result = create_staff(conn, args.email, args.password, args.full_name, roles)
+        except PasswordProblem as exc:
+            print(f"postcart: {exc.code}: the password {exc.reason}", file=sys.stderr)
+            return 1
         except psycopg.Error as exc:
             hint = exc.diag.message_hint or ""
             print(f"postcart: {exc.diag.message_primary}: {hint}".rstrip(": "), file=sys.stderr)
@@ -188,7 +192,8 @@ def parser() -> argparse.ArgumentParser:
                      help="connect as the admin (default), postcart_analyst, postcart_dba or the app's role")
     staff = command("create-staff", cmd_create_staff, "Create a staff account with permission roles.")
     staff.add_argument("--email", required=True)
-    staff.add_argument("--password", required=True, help="at least 10 characters, not the email")
+    staff.add_argument("--password", required=True,
+                       help="10 to 1024 characters, not the email; hashed here, only the hash is stored")
     staff.add_argument("--full-name", required=True)
     staff.add_argument("--roles", required=True,
                        help="comma-separated: catalog_manager, inventory_manager, order_manager, support_agent, "

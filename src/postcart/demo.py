@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
-from .auth.passwords import hash_password
+from .auth.passwords import check_policy, hash_password
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,10 @@ def load(admin_url: str) -> int:
             if conn.execute("SELECT 1 FROM auth.accounts WHERE email = %s", [login.email]).fetchone():
                 continue
             if login is CUSTOMER:
-                conn.execute("SELECT api.register(%s)", [Jsonb({
-                    "email": login.email, "password": login.password, "full_name": login.full_name,
-                    "password_hash": hash_password(login.password),
-                })])
+                conn.execute("SELECT api.register(%s, %s)", [
+                    Jsonb({"email": login.email, "full_name": login.full_name}),
+                    Jsonb({"password_hash": hash_password(login.password)}),
+                ])
             else:
                 create_staff(conn, login.email, login.password, login.full_name, STAFF_ROLES)
     return int(created)
@@ -49,8 +49,10 @@ def present(admin_url: str) -> list[DemoLogin]:
 
 
 def create_staff(conn: psycopg.Connection, email: str, password: str, full_name: str, roles: list[str]) -> dict:
+    """A staff account with permission roles. The policy is checked and the password hashed here
+    (PasswordProblem when it may not be used); the database receives only the hash."""
+    password_hash = hash_password(check_policy(password, email))
     row = conn.execute(
-        "SELECT auth.create_staff(%s, %s, %s, %s, %s)",
-        [email, password, hash_password(password), full_name, roles],
+        "SELECT auth.create_staff(%s, %s, %s, %s)", [email, password_hash, full_name, roles],
     ).fetchone()
     return row[0]  # type: ignore[index]

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from postcart.auth.passwords import hash_password
 from tests.conftest import POSTCART, run_cli
 from tests.http.conftest import Client, free_port, wait_until_ready
 
@@ -106,7 +107,8 @@ def test_sigterm_lets_an_in_flight_request_finish(admin_url: str) -> None:
         wait_until_ready(client, proc)
         with psycopg.connect(admin_url) as blocker, ThreadPoolExecutor(1) as pool:
             # An uncommitted account with the same email holds the unique index: the request waits on it.
-            blocker.execute("SELECT api.register(%s)", [Jsonb({**body, "password_hash": "$argon2id$v=19$x"})])
+            blocker.execute("SELECT api.register(%s, %s)", [Jsonb({"email": body["email"], "full_name": "B"}),
+                                                            Jsonb({"password_hash": hash_password("blocker-pass")})])
             pending = pool.submit(client.post, "/v1/auth/register", body)
             time.sleep(1.0)
             assert not pending.done()
@@ -215,7 +217,8 @@ def test_a_request_stuck_in_the_database_times_out_with_503(admin_url: str) -> N
         wait_until_ready(client, proc)
         with psycopg.connect(admin_url) as blocker:
             # An uncommitted account with the same email holds the unique index for longer than the timeout.
-            blocker.execute("SELECT api.register(%s)", [Jsonb({**body, "password_hash": "$argon2id$v=19$x"})])
+            blocker.execute("SELECT api.register(%s, %s)", [Jsonb({"email": body["email"], "full_name": "B"}),
+                                                            Jsonb({"password_hash": hash_password("blocker-pass")})])
             answer = client.post("/v1/auth/register", body)
             blocker.rollback()
         assert answer.status == 503 and answer.error_code == "timeout", answer.text

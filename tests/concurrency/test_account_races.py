@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -63,8 +64,30 @@ def test_a_one_time_code_signs_in_once_under_a_burst(server: Client) -> None:
     server.post("/v1/auth/register", {"email": email, "password": PASSWORD, "full_name": "O"})
     token = server.post("/v1/auth/login", {"email": email, "password": PASSWORD}).json["access_token"]
     secret = server.post("/v1/me/mfa/totp", token=token).json["secret"]
-    assert server.put("/v1/me/mfa/totp", {"secret": secret, "otp": pyotp.TOTP(secret).now()}, token=token).status == 204
-    code = pyotp.TOTP(secret).now()
+    enabled = server.put("/v1/me/mfa/totp", {"secret": secret, "otp": pyotp.TOTP(secret).now(), "password": PASSWORD},
+                         token=token)
+    assert enabled.status == 200, enabled.text
+    code = pyotp.TOTP(secret).at(time.time() + 30)  # the current step was spent by the enrolment
     results = race(lambda: server.post("/v1/auth/login", {"email": email, "password": PASSWORD, "otp": code}), n=8)
     statuses = sorted(r.status for r in results)
     assert statuses == [200] + [401] * 7, statuses
+
+
+def test_a_recovery_code_signs_in_once_under_a_burst(server: Client, admin) -> None:
+    import pyotp
+
+    email = f"recovery-{uuid.uuid4().hex[:10]}@example.com"
+    server.post("/v1/auth/register", {"email": email, "password": PASSWORD, "full_name": "R"})
+    token = server.post("/v1/auth/login", {"email": email, "password": PASSWORD}).json["access_token"]
+    secret = server.post("/v1/me/mfa/totp", token=token).json["secret"]
+    enabled = server.put("/v1/me/mfa/totp", {"secret": secret, "otp": pyotp.TOTP(secret).now(), "password": PASSWORD},
+                         token=token)
+    code = enabled.json["recovery_codes"][0]
+    body = {"email": email, "password": PASSWORD, "recovery_code": code}
+    results = race(lambda: server.post("/v1/auth/login", body), n=8)
+    statuses = sorted(r.status for r in results)
+    assert statuses == [200] + [401] * 7, statuses
+    assert {r.json["error"]["code"] for r in results if r.status == 401} == {"invalid_recovery_code"}
+    used = admin.execute("SELECT count(*) FROM auth.recovery_codes r JOIN auth.accounts a ON a.id = r.account_id "
+                         "WHERE a.email = %s AND r.used_at IS NOT NULL", [email]).fetchone()[0]
+    assert used == 1

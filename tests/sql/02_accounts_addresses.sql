@@ -1,7 +1,7 @@
 -- The address book: RLS keeps each customer to its own rows in plain SQL, and the api functions
 -- validate, paginate newest first and reject bad limits and cursors.
 BEGIN;
-SELECT plan(25);
+SELECT plan(35);
 
 -- Two customers and one address each (as the superuser, who bypasses RLS).
 INSERT INTO auth.accounts (id, email, full_name) VALUES
@@ -129,6 +129,53 @@ SELECT throws_ok(
     $$SELECT api.list_addresses('{"cursor": "aGVsbG8gd29ybGQ"}')$$, 'PT400', 'invalid_cursor',
     'well-formed base64 that is not a cursor is rejected'
 );
+
+-- Change and remove: RLS decides, another customer's address is simply not found
+SELECT is(
+    api.update_address('{"id": "00000000-0000-4000-8000-0000000000a1", "city": " Nice ", "country": "fr",
+                         "phone": "+33 4 93 00 00 00"}') - 'created_at',
+    '{"id": "00000000-0000-4000-8000-0000000000a1", "full_name": "Alice", "line1": "A street 1", "line2": null,
+      "city": "Nice", "postal_code": "75001", "country": "FR", "phone": "+33 4 93 00 00 00"}'::jsonb,
+    'update_address changes only the members sent, trimmed and upper-cased like add_address'
+);
+SELECT is(
+    api.update_address('{"id": "00000000-0000-4000-8000-0000000000a1", "phone": null}') ->> 'phone', NULL,
+    'null clears an optional member'
+);
+SELECT throws_ok(
+    $$SELECT api.update_address('{"id": "00000000-0000-4000-8000-0000000000b1", "city": "Hacked"}')$$,
+    'PT404', 'address_not_found', 'another customer''s address cannot be changed through the API'
+);
+SELECT throws_ok(
+    $$SELECT api.update_address('{"id": "not-a-uuid", "city": "X"}')$$,
+    'PT404', 'address_not_found', 'an id that is no uuid is simply not found'
+);
+SELECT is(
+    pg_temp.error_detail($$SELECT api.update_address('{"id": "00000000-0000-4000-8000-0000000000a1",
+                                                        "country": "ZZ", "city": ""}')$$),
+    '{"fields": {"country": "is not an ISO 3166-1 alpha-2 country code", "city": "is required"}}'::jsonb,
+    'update_address validates the members sent like add_address'
+);
+SELECT is(
+    pg_temp.error_detail($$SELECT api.add_address('{"full_name": "A", "line1": "L", "city": "C", "postal_code": "1",
+                                                     "country": "uk"}')$$),
+    '{"fields": {"country": "is not an ISO 3166-1 alpha-2 country code"}}'::jsonb,
+    'two letters that are no ISO 3166-1 code are refused'
+);
+SELECT throws_ok(
+    $$INSERT INTO shop.addresses (full_name, line1, city, postal_code, country) VALUES ('A', 'L', 'C', '1', 'ZZ')$$,
+    '23503', NULL, 'the foreign key holds for plain SQL too'
+);
+SELECT throws_ok(
+    $$SELECT api.delete_address('{"id": "00000000-0000-4000-8000-0000000000b1"}')$$,
+    'PT404', 'address_not_found', 'another customer''s address cannot be removed through the API'
+);
+SELECT is(
+    api.delete_address((SELECT jsonb_build_object('id', max(id::text)) FROM shop.addresses WHERE line1 = 'Street 3')),
+    NULL,
+    'delete_address removes the caller''s own address'
+);
+SELECT is((SELECT count(*) FROM shop.addresses), 4::bigint, 'one fewer');
 
 -- Bob, through the API, still sees only his own address
 SELECT set_config('request.claims',

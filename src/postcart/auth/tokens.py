@@ -46,7 +46,7 @@ def read_access_token(secret: str, token: str) -> dict[str, Any]:
 @lru_cache(maxsize=16384)
 def _verified(secret: str, token: str) -> dict[str, Any]:
     # A signature stays valid for the token's whole life, so verifying it once per process suffices;
-    # revocation is the database's job (auth.verify_session), on every request.
+    # revocation is the database's job (auth.session_claims), on every request.
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
                             options={"require": ["exp", "sub", "sid", "role", "kind"], "verify_exp": False})
@@ -64,4 +64,5 @@ def new_refresh_token() -> tuple[str, bytes]:
 
 
 def digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+    # surrogatepass: a lone surrogate in a client's token is just an unknown token, not an error.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()

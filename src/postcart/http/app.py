@@ -141,7 +141,13 @@ Prepare = Callable[[web.Request, dict[str, Any], db.Caller],
                    Awaitable[tuple[dict[str, Any], dict[str, Any] | None]]]
 # Routes without a function are handled whole in Python; with one, the step prepares its arguments.
 STEPS: dict[str, Step] = {"login": sessions.login, "refresh": sessions.refresh, "totp_setup": sessions.totp_setup}
-PREPARES: dict[str, Prepare] = {"hash_password": sessions.prepare_password, "totp_confirm": sessions.prepare_totp}
+PREPARES: dict[str, Prepare] = {
+    "register": sessions.prepare_register,
+    "create_staff": sessions.prepare_create_staff,
+    "enable_totp": sessions.prepare_enable_totp,
+    "disable_totp": sessions.prepare_disable_totp,
+    "staff_invitation": sessions.prepare_staff_invitation,
+}
 
 
 def handler_for(route: Route) -> Handler:

@@ -44,6 +44,12 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
+def _calls(route: Route) -> str:
+    if route.step is not None:  # a preparation derives the server's values (hashes, re-authentication)
+        return f"Calls `api.{route.function}(args jsonb, derived jsonb)`; secrets stay in the HTTP layer."
+    return f"Calls `api.{route.function}(jsonb)`."
+
+
 def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
     # The route table gives the one-line summary; the function's COMMENT, the rules it enforces.
     comment = comments.get(route.function or "", "")
@@ -52,7 +58,7 @@ def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
         "tags": [route.tag],
         "summary": route.summary,
         "description": (comment.strip() + "\n\n" if comment.strip() else "")
-        + (f"Calls `api.{route.function}(jsonb)`." if route.function else "Handled by the HTTP layer."),
+        + (_calls(route) if route.function else "Handled by the HTTP layer."),
         "parameters": _parameters(route),
         "responses": {},
     }

@@ -26,7 +26,9 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     cacheable: bool = False  # catalog reads: ETag, Cache-Control, If-None-Match → 304
-    step: str | None = None  # Python steps around the call (argon2, tokens, TOTP): see app.STEPS
+    # Python around the call (argon2, tokens, TOTP): without a function, app.STEPS answers whole; with one,
+    # app.PREPARES takes the plain secrets out of the arguments and derives what the database may see.
+    step: str | None = None
 
 
 ROUTES: tuple[Route, ...] = (
@@ -37,9 +39,12 @@ ROUTES: tuple[Route, ...] = (
           "service", auth="none", response=s.Status, step="ready"),
     # accounts
     Route("POST", "/v1/auth/register", "register", "Create a customer account.", "accounts", status=201,
-          auth="none", request=s.RegisterRequest, response=s.RegisterResponse, step="hash_password"),
+          auth="none", request=s.RegisterRequest, response=s.RegisterResponse, step="register"),
     Route("POST", "/v1/auth/login", None, "Exchange email and password (and OTP) for tokens.", "accounts",
           auth="none", request=s.LoginRequest, response=s.TokenResponse, step="login"),
+    Route("POST", "/v1/auth/staff-invitations/accept", "accept_staff_invitation",
+          "Set an invited staff member's first password with the invitation token.", "accounts", status=204,
+          auth="none", request=s.StaffInvitationAcceptRequest, step="staff_invitation"),
     Route("POST", "/v1/auth/refresh", None, "Exchange a refresh token for new tokens (single use).",
           "accounts", auth="none", request=s.RefreshRequest, response=s.TokenResponse, step="refresh"),
     Route("POST", "/v1/auth/logout", "logout", "Revoke the current access and refresh tokens.", "accounts",
@@ -51,16 +56,22 @@ ROUTES: tuple[Route, ...] = (
           auth="required", query=s.ListQuery, response=s.AddressList),
     Route("POST", "/v1/me/addresses", "add_address", "Add an address to the caller's address book.",
           "accounts", status=201, auth="required", request=s.AddressRequest, response=s.Address),
+    Route("PATCH", "/v1/me/addresses/{id}", "update_address", "Change one of the caller's addresses.",
+          "accounts", auth="required", request=s.AddressUpdateRequest, response=s.Address),
+    Route("DELETE", "/v1/me/addresses/{id}", "delete_address", "Remove one of the caller's addresses.",
+          "accounts", status=204, auth="required"),
     Route("POST", "/v1/me/mfa/totp", None, "Start TOTP enrolment: a new secret to confirm.", "accounts",
           auth="required", response=s.TotpSetupResponse, step="totp_setup"),
-    Route("PUT", "/v1/me/mfa/totp", "enable_totp", "Turn MFA on with a confirmed secret and a current code.",
-          "accounts", status=204, auth="required", request=s.TotpConfirmRequest, step="totp_confirm"),
-    Route("DELETE", "/v1/me/mfa/totp", "disable_totp", "Turn MFA off.", "accounts", status=204,
-          auth="required"),
+    Route("PUT", "/v1/me/mfa/totp", "enable_totp",
+          "Turn MFA on: the password, the new secret and a current code; returns ten recovery codes once.",
+          "accounts", auth="required", request=s.TotpEnableRequest, response=s.RecoveryCodes, step="enable_totp"),
+    Route("DELETE", "/v1/me/mfa/totp", "disable_totp",
+          "Turn MFA off: the password and a current code or a recovery code.", "accounts", status=204,
+          auth="required", request=s.TotpDisableRequest, step="disable_totp"),
     # staff
     Route("POST", "/v1/admin/staff", "create_staff", "Create a staff account (store_admin).", "staff",
           status=201, auth="required", request=s.CreateStaffRequest, response=s.StaffResponse,
-          step="hash_password"),
+          step="create_staff"),
     # catalog
     Route("GET", "/v1/products", "list_products", "Published products, searchable and filterable.",
           "catalog", query=s.ProductQuery, response=s.ProductList, cacheable=True),

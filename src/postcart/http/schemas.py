@@ -1,6 +1,6 @@
 """Request and response shapes of the HTTP API (pydantic). They document the contract in OpenAPI;
-Python validates only the bodies it handles itself (login, refresh, TOTP) — the database validates
-everything it receives."""
+Python validates only the bodies it handles itself (login, refresh) and the secrets it prepares
+(passwords, codes, tokens) — the database validates everything it receives."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class Status(Model):
 # -- accounts ---------------------------------------------------------------------------------
 class RegisterRequest(Model):
     email: str
-    password: str = Field(description="At least 10 characters, not the email")
+    password: str = Field(description="10 to 1024 characters, not the email; hashed by the server, never stored")
     full_name: str
 
 
@@ -55,6 +55,9 @@ class LoginRequest(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
     otp: str | None = Field(default=None, description="Current TOTP code when MFA is on", max_length=10)
+    recovery_code: str | None = Field(
+        default=None, max_length=64,
+        description="When MFA is on and no otp is sent: one of the account's recovery codes, accepted once")
 
 
 class RefreshRequest(BaseModel):
@@ -85,7 +88,19 @@ class AddressRequest(Model):
     line2: str | None = None
     city: str
     postal_code: str
-    country: str = Field(description="ISO 3166-1 alpha-2", examples=["DE"])
+    country: str = Field(description="ISO 3166-1 alpha-2 (any case)", examples=["DE"])
+    phone: str | None = None
+
+
+class AddressUpdateRequest(Model):
+    """Only the members sent change; null or "" clears line2 and phone."""
+
+    full_name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 (any case)", examples=["DE"])
     phone: str | None = None
 
 
@@ -104,9 +119,27 @@ class TotpSetupResponse(Model):
     otpauth_uri: str
 
 
-class TotpConfirmRequest(BaseModel):
-    secret: str = Field(max_length=64)
-    otp: str = Field(max_length=10)
+class TotpEnableRequest(BaseModel):
+    secret: str = Field(max_length=128, description="The secret from POST /v1/me/mfa/totp")
+    otp: str = Field(max_length=10, description="A current code for that secret (six ASCII digits)")
+    password: str = Field(max_length=1024, description="The account's password (re-authentication)")
+
+
+class TotpDisableRequest(BaseModel):
+    password: str = Field(max_length=1024, description="The account's password (re-authentication)")
+    otp: str | None = Field(default=None, max_length=10, description="A current TOTP code")
+    recovery_code: str | None = Field(default=None, max_length=64, description="Or an unused recovery code")
+
+
+class RecoveryCodes(Model):
+    recovery_codes: list[str] = Field(
+        description="Ten single-use codes (xxxx-xxxx-xxxx-xxxx), shown only this once; each signs in once "
+                    "in place of a TOTP code", min_length=10, max_length=10)
+
+
+class StaffInvitationAcceptRequest(BaseModel):
+    token: str = Field(max_length=200, description="The invitation token a DBA made with auth.invite_staff")
+    password: str = Field(max_length=1024, description="10 to 1024 characters, not the email")
 
 
 class ListQuery(Model):

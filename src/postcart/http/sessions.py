@@ -1,9 +1,12 @@
-"""The steps of signing in that need Python: argon2 verification, token signing, TOTP codes.
-The database still decides everything it can: lockouts, sessions, single-use refresh tokens."""
+"""The steps of signing in that need Python: argon2 verification, token signing, TOTP codes, and the
+preparations that turn a request's plain secrets into what the database may see (hashes, verified
+secrets, a re-authentication). The database still decides everything it can: lockouts, sessions,
+single-use refresh tokens, recovery codes and invitations."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -12,27 +15,44 @@ from psycopg import sql
 from pydantic import BaseModel, ValidationError
 
 from .. import db
-from ..auth.passwords import MAX_LENGTH, hash_password, verify_password
 from ..auth import totp
+from ..auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, check_policy, hash_password, verify_password
 from ..auth.tokens import digest, issue_access_token, new_refresh_token
 from . import database
 from .context import CONTEXT, Context
 from .errors import ApiError
-from .schemas import LoginRequest, RefreshRequest, TotpConfirmRequest
+from .schemas import LoginRequest, RefreshRequest
 
 _LOOKUP = sql.SQL("SELECT auth.login_lookup(%s)")
+_REAUTH_LOOKUP = sql.SQL("SELECT auth.reauth_lookup(%s)")
 _SUCCEEDED = sql.SQL("SELECT auth.login_succeeded(%s, %s, %s, %s, %s)")
 _REFRESH = sql.SQL("SELECT auth.refresh_session(%s, %s, %s)")
 _SPEND_TOTP = sql.SQL("SELECT auth.spend_totp_step(%s, %s)")
+_SPEND_RECOVERY_CODE = sql.SQL("SELECT auth.spend_recovery_code(%s, %s)")
+_INVITATION_EMAIL = sql.SQL("SELECT auth.staff_invitation_email(%s)")
+
+# Plain secrets a client may send: a preparation takes them out of the arguments the database sees.
+# `password_hash` too: a hash is the server's to compute, and one sent by a client is simply dropped.
+SECRETS = frozenset({"password", "password_hash", "token", "otp", "recovery_code", "secret"})
+INVALID = "Some fields are missing or invalid; see details.fields."
+
+# Our wording for pydantic's most common errors, the same as the database's (auth.text_field_error).
+_MESSAGES = {"missing": "is required", "string_type": "must be a string"}
 
 
 def validate(model: type[BaseModel], body: dict[str, Any]) -> Any:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        fields = {".".join(str(p) for p in err["loc"]) or "body": err["msg"] for err in exc.errors()}
-        raise ApiError(422, "validation_failed", "Some fields are missing or invalid.",
-                       {"fields": fields}) from None
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            # The top-level member is the name the client sent; deeper locations only add noise.
+            name = str(err["loc"][0]) if err["loc"] else "body"
+            message = _MESSAGES.get(err["type"], err["msg"])
+            if err["type"] == "string_type" and err.get("input") is None:
+                message = "is required"
+            fields.setdefault(name, message)
+        raise ApiError(422, "validation_failed", INVALID, {"fields": fields}) from None
 
 
 def _tokens(ctx: Context, session: dict[str, Any], refresh_token: str) -> dict[str, Any]:
@@ -50,18 +70,24 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
     form = validate(LoginRequest, body)
     # The lookup enforces the lockout and counts this attempt as a failure until it succeeds.
     found = await database.as_authenticator(ctx, _LOOKUP, [form.email]) or {}
-    loop = asyncio.get_running_loop()
     # Verified even for an unknown email (against a dummy hash), so timing does not reveal accounts.
-    ok = await loop.run_in_executor(None, verify_password, found.get("password_hash"), form.password)
-    if not ok:
+    if not await _verify(found.get("password_hash"), form.password):
         raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
     if found.get("totp_secret"):
-        if not form.otp:
-            raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp`.")
-        step = totp.matching_step(found["totp_secret"], form.otp)
-        # A code is good once: the database refuses a step already spent (replay), atomically.
-        if step is None or not await database.as_authenticator(ctx, _SPEND_TOTP, [found["account_id"], step]):
-            raise ApiError(401, "invalid_otp", "The one-time code is wrong, expired or already used.")
+        if form.otp:
+            step = totp.matching_step(found["totp_secret"], form.otp)
+            # A code is good once: the database refuses a step already spent (replay), atomically.
+            if step is None or not await database.as_authenticator(ctx, _SPEND_TOTP, [found["account_id"], step]):
+                raise ApiError(401, "invalid_otp", "The one-time code is wrong, expired or already used.")
+        elif form.recovery_code:
+            code = totp.recovery_code_digest(form.recovery_code)
+            # Spent by one conditional UPDATE: of parallel logins with the same code, one gets in.
+            if code is None or not await database.as_authenticator(
+                    ctx, _SPEND_RECOVERY_CODE, [found["account_id"], code]):
+                raise ApiError(401, "invalid_recovery_code", "The recovery code is wrong or already used.")
+        else:
+            raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp` "
+                           "(or one of your recovery codes as `recovery_code`).")
     refresh_token, refresh_hash = new_refresh_token()
     session = await database.as_authenticator(ctx, _SUCCEEDED, [
         found["account_id"], refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
@@ -88,23 +114,153 @@ async def totp_setup(request: web.Request, body: dict[str, Any]) -> tuple[int, A
     return 200, {"secret": secret, "otpauth_uri": totp.provisioning_uri(secret, "postcart account")}
 
 
-# -- preparations: turn the request's arguments into what the api function stores -----------------
-async def prepare_password(request: web.Request, args: dict[str, Any],
-                           caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Hash the password for api.register; the database checks the policy on the plain text."""
+# -- preparations: (args, caller) -> (args for the database, derived) --------------------------------
+# What the client sent stays in `args`, minus its plain secrets; what the server computed goes in
+# `derived`, which the api function reads apart, so a client can never supply it.
+
+def client_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if k not in SECRETS}
+
+
+def _text_errors(args: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    """Presence and type of members Python must read; their other rules are the database's."""
+    errors = {}
+    for name in names:
+        value = args.get(name)
+        if value is None:
+            errors[name] = "is required"
+        elif not isinstance(value, str):
+            errors[name] = "must be a string"
+    return errors
+
+
+def _password(args: dict[str, Any], email: object, others: dict[str, str] | None = None) -> str:
+    """The password if the policy allows it; else 422 validation_failed (with `others`, the other
+    fields' problems) or 422 weak_password, both naming `password` in details.fields."""
+    fields = dict(others or {})
+    problem = None
+    try:
+        password = check_policy(args.get("password"), email)
+    except PasswordProblem as exc:
+        problem = exc
+        if exc.code == "validation_failed":
+            fields["password"] = exc.reason
+    if fields:
+        raise ApiError(422, "validation_failed", INVALID, {"fields": fields})
+    if problem is not None:
+        raise ApiError(422, "weak_password", f"Choose a password of {MIN_LENGTH} to {MAX_LENGTH} characters that "
+                       "is not your e-mail address.", {"fields": {"password": problem.reason}})
+    return password
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+
+
+async def _verify(password_hash: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(None, verify_password, password_hash, password)
+
+
+def _signed_in(caller: db.Caller) -> str:
+    if caller.session_id is None:  # refused before any hashing or lookup
+        raise ApiError(401, "unauthorized", "Sign in to do this.")
+    return caller.session_id
+
+
+def _reauthentication_required(message: str) -> ApiError:
+    return ApiError(401, "reauthentication_required", message)
+
+
+async def _reauthenticate(request: web.Request, caller: db.Caller, password: str) -> dict[str, Any]:
+    """The caller's password, checked again under the login lockout of its e-mail address (a stolen access
+    token cannot be used to guess it). Returns {account_id, password_hash, totp_secret}."""
+    ctx = request.app[CONTEXT]
+    found = await database.as_authenticator(ctx, _REAUTH_LOOKUP, [_signed_in(caller)]) or {}
+    if not await _verify(found.get("password_hash"), password):
+        raise _reauthentication_required("The password is wrong.")
+    return found
+
+
+async def prepare_register(request: web.Request, args: dict[str, Any],
+                           caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """register: the policy is checked and the password hashed here; the database gets only
+    derived.password_hash, or the policy's verdict (derived.password_problem) to report with its own
+    checks of the other fields, so the client learns every problem at once."""
+    try:
+        password = check_policy(args.get("password"), args.get("email"))
+    except PasswordProblem as problem:
+        return client_args(args), {"password_problem": {"code": problem.code, "reason": problem.reason}}
+    return client_args(args), {"password_hash": await _hash(password)}
+
+
+async def prepare_create_staff(request: web.Request, args: dict[str, Any],
+                               caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """create_staff: as register, for signed-in callers only (the database's grants decide who may)."""
+    _signed_in(caller)
+    return await prepare_register(request, args, caller)
+
+
+async def prepare_enable_totp(request: web.Request, args: dict[str, Any],
+                              caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """PUT /v1/me/mfa/totp {secret, otp, password}: the password re-authenticates, the code confirms the
+    secret; the database gets the verified secret, the code's time step and the re-authentication."""
+    _signed_in(caller)
     password = args.get("password")
-    if isinstance(password, str) and len(password) <= MAX_LENGTH:
-        loop = asyncio.get_running_loop()
-        args = {**args, "password_hash": await loop.run_in_executor(None, hash_password, password)}
-    elif isinstance(password, str):
-        raise ApiError(422, "weak_password", f"A password has at most {MAX_LENGTH} characters.",
-                       {"field": "password"})
-    return args, None
+    if not isinstance(password, str) or not password:
+        raise _reauthentication_required("Send your password (password) to turn two-factor authentication on.")
+    fields = _text_errors(args, ("secret", "otp"))
+    if fields:
+        raise ApiError(422, "validation_failed", INVALID, {"fields": fields})
+    step = totp.matching_step(args["secret"], args["otp"])
+    if step is None:
+        raise ApiError(422, "invalid_otp", "The one-time code does not match this secret.",
+                       {"fields": {"otp": "does not match the secret"}})
+    await _reauthenticate(request, caller, password)
+    return client_args(args), {"totp_secret": args["secret"], "totp_step": step, "reauthenticated": True}
 
 
-async def prepare_totp(request: web.Request, args: dict[str, Any],
-                       caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    form = validate(TotpConfirmRequest, args)
-    if totp.matching_step(form.secret, form.otp) is None:
-        raise ApiError(422, "invalid_otp", "The one-time code does not match this secret.", {"field": "otp"})
-    return {"totp_secret": form.secret}, None
+async def prepare_disable_totp(request: web.Request, args: dict[str, Any],
+                               caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """DELETE /v1/me/mfa/totp {password, otp or recovery_code}: both proofs are checked here (the database
+    spends the code once); a missing or wrong one is 401 reauthentication_required."""
+    _signed_in(caller)
+    password, otp, code = args.get("password"), args.get("otp"), args.get("recovery_code")
+    if not isinstance(password, str) or not password or (otp is None and code is None):
+        raise _reauthentication_required(
+            "Send your password and a current one-time code (otp) or a recovery code (recovery_code).")
+    found = await _reauthenticate(request, caller, password)
+    derived: dict[str, Any] = {"reauthenticated": True}
+    if found.get("totp_secret"):
+        if otp is not None:
+            step = totp.matching_step(found["totp_secret"], otp)
+            if step is None:
+                raise _reauthentication_required("The one-time code is wrong or expired.")
+            derived["totp_step"] = step
+        else:
+            recovery = totp.recovery_code_digest(code)
+            if recovery is None:
+                raise _reauthentication_required("The recovery code is wrong or already used.")
+            derived["recovery_code_hash"] = recovery.hex()
+    return client_args(args), derived
+
+
+async def prepare_staff_invitation(request: web.Request, args: dict[str, Any],
+                                   caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """POST /v1/auth/staff-invitations/accept {token, password}: the token's sha256 finds the member's
+    e-mail (the password may not equal it); the database gets the token's sha256 and the password hash."""
+    fields = _text_errors(args, ("token",))
+    if fields:
+        _password(args, None, fields)  # raises, naming the password's problems too
+    token: str = args["token"]
+    if not token.isascii() or len(token) > 200:
+        raise _invalid_token()
+    token_hash = hashlib.sha256(token.encode()).digest()
+    email = await database.as_authenticator(request.app[CONTEXT], _INVITATION_EMAIL, [token_hash])
+    if email is None:
+        raise _invalid_token()
+    password = _password(args, email)
+    return client_args(args), {"token_hash": token_hash.hex(), "password_hash": await _hash(password)}
+
+
+def _invalid_token() -> ApiError:
+    return ApiError(400, "invalid_token", "This invitation is unknown, used or expired; ask for a new one.")
