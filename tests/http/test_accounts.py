@@ -352,6 +352,7 @@ def test_totp_enrolment_then_login_needs_the_code(api: Client, customer: dict[st
     assert ok.status == 200, ok.text
     codes = ok.json["recovery_codes"]
     assert len(codes) == 10 == len(set(codes)) and all(RECOVERY_CODE.match(c) for c in codes), codes
+    assert ok.headers["cache-control"] == "no-store"  # shown once: no cache keeps them
     needs = api.post("/v1/auth/login", {"email": customer["email"], "password": PASSWORD})
     assert needs.status == 401 and needs.error_code == "otp_required"
     bad = api.post("/v1/auth/login", {"email": customer["email"], "password": PASSWORD, "otp": "123456"})
