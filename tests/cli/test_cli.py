@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -90,6 +91,29 @@ def test_down_stops_a_cluster_left_running(tmp_path: Path) -> None:
 def test_serve_without_a_running_cluster_says_so(tmp_path: Path) -> None:
     result = run_cli("serve", "--data-dir", str(tmp_path / "none"))
     assert result.returncode == 2 and "postcart up" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["up", "serve"])
+def test_a_busy_port_is_one_line_before_anything_starts(command: str, tmp_path: Path, admin_url: str) -> None:
+    data_dir = tmp_path / "data"
+    env = {"DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": "busy-port-secret-key-0123456789abcdef"}
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_cli(command, "--port", str(port), "--data-dir", str(data_dir),
+                         env=env if command == "serve" else None, timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {port} is already in use" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""  # no banner, no demo logins
+    assert not data_dir.exists()  # no embedded database was started
+
+
+def test_a_bad_port_or_host_is_refused_up_front(tmp_path: Path) -> None:
+    result = run_cli("up", "--port", "99999", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "not a port number" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("up", "--host", "no-such-host.invalid", "--port", "8080", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "no-such-host.invalid" in result.stderr
 
 
 

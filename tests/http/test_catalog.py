@@ -88,6 +88,44 @@ def test_search_tolerates_typos(api: Client) -> None:
     assert "hoodie" in r.json["items"][0]["name"].lower()
 
 
+@pytest.fixture
+def t_shirt(admin_url: str) -> Iterator[str]:
+    """A published product named with a hyphen, beside the demo's tees (whose descriptions say T-shirt)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        product_id = conn.execute(
+            "INSERT INTO shop.products (slug, name, description, status)"
+            " VALUES ('http-classic-t-shirt', 'Classic T-Shirt', 'Heavy cotton.', 'published') RETURNING id"
+        ).fetchone()[0]
+        conn.execute(
+            "WITH v AS (INSERT INTO shop.product_variants (product_id, sku, name)"
+            "           VALUES (%s, 'HTTP-TSHIRT-1', 'One size') RETURNING id)"
+            " INSERT INTO shop.variant_prices (variant_id, currency, amount) SELECT v.id, 'EUR', 1990 FROM v",
+            [product_id],
+        )
+        try:
+            yield "http-classic-t-shirt"
+        finally:
+            conn.execute("DELETE FROM shop.products WHERE id = %s", [product_id])
+
+
+@pytest.mark.parametrize("q", ["tshirt", "tshrt", "t+shirt", "T-Shirt", "t-shirt", "T%20-%20SHIRT"])
+def test_search_ignores_hyphens_and_spaces_inside_words(api: Client, t_shirt: str, q: str) -> None:
+    r = api.get(f"/v1/products?q={q}")
+    assert r.status == 200, r.text
+    assert r.json["items"] and r.json["items"][0]["slug"] == t_shirt, [i["name"] for i in r.json["items"]]
+
+
+def test_search_for_tshirt_also_finds_the_demo_tees(api: Client, t_shirt: str) -> None:
+    # Their names say "Tee"; their descriptions say "T-shirt".
+    names = [i["name"] for i in all_pages(api, "/v1/products?q=tshirt&limit=50")]
+    assert names[0] == "Classic T-Shirt" and sum(name.endswith(" Tee") for name in names) >= 5, names
+
+
+def test_search_tolerates_typos_in_several_words(api: Client) -> None:
+    r = api.get("/v1/products?q=sumit+flece+hodie")
+    assert r.status == 200 and [i["name"] for i in r.json["items"]] == ["Summit Fleece Hoodie"]
+
+
 def test_etag_and_304(api: Client) -> None:
     first = api.get("/v1/products?limit=3")
     etag = first.headers["etag"]

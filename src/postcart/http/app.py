@@ -14,7 +14,6 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from importlib.resources import files
 from typing import Any
 
 import psycopg
@@ -26,7 +25,7 @@ from .. import db
 from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
-from . import database, headers, lowlevel, openapi, sessions
+from . import database, explorer, headers, lowlevel, openapi, sessions
 from .context import CONTEXT, Context, request_id_var
 from .errors import ApiError, connection_lost, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_query
@@ -209,11 +208,6 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.Response(body=ctx.openapi, content_type="application/json")
 
 
-async def docs(request: web.Request) -> web.Response:
-    page = files("postcart.http").joinpath("docs.html").read_text()
-    return web.Response(text=page, content_type="text/html")
-
-
 _COMMENTS = sql.SQL("""
     SELECT p.proname, obj_description(p.oid, 'pg_proc')
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -255,7 +249,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
         else:
             app.router.add_route(route.method, route.path, handle)
     app.router.add_get("/openapi.json", openapi_json)
-    app.router.add_get("/docs", docs)
+    explorer.add_routes(app)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
     return app
