@@ -48,10 +48,19 @@ def present(admin_url: str) -> list[DemoLogin]:
     return [login for login in (CUSTOMER, STAFF) if login.email in found]
 
 
+def quiet_parameters(conn: psycopg.Connection) -> None:
+    """Keep this admin session's bind parameters (a hash) out of PostgreSQL's log, as the authenticator's
+    are; a superuser setting, so a non-superuser admin relies on the server's own configuration."""
+    if conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:  # type: ignore[index]
+        conn.execute("SET log_parameter_max_length = 0")
+        conn.execute("SET log_parameter_max_length_on_error = 0")
+
+
 def create_staff(conn: psycopg.Connection, email: str, password: str, full_name: str, roles: list[str]) -> dict:
     """A staff account with permission roles. The policy is checked and the password hashed here
     (PasswordProblem when it may not be used); the database receives only the hash."""
     password_hash = hash_password(check_policy(password, email))
+    quiet_parameters(conn)
     row = conn.execute(
         "SELECT auth.create_staff(%s, %s, %s, %s)", [email, password_hash, full_name, roles],
     ).fetchone()

@@ -10,6 +10,8 @@ import uuid
 import psycopg
 import pyotp
 
+from tests.conftest import run_cli
+
 from .conftest import PrivateStack
 
 
@@ -47,6 +49,26 @@ def test_no_secret_reaches_any_log(private_stack: PrivateStack) -> None:
         secrets.add(recovery_code)
     assert api.get("/v1/me", token=access).status == 200
     assert api.get("/v1/me", token="not-a-token").status == 401
+    codes = enabled.json["recovery_codes"]
+    refused = api.request("DELETE", "/v1/me/mfa/totp", {"password": other_password, "recovery_code": codes[0]}, token=access)
+    assert refused.status == 401
+    assert api.request("DELETE", "/v1/me/mfa/totp", {"password": password, "recovery_code": codes[0]},
+                       token=access).status == 204
+
+    # A DBA invites a staff member from psql; the member sets a password over HTTP.
+    with psycopg.connect(private_stack.admin_url, autocommit=True) as conn:
+        invitation = conn.execute("SELECT auth.invite_staff(%s, 'Inv', ARRAY['support_agent'])",
+                                  ["staff-" + email]).fetchone()[0]
+    secrets |= {invitation, "staff-password-3"}
+    assert api.post("/v1/auth/staff-invitations/accept", {"token": invitation, "password": "short"}).status == 422
+    accepted = api.post("/v1/auth/staff-invitations/accept", {"token": invitation, "password": "staff-password-3"})
+    assert accepted.status == 204, accepted.text
+    assert api.post("/v1/auth/staff-invitations/accept", {"token": invitation, "password": "staff-password-3"}).status == 400
+
+    made = run_cli("create-staff", "--email", "cli-" + email, "--password", "cli-staff-password-4", "--full-name",
+                   "Cli", "--roles", "support_agent", env={"DATABASE_URL": private_stack.admin_url})
+    assert made.returncode == 0, made.stderr
+    secrets.add("cli-staff-password-4")
 
     # Everything the database derived from those secrets is secret too.
     with psycopg.connect(private_stack.admin_url, autocommit=True) as conn:
@@ -55,6 +77,9 @@ def test_no_secret_reaches_any_log(private_stack: PrivateStack) -> None:
             secrets |= {bytes(digest).hex(), "\\x" + bytes(digest).hex()}
         for (fingerprint,) in conn.execute("SELECT fingerprint FROM integration.idempotency_keys"):
             secrets.add(bytes(fingerprint).hex())
+        for table, column in (("auth.recovery_codes", "code_hash"), ("auth.staff_invitations", "token_hash")):
+            for (digest,) in conn.execute(f"SELECT {column} FROM {table}"):
+                secrets |= {bytes(digest).hex(), "\\x" + bytes(digest).hex()}
         conn.execute("SELECT pg_sleep(0.2)")
 
     time.sleep(0.5)  # let both processes flush their logs

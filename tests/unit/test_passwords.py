@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from argon2 import PasswordHasher
 
@@ -39,20 +37,3 @@ def test_a_hash_with_other_parameters_is_refused_without_running_it() -> None:
     assert not is_server_hash(cheap) and not is_server_hash(HOSTILE)
     assert verify_password(cheap, "right password") is False
     assert verify_password(hash_password("right password"), "right password") is True
-
-
-def test_verification_costs_the_same_on_every_path() -> None:
-    """A hostile stored hash costs what the dummy hash costs (it is never run); measured, not assumed."""
-    real = hash_password("right password")
-
-    def seconds(stored: str | None) -> float:  # the best of three: other processes only ever add time
-        runs = []
-        for _ in range(3):
-            start = time.perf_counter()
-            verify_password(stored, "a wrong guess")
-            runs.append(time.perf_counter() - start)
-        return min(runs)
-
-    normal, unknown, hostile = seconds(real), seconds(None), seconds(HOSTILE)
-    assert hostile < 2 * normal and unknown < 2 * normal, (normal, unknown, hostile)
-    assert hostile > normal / 2 and unknown > normal / 2, (normal, unknown, hostile)
