@@ -80,6 +80,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _product_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of products (1 to 10000000)")
+    return int(text)
+
+
 def _masked(url: str) -> str:
     """The URL without its password, for printing."""
     parts = urlsplit(url)
@@ -155,6 +161,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Generate a load-test catalog in the running store's database (embedded or DATABASE_URL)."""
+    import time
+
+    settings = _settings(args)
+    database = locate(settings, start=False)
+    if database.cluster is not None and not database.cluster.running():
+        print(f"postcart: embedded PostgreSQL in {database.cluster.data_dir} is not running: `postcart up` first",
+              file=sys.stderr)
+        return 1
+    started = time.monotonic()
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SET LOCAL ROLE postcart_owner")
+            added = conn.execute("SELECT shop.seed_catalog(%s)", [args.products]).fetchone()[0]  # type: ignore[index]
+        conn.execute("ANALYZE shop.products, shop.product_variants, shop.variant_prices, shop.stock_levels")
+    print(f"seeded {added} products ({3 * added} variants) in {time.monotonic() - started:.1f} s")
+    return 0
+
+
 def cmd_db_url(args: argparse.Namespace) -> int:
     settings = _settings(args)
     database = locate(settings, start=False)
@@ -222,6 +248,10 @@ def parser() -> argparse.ArgumentParser:
     url = command("db-url", cmd_db_url, "Print a libpq URL that psql accepts.")
     url.add_argument("--role", choices=["admin", "analyst", "dba", "app"], default="admin",
                      help="connect as the admin (default), postcart_analyst, postcart_dba or the app's role")
+    seed = command("seed", cmd_seed, "Add a generated catalog for load tests (published products, variants, "
+                   "prices, stock).")
+    seed.add_argument("--products", type=_product_count, default=100_000,
+                      help="how many products to add, 1 to 10000000 (default 100000)")
     staff = command("create-staff", cmd_create_staff, "Create a staff account with permission roles.")
     staff.add_argument("--email", required=True)
     staff.add_argument("--password", required=True,

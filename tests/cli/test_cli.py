@@ -250,3 +250,41 @@ def test_a_request_stuck_in_the_database_times_out_with_503(admin_url: str) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_seed_builds_a_catalog_in_a_database_of_its_own(admin, admin_url: str) -> None:
+    """`postcart seed` adds published products with variants, prices and stock; a second run adds more."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    from postcart.migrate import migrate
+
+    name = "postcart_seed_" + uuid.uuid4().hex[:6]
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+    try:
+        migrate(url)
+        first = run_cli("seed", "--products", "120", env={"DATABASE_URL": url})
+        assert first.returncode == 0, first.stderr
+        assert "seeded 120 products (360 variants)" in first.stdout
+        assert run_cli("seed", "--products", "30", env={"DATABASE_URL": url}).returncode == 0
+        with psycopg.connect(url) as conn:
+            products, published, slugs = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'published'), count(DISTINCT slug)"
+                " FROM shop.products").fetchone()
+            assert products == published == slugs == 150
+            variants, priced, stocked = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT FROM shop.variant_prices p"
+                " WHERE p.variant_id = v.id AND p.currency = 'EUR')),"
+                " count(*) FILTER (WHERE EXISTS (SELECT FROM shop.stock_levels s WHERE s.variant_id = v.id))"
+                " FROM shop.product_variants v").fetchone()
+            assert variants == priced == stocked == 450
+            # Every product sits in a subcategory of the generated tree.
+            assert conn.execute("SELECT count(*) FROM shop.products p JOIN shop.categories c ON c.id = p.category_id"
+                                " WHERE c.parent_id IS NOT NULL").fetchone()[0] == 150
+        bad = run_cli("seed", "--products", "0", env={"DATABASE_URL": url})
+        assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -1,0 +1,149 @@
+-- A catalog generator for load tests: `postcart seed --products 100000` builds a believable store of any
+-- size in SQL, set-based (one INSERT … SELECT per table), deterministic for a given size.
+
+CREATE OR REPLACE FUNCTION shop.seed_slug(p_words text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT lower(regexp_replace(p_words, '[^A-Za-z0-9]+', '-', 'g'))
+$$;
+COMMENT ON FUNCTION shop.seed_slug(text) IS
+'The slug of the generator''s plain ASCII words (runs of other characters become one hyphen); returns text.';
+
+REVOKE EXECUTE ON FUNCTION shop.seed_slug(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION shop.seed_catalog(p_products integer)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    adjectives text[] := ARRAY[
+        'Classic', 'Aurora', 'Harbor', 'Summit', 'Meadow', 'Nordic', 'Citrus', 'Midnight', 'Coastline', 'Ember',
+        'Urban', 'Alpine', 'Desert', 'Velvet', 'Granite', 'Willow', 'Canyon', 'Breeze', 'Cedar', 'Lunar',
+        'Solar', 'Rustic', 'Arctic', 'Maple', 'Orchid', 'Copper', 'Indigo', 'Saffron', 'Juniper', 'Pebble'
+    ];
+    materials text[] := ARRAY[
+        'Organic Cotton', 'Linen', 'Merino', 'Recycled Polyester', 'Denim', 'Canvas', 'Leather', 'Bamboo',
+        'Ceramic', 'Oak', 'Stoneware', 'Wool', 'Cashmere', 'Hemp', 'Suede'
+    ];
+    -- (top category, subcategory, noun): every product is a noun of a leaf category.
+    kinds text[] := ARRAY[
+        'Apparel|Tops|T-Shirt', 'Apparel|Tops|Polo Shirt', 'Apparel|Tops|Hoodie', 'Apparel|Tops|Sweater',
+        'Apparel|Bottoms|Chinos', 'Apparel|Bottoms|Jeans', 'Apparel|Bottoms|Shorts', 'Apparel|Outerwear|Jacket',
+        'Apparel|Outerwear|Hiking Jacket', 'Apparel|Outerwear|Raincoat', 'Apparel|Outerwear|Vest',
+        'Footwear|Sneakers|Sneaker', 'Footwear|Boots|Hiking Boot', 'Footwear|Boots|Chelsea Boot',
+        'Footwear|Sandals|Sandal', 'Home|Kitchen|Mug', 'Home|Kitchen|Teapot', 'Home|Kitchen|Cutting Board',
+        'Home|Decor|Vase', 'Home|Decor|Cushion', 'Home|Decor|Poster', 'Home|Bedding|Duvet Cover',
+        'Home|Bedding|Pillowcase', 'Accessories|Bags|Tote Bag', 'Accessories|Bags|Backpack',
+        'Accessories|Bags|Duffel Bag', 'Accessories|Headwear|Cap', 'Accessories|Headwear|Beanie',
+        'Accessories|Small Goods|Wallet', 'Accessories|Small Goods|Scarf'
+    ];
+    colours text[] := ARRAY['black', 'white', 'navy', 'olive', 'sand', 'rust', 'grey', 'forest'];
+    brands text[] := ARRAY['Northwind', 'Fjordline', 'Kestrel & Co', 'Atelier Sol', 'Barrow', 'Tidewater'];
+    sizes text[] := ARRAY['S', 'M', 'L'];
+    size_names text[] := ARRAY['Small', 'Medium', 'Large'];
+    v_warehouse uuid;
+    v_first integer;
+BEGIN
+    IF p_products IS NULL OR p_products NOT BETWEEN 1 AND 10000000 THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('products', 'must be between 1 and 10,000,000')),
+            'Ask for 1 to 10,000,000 products.'
+        );
+    END IF;
+    LOCK TABLE shop.products IN SHARE ROW EXCLUSIVE MODE;
+    -- Numbering continues after earlier seeds, so seeding twice adds, never collides.
+    SELECT coalesce(max(substring(p.slug FROM '-s([0-9]+)$')::integer), 0) + 1 INTO v_first
+    FROM shop.products AS p
+    WHERE p.slug ~ '-s[0-9]+$';
+
+    INSERT INTO shop.warehouses (code, name) VALUES ('seed-central', 'Seed fulfilment centre')
+    ON CONFLICT (code) DO NOTHING;
+    SELECT w.id INTO v_warehouse FROM shop.warehouses AS w WHERE w.code = 'seed-central';
+
+    -- The category tree: top level, then subcategories (slugs prefixed so they never meet the demo's).
+    INSERT INTO shop.categories (slug, name, position)
+    SELECT DISTINCT 'seed-' || shop.seed_slug(split_part(k, '|', 1)), split_part(k, '|', 1), 0
+    FROM unnest(kinds) AS k
+    ON CONFLICT (slug) DO NOTHING;
+    INSERT INTO shop.categories (parent_id, slug, name, position)
+    SELECT DISTINCT top.id, 'seed-' || shop.seed_slug(split_part(k, '|', 2)), split_part(k, '|', 2), 0
+    FROM unnest(kinds) AS k
+    INNER JOIN shop.categories AS top ON top.slug = 'seed-' || shop.seed_slug(split_part(k, '|', 1))
+    ON CONFLICT (slug) DO NOTHING;
+
+    -- Products: adjective × material × noun spreads names over 13,500 combinations; the number in the slug
+    -- keeps each unique. Multipliers co-prime with the array lengths walk every combination.
+    CREATE TEMPORARY TABLE seed_products ON COMMIT DROP AS
+    SELECT
+        gen_random_uuid() AS id,
+        n,
+        adjectives[1 + (n * 7) % 30] AS adjective,
+        materials[1 + (n * 11) % 15] AS material,
+        kinds[1 + (n * 13) % 30] AS kind
+    FROM generate_series(v_first, v_first + p_products - 1) AS n;
+
+    INSERT INTO shop.products (
+        id, slug, name, description, attributes, category_id, image_url, status, published_at, created_at
+    )
+    SELECT
+        s.id,
+        shop.seed_slug(s.adjective || ' ' || s.material || ' ' || split_part(s.kind, '|', 3)) || '-s' || s.n,
+        s.adjective || ' ' || s.material || ' ' || split_part(s.kind, '|', 3),
+        format(
+            'A %s %s in %s by %s, made to last: %s. Item %s of the seed catalog.',
+            lower(s.adjective), lower(split_part(s.kind, '|', 3)), lower(s.material), brands[1 + s.n % 6],
+            (ARRAY[
+                'reinforced seams and a relaxed fit', 'a clean, minimal finish', 'hand-finished details',
+                'a water-repellent coating', 'a soft brushed surface', 'a timeless silhouette'
+            ])[1 + (s.n * 5) % 6],
+            s.n
+        ),
+        jsonb_build_object(
+            'material', lower(s.material), 'colour', colours[1 + (s.n * 3) % 8], 'brand', brands[1 + s.n % 6]
+        ),
+        c.id,
+        'https://img.postcart.dev/seed/' || s.n || '.jpg',
+        'published',
+        now() - make_interval(secs => s.n),
+        now() - make_interval(secs => s.n)
+    FROM seed_products AS s
+    INNER JOIN shop.categories AS c ON c.slug = 'seed-' || shop.seed_slug(split_part(s.kind, '|', 2));
+
+    -- Three sizes per product; prices from 9.90 to about 250.00 EUR, USD about 8 % higher.
+    INSERT INTO shop.product_variants (id, product_id, sku, name, options, position)
+    SELECT
+        gen_random_uuid(), s.id, 'SEED-' || s.n || '-' || sizes[v], size_names[v],
+        jsonb_build_object('size', sizes[v]), v
+    FROM seed_products AS s
+    CROSS JOIN generate_series(1, 3) AS v;
+
+    INSERT INTO shop.variant_prices (variant_id, product_id, currency, amount)
+    SELECT
+        pv.id, pv.product_id, cur.code,
+        round((990 + (s.n * 7919) % 24000 + (pv.position - 1) * 200) * cur.rate)::bigint
+    FROM seed_products AS s
+    INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id
+    CROSS JOIN (VALUES ('EUR', 1.0), ('USD', 1.08)) AS cur (code, rate);
+
+    -- Stock: about one variant in eight is sold out.
+    INSERT INTO shop.stock_levels (variant_id, warehouse_id, on_hand)
+    SELECT pv.id, v_warehouse, CASE WHEN (s.n + pv.position) % 8 = 0 THEN 0 ELSE 1 + (s.n * 31 + pv.position) % 60 END
+    FROM seed_products AS s
+    INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id;
+
+    RETURN p_products;
+END
+$$;
+COMMENT ON FUNCTION shop.seed_catalog(integer) IS
+'Load-test data: adds p_products published products (three sized variants each, EUR and USD prices, '
+'stock in warehouse seed-central, attributes material/colour/brand) under a two-level category tree '
+'prefixed seed-. Deterministic; a second call adds more. Returns the number of products added. For the '
+'admin (`postcart seed`): no grants.';
+
+REVOKE EXECUTE ON FUNCTION shop.seed_catalog(integer) FROM PUBLIC;
