@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap chromium run psql test test-pg18 lint bench clean
+.PHONY: install pgtap chromium run psql test test-pg18 lint bench bench-catalog clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ lint: install
 bench: install
 	$(BIN)/python bench/run.py --scenario me
 	$(BIN)/python bench/run.py --scenario products
+
+# The catalog reads at 100,000 generated products (issue 6's targets); several minutes.
+bench-catalog: install
+	for s in products detail search filtered; do $(BIN)/python bench/run.py --scenario $$s --products 100000 || exit 1; done
 
 clean:
 	rm -rf $(VENV) .postcart

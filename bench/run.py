@@ -1,9 +1,12 @@
 """An HTTP route through the whole stack vs. pgbench sending the layer's own SQL, same cluster, same run.
 
-Scenarios: `me` (GET /v1/me with a valid token: session check, role switch, claims, api.me) and
-`products` (anonymous GET /v1/products?limit=20 over the demo catalog). Prints both throughputs and
-their ratio (HTTP / pgbench): how close the HTTP layer gets to what the database itself can do for this
-request. Usage: python bench/run.py [--scenario me|products] [--seconds 10] [--connections 16] [--workers 1]
+Scenarios: `me` (GET /v1/me with a valid token: session check, role switch, claims, api.me) and the
+anonymous catalog reads `products` (a 20-item list page), `detail` (one product by slug), `search` (a
+typo: "hikng jaket") and `filtered` (top-level category with descendants, a price range, facets). Prints
+both throughputs, their ratio (HTTP / pgbench: how close the HTTP layer gets to what the database itself
+can do for this request) and wrk's latency percentiles. `--products 100000` seeds a generated catalog
+(postcart seed) first. Usage: python bench/run.py [--scenario me|products|detail|search|filtered]
+[--products N] [--seconds 10] [--connections 16] [--workers 1]
 Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's, found beside the server binaries).
 """
 
@@ -67,6 +70,9 @@ def run_wrk(url: str, token: str | None, seconds: int, connections: int) -> floa
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"{non2xx.group(1)} requests failed: the benchmark is not measuring {url}")
+    latency = {p: m.group(2) + m.group(3) for p in ("50", "90", "99")
+               if (m := re.search(rf"^\s+{p}(\.0+)?%\s+([\d.]+)(\w+)", out, re.MULTILINE))}
+    print("latency p50 / p90 / p99:", " / ".join(latency.get(p, "?") for p in ("50", "90", "99")))
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
@@ -81,13 +87,14 @@ def me_script(session: dict) -> str:
     )
 
 
-def products_script() -> str:
-    """The statements db.py sends for an anonymous GET /v1/products?limit=20."""
+def anonymous_script(function: str, args: dict[str, str]) -> str:
+    """The statements db.py sends for an anonymous catalog read."""
+    literal = json.dumps(args).replace("'", "''")
     return (
         "\\startpipeline\n"
         "SELECT set_config('role', 'postcart_anon', true), set_config('request.claims', '{}', true),"
         " set_config('request.id', 'bench', true);\n"
-        "SELECT api.list_products('{\"limit\": \"20\"}'::jsonb)::text;\n"
+        f"SELECT api.{function}('{literal}'::jsonb)::text;\n"
         "\\endpipeline\n"
     )
 
@@ -110,7 +117,9 @@ def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", choices=["me", "products"], default="me")
+    parser.add_argument("--scenario", choices=["me", "products", "detail", "search", "filtered"], default="me")
+    parser.add_argument("--products", type=int, default=0,
+                        help="also seed this many generated products (postcart seed) before measuring")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections (wrk)")
     parser.add_argument("--pool", type=int, default=8, help="connections in all = pgbench clients")
@@ -125,6 +134,17 @@ def main() -> int:
         migrate(cluster.url())
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute("SELECT shop.load_demo_catalog()")
+            if args.products:
+                started = time.monotonic()
+                with conn.transaction():
+                    conn.execute("SET LOCAL ROLE postcart_owner")
+                    conn.execute("SELECT shop.seed_catalog(%s)", [args.products])
+                conn.execute("VACUUM ANALYZE")
+                print(f"seeded {args.products} products in {time.monotonic() - started:.1f} s")
+            slug = conn.execute("SELECT slug FROM shop.products WHERE status = 'published'"
+                                " ORDER BY published_at DESC, id LIMIT 1 OFFSET 7").fetchone()[0]  # type: ignore[index]
+            category = conn.execute("SELECT c.slug FROM shop.categories c WHERE c.parent_id IS NULL"
+                                    " ORDER BY c.slug LIMIT 1").fetchone()[0]  # type: ignore[index]
             conn.execute("SELECT api.register(%s, %s)", [Jsonb({"email": EMAIL, "full_name": "Ben Bench"}),
                                                          Jsonb({"password_hash": hash_password(PASSWORD)})])
         port = free_port()
@@ -144,7 +164,16 @@ def main() -> int:
                     "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
             script = me_script(session)
         else:
-            path, token, script = "/v1/products?limit=20", None, products_script()
+            reads = {  # scenario: (query string or path, api function, its args)
+                "products": ("/v1/products?limit=20", "list_products", {"limit": "20"}),
+                "detail": (f"/v1/products/{slug}", "get_product", {"id_or_slug": slug}),
+                "search": ("/v1/products?q=hikng%20jaket&limit=20", "list_products", {"q": "hikng jaket", "limit": "20"}),
+                "filtered": (f"/v1/products?category={category}&min_price=2000&max_price=10000&currency=EUR&limit=20",
+                             "list_products", {"category": category, "min_price": "2000", "max_price": "10000",
+                                               "currency": "EUR", "limit": "20"}),
+            }
+            path, function, call_args = reads[args.scenario]
+            token, script = None, anonymous_script(function, call_args)
         http_rps = run_wrk(base + path, token, args.seconds, args.connections)
         server.terminate()  # pgbench gets both cores, as the database's own limit
         server.wait()
