@@ -25,7 +25,7 @@ from .. import db
 from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
-from . import database, explorer, headers, lowlevel, openapi, sessions
+from . import catalog_cache, database, explorer, headers, lowlevel, openapi, sessions
 from .context import CONTEXT, Context, request_id_var
 from .errors import ApiError, connection_lost, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_query
@@ -123,10 +123,9 @@ def json_response(request: web.Request, route: Route, status: int, body: str | N
         return web.Response(status=status)
     text = body if body is not None else "null"
     response = web.Response(text=text, status=status, content_type="application/json")
-    if route.cacheable and status == 200:
+    if route.cacheable and status == 200:  # signed-in catalog reads (anonymous ones: anonymous_catalog_read)
         etag = 'W/"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
-        cache = "public, max-age=60" if caller.session_id is None else "private, no-cache"
-        headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
         if etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
         response.headers.update(headers)
@@ -149,6 +148,26 @@ PREPARES: dict[str, Prepare] = {
 }
 
 
+async def anonymous_catalog_read(request: web.Request, route: Route, args: dict[str, Any],
+                                 caller: db.Caller) -> web.Response:
+    """Anonymous catalog GETs: revalidated against the catalog version, served from memory while it holds
+    (see catalog_cache.py). Browsers and proxies may store the answer but must revalidate (no-cache): a
+    304 costs one version query and no catalog query."""
+    assert route.function is not None
+    ctx = request.app[CONTEXT]
+    version = await database.catalog_version(ctx)
+    key = catalog_cache.key("GET", request.path_qs)
+    headers = {"ETag": catalog_cache.etag(version, key), "Cache-Control": "public, no-cache", "Vary": "Authorization"}
+    if headers["ETag"] in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    entry = ctx.catalog_cache.get(key, version)
+    if entry is None:
+        result = await database.call(ctx, route.function, args, caller, None, None)
+        entry = catalog_cache.Entry(version, result.status or route.status, result.body or "null")
+        ctx.catalog_cache.put(key, entry)
+    return web.Response(text=entry.body, status=entry.status, content_type="application/json", headers=headers)
+
+
 def handler_for(route: Route) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         ctx = request.app[CONTEXT]
@@ -162,6 +181,8 @@ def handler_for(route: Route) -> Handler:
             status, result = await STEPS[route.step](request, body)
             return web.json_response(result, status=status)
         args = {**query, **body, **request.match_info}
+        if route.cacheable and caller.session_id is None:
+            return await anonymous_catalog_read(request, route, args, caller)
         idempotency = None
         key = request.headers.get("Idempotency-Key")
         if key is not None and request.method == "POST":

@@ -11,6 +11,7 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 
 from ..settings import Settings
+from .catalog_cache import CatalogCache
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -35,6 +36,7 @@ class Context:
     openapi: bytes | None = None
     database_down: bool = False  # set when a request lost its connection; cleared once the server answers
     recovery: asyncio.Task[None] | None = None  # the task waiting for the database to come back
+    catalog_cache: CatalogCache = field(default_factory=CatalogCache)  # anonymous catalog responses
 
 
 CONTEXT = web.AppKey("postcart", Context)

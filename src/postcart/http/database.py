@@ -45,6 +45,14 @@ async def as_authenticator(ctx: Context, query: sql.Composable, params: list[Any
         raise
 
 
+_CATALOG_VERSION = sql.SQL("SELECT shop.catalog_version()")
+
+
+async def catalog_version(ctx: Context) -> int:
+    """The catalog version (see catalog_cache.py): one tiny query, no catalog table read."""
+    return int(await as_authenticator(ctx, _CATALOG_VERSION, []))
+
+
 def mark_down(ctx: Context) -> None:
     """Remember the database is unreachable and start (once) the task that waits for it to come back."""
     ctx.database_down = True

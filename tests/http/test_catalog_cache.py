@@ -1,0 +1,120 @@
+"""Anonymous catalog reads are cached per catalog version: a 304 and a cached page cost no catalog query,
+and a committed write is visible to the very next read, in every worker process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from .conftest import SECRET, Client, free_port, wait_until_ready
+
+PRODUCT = "/v1/products/aurora-organic-tee"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_catalog(admin_url: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT shop.load_demo_catalog()")  # a no-op when another module loaded it
+
+
+def test_304_and_cached_pages_need_no_catalog_table(api: Client, admin_url: str) -> None:
+    page = api.get("/v1/products?limit=2&sort=name")
+    tag = page.headers["etag"]
+    assert page.status == 200
+    with psycopg.connect(admin_url) as locker:  # nothing can read shop.products until this rolls back
+        locker.execute("LOCK TABLE shop.products IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        assert api.get("/v1/products?limit=2&sort=name", headers={"If-None-Match": tag}).status == 304
+        cached = api.get("/v1/products?limit=2&sort=name")
+        assert cached.status == 200 and cached.json == page.json and cached.headers["etag"] == tag
+        assert time.monotonic() - started < 5  # neither waited for the lock
+        locker.rollback()
+
+
+def test_a_committed_write_changes_the_version_and_the_page(api: Client, admin: psycopg.Connection) -> None:
+    before = api.get(PRODUCT)
+    price = before.json["variants"][0]["price"]["amount"]
+    sku = before.json["variants"][0]["sku"]
+    try:
+        admin.execute("UPDATE shop.variant_prices SET amount = amount + 1 WHERE variant_id ="
+                      " (SELECT id FROM shop.product_variants WHERE sku = %s) AND currency = 'EUR'", [sku])
+        after = api.get(PRODUCT, headers={"If-None-Match": before.headers["etag"]})
+        assert after.status == 200 and after.headers["etag"] != before.headers["etag"]
+        assert after.json["variants"][0]["price"]["amount"] == price + 1
+    finally:
+        admin.execute("UPDATE shop.variant_prices SET amount = %s WHERE variant_id ="
+                      " (SELECT id FROM shop.product_variants WHERE sku = %s) AND currency = 'EUR'", [price, sku])
+    assert api.get(PRODUCT).json["variants"][0]["price"]["amount"] == price
+
+
+def test_an_uncommitted_write_changes_nothing(api: Client, admin_url: str) -> None:
+    before = api.get(PRODUCT)
+    with psycopg.connect(admin_url) as writer:
+        writer.execute("UPDATE shop.products SET name = 'Not Yet' WHERE slug = 'aurora-organic-tee'")
+        during = api.get(PRODUCT, headers={"If-None-Match": before.headers["etag"]})
+        assert during.status == 304
+        writer.rollback()
+
+
+@pytest.fixture(scope="module")
+def two_workers(admin_url: str) -> Iterator[Client]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": SECRET, "POSTCART_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    client = Client(port)
+    try:
+        wait_until_ready(client, proc)
+        yield client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_no_stale_page_after_a_write_with_two_workers(two_workers: Client, admin_url: str) -> None:
+    """Readers hammer both workers (so both caches are warm) while prices and publication change; each write
+    is followed at once by reads, which must all show it."""
+    api = two_workers
+    stop = threading.Event()
+
+    def keep_reading() -> None:
+        while not stop.is_set():
+            api.get(PRODUCT)
+            api.get("/v1/products?limit=100&sort=name")
+
+    readers = [threading.Thread(target=keep_reading) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    try:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            sku = api.get(PRODUCT).json["variants"][0]["sku"]
+            original = conn.execute("SELECT amount FROM shop.variant_prices p JOIN shop.product_variants v"
+                                    " ON v.id = p.variant_id WHERE v.sku = %s AND currency = 'EUR'", [sku]).fetchone()[0]
+            try:
+                for step in range(1, 11):
+                    conn.execute("UPDATE shop.variant_prices SET amount = %s WHERE currency = 'EUR' AND variant_id ="
+                                 " (SELECT id FROM shop.product_variants WHERE sku = %s)", [original + step, sku])
+                    for _ in range(4):  # enough reads to land on both workers
+                        r = api.get(PRODUCT)
+                        assert r.status == 200 and r.json["variants"][0]["price"]["amount"] == original + step, step
+                    for status in ("draft", "published"):
+                        conn.execute("UPDATE shop.products SET status = %s WHERE slug = 'aurora-organic-tee'", [status])
+                        for _ in range(4):
+                            slugs = [p["slug"] for p in api.get("/v1/products?limit=100&sort=name").json["items"]]
+                            assert ("aurora-organic-tee" in slugs) == (status == "published"), (step, status)
+                            assert api.get(PRODUCT).status == (200 if status == "published" else 404), (step, status)
+            finally:
+                conn.execute("UPDATE shop.variant_prices SET amount = %s WHERE currency = 'EUR' AND variant_id ="
+                             " (SELECT id FROM shop.product_variants WHERE sku = %s)", [original, sku])
+                conn.execute("UPDATE shop.products SET status = 'published' WHERE slug = 'aurora-organic-tee'")
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(timeout=30)

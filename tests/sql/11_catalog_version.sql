@@ -1,0 +1,42 @@
+-- The catalog version: bumped by every write to a table catalog responses read, readable only by the
+-- authenticator (the HTTP layer asks for it before any role switch).
+BEGIN;
+SELECT plan(10);
+
+-- Every table a storefront catalog response reads carries the bump trigger. A new such table must be
+-- added here and in sql/shop/catalog_version.sql.
+SELECT is(
+    (SELECT array_agg(c.relname::text ORDER BY c.relname)
+     FROM pg_trigger AS t
+     INNER JOIN pg_class AS c ON t.tgrelid = c.oid
+     INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
+     WHERE t.tgname = 'zz_catalog_version' AND n.nspname = 'shop'),
+    ARRAY['categories', 'product_variants', 'products', 'stock_levels', 'variant_prices', 'warehouses'],
+    'every catalog table bumps the version'
+);
+
+CREATE TEMPORARY TABLE v AS SELECT shop.catalog_version() AS before;
+SELECT lives_ok($$INSERT INTO shop.categories (slug, name) VALUES ('version-test', 'Version test')$$, 'a catalog write');
+SELECT cmp_ok(shop.catalog_version(), '>', (SELECT before FROM v), 'a write raises the version in its transaction');
+UPDATE v SET before = shop.catalog_version();
+UPDATE shop.products SET name = name WHERE FALSE;
+SELECT cmp_ok(shop.catalog_version(), '>', (SELECT before FROM v), 'even a statement that changes no row counts');
+UPDATE v SET before = shop.catalog_version();
+DO $$ BEGIN PERFORM count(*) FROM shop.products; END $$;
+SELECT is(shop.catalog_version(), (SELECT before FROM v), 'reads do not');
+UPDATE v SET before = shop.catalog_version();
+UPDATE shop.stock_levels SET on_hand = on_hand WHERE FALSE;
+SELECT cmp_ok(shop.catalog_version(), '>', (SELECT before FROM v), 'stock changes count (availability is shown)');
+
+SELECT ok(has_function_privilege('postcart_authenticator', 'shop.catalog_version()', 'EXECUTE'),
+          'the authenticator reads the version');
+SELECT ok(NOT has_function_privilege('postcart_anon', 'shop.catalog_version()', 'EXECUTE')
+          AND NOT has_function_privilege('postcart_customer', 'shop.catalog_version()', 'EXECUTE'),
+          'application roles do not need it');
+SET LOCAL ROLE postcart_anon;
+SELECT throws_ok('SELECT * FROM shop.catalog_version_shards', '42501', NULL, 'nobody reads the shards directly');
+SELECT throws_ok('UPDATE shop.catalog_version_shards SET version = 0', '42501', NULL, 'nor resets them');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
