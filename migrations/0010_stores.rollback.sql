@@ -10,7 +10,6 @@ DROP FUNCTION IF EXISTS shop.stores_near(double precision, double precision, int
 DROP FUNCTION IF EXISTS shop.store_json(
     uuid, text, text, text, text, text, text, text, double precision, double precision, boolean, double precision
 );
-DROP FUNCTION IF EXISTS shop.distance_km(extensions.earth, extensions.earth);
 DROP FUNCTION IF EXISTS shop.load_demo_stores();
 DROP TRIGGER IF EXISTS _900_updated_at ON shop.warehouses;
 
@@ -20,11 +19,12 @@ DROP POLICY IF EXISTS warehouses_update_catalog_manager ON shop.warehouses;
 REVOKE INSERT, UPDATE ON shop.warehouses FROM catalog_manager;
 REVOKE SELECT ON shop.warehouses FROM postcart_anon, postcart_customer;
 
-DROP INDEX IF EXISTS shop.warehouses_listed_earth_idx;
+DROP INDEX IF EXISTS shop.warehouses_listed_location_idx;
 DROP INDEX IF EXISTS shop.warehouses_listed_name_id_idx;
 DROP INDEX IF EXISTS shop.warehouses_code_upper_key;
 ALTER TABLE shop.warehouses
 DROP CONSTRAINT IF EXISTS warehouses_public_place_check,
+DROP COLUMN IF EXISTS location,
 DROP COLUMN IF EXISTS line1,
 DROP COLUMN IF EXISTS line2,
 DROP COLUMN IF EXISTS city,

@@ -6,31 +6,13 @@ CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.warehouses
 FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
--- == distance ========================================================================================
-CREATE OR REPLACE FUNCTION shop.distance_km(a extensions.earth, b extensions.earth)
-RETURNS double precision
-LANGUAGE sql
-IMMUTABLE
-STRICT
-PARALLEL SAFE
--- earthdistance 1.1 looks cube_distance up through the search_path: pinned here, like shop.earth_point.
-SET search_path = pg_catalog, extensions, pg_temp
-AS $$
-    SELECT extensions.earth_distance(a, b) / 1000
-$$;
-COMMENT ON FUNCTION shop.distance_km(extensions.earth, extensions.earth) IS
-'Great-circle distance between two points of shop.earth_point, in kilometres, on earthdistance''s sphere '
-'(radius extensions.earth() = 6,378.168 km). Returns double precision.';
-REVOKE ALL ON FUNCTION shop.distance_km(extensions.earth, extensions.earth) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shop.distance_km(extensions.earth, extensions.earth) TO postcart_anon;
-GRANT EXECUTE ON FUNCTION shop.distance_km(extensions.earth, extensions.earth) TO postcart_customer;
-GRANT EXECUTE ON FUNCTION shop.distance_km(extensions.earth, extensions.earth) TO postcart_staff;
-
 -- == nearest first ===================================================================================
 -- A plain SQL function (no SET, STABLE, one SELECT), so PostgreSQL inlines it into the caller's query and
--- the ORDER BY ... <-> ... LIMIT runs as a KNN scan of warehouses_listed_earth_idx. The chord distance
+-- the ORDER BY ... <-> ... LIMIT runs as a KNN scan of warehouses_listed_location_idx. The chord distance
 -- <-> orders exactly as the great-circle distance does (it grows with it), so the index's order is the
--- answer's order.
+-- answer's order. earthdistance 1.1 (PostgreSQL 15, 16) finds what earth_distance calls through the
+-- search_path: callers need schema extensions on it, as the database's default path and every api
+-- function's pinned path have.
 CREATE OR REPLACE FUNCTION shop.stores_near(
     origin_latitude double precision, origin_longitude double precision, max_rows integer
 )
@@ -63,19 +45,15 @@ AS $$
         w.latitude,
         w.longitude,
         w.pickup,
-        shop.distance_km(
-            shop.earth_point(w.latitude, w.longitude), shop.earth_point(origin_latitude, origin_longitude)
-        )
+        extensions.earth_distance(w.location, shop.earth_point(origin_latitude, origin_longitude)) / 1000
     FROM shop.warehouses AS w
     WHERE w.listed
-    ORDER BY
-        shop.earth_point(w.latitude, w.longitude)
-        OPERATOR(extensions.<->) shop.earth_point(origin_latitude, origin_longitude)
+    ORDER BY w.location OPERATOR(extensions.<->) shop.earth_point(origin_latitude, origin_longitude)
     LIMIT max_rows
 $$;
 COMMENT ON FUNCTION shop.stores_near(double precision, double precision, integer) IS
 'The max_rows listed places nearest to a latitude and longitude (degrees), nearest first, through the GiST '
-'index warehouses_listed_earth_idx; rows the caller may not see are left out by RLS. Returns (id, code, '
+'index warehouses_listed_location_idx, with their great-circle distance in km; rows the caller may not see are left out by RLS. Returns (id, code, '
 'name, line1, line2, city, postal_code, country, latitude, longitude, pickup, distance_km).';
 REVOKE ALL ON FUNCTION shop.stores_near(double precision, double precision, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.stores_near(double precision, double precision, integer) TO postcart_anon;
@@ -89,7 +67,8 @@ CREATE OR REPLACE FUNCTION shop.store_json(
 )
 RETURNS jsonb
 LANGUAGE sql
-IMMUTABLE
+-- STABLE like jsonb_build_object, so PostgreSQL inlines it into the caller's query.
+STABLE
 PARALLEL SAFE
 AS $$
     SELECT jsonb_build_object(
