@@ -53,8 +53,9 @@ AS $$
 $$;
 COMMENT ON FUNCTION shop.stores_near(double precision, double precision, integer) IS
 'The max_rows listed places nearest to a latitude and longitude (degrees), nearest first, through the GiST '
-'index warehouses_listed_location_idx, with their great-circle distance in km; rows the caller may not see are left out by RLS. Returns (id, code, '
-'name, line1, line2, city, postal_code, country, latitude, longitude, pickup, distance_km).';
+'index warehouses_listed_location_idx, with their great-circle distance in km; rows the caller may not '
+'see are left out by RLS. Returns (id, code, name, line1, line2, city, postal_code, country, latitude, '
+'longitude, pickup, distance_km).';
 REVOKE ALL ON FUNCTION shop.stores_near(double precision, double precision, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.stores_near(double precision, double precision, integer) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.stores_near(double precision, double precision, integer) TO postcart_customer;
