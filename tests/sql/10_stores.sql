@@ -2,7 +2,7 @@
 -- places (RLS per role), nearest-first answers from the GiST index (the plan), distances against a known
 -- pair of cities, and the two API functions.
 BEGIN;
-SELECT plan(57);
+SELECT plan(61);
 
 -- == structure ======================================================================================
 SELECT ok(
@@ -37,7 +37,25 @@ SELECT ok(
     'warehouses.listed (policy column) leads an index'
 );
 
--- Only the test's places are public while this transaction runs (the demo may be loaded).
+-- == demo stores ====================================================================================
+SELECT lives_ok('SELECT shop.load_demo_stores()', 'the demo stores load (or are there already)');
+SELECT is(
+    (SELECT array_agg(code ORDER BY code) FROM shop.warehouses
+     WHERE listed AND pickup AND code IN (
+         'AMS-1', 'BER-1', 'BER-2', 'HAM-1', 'LON-1', 'MAD-1', 'MUC-1', 'NYC-1', 'PAR-1', 'PAR-2', 'VIE-1'
+     )),
+    ARRAY['AMS-1', 'BER-1', 'BER-2', 'HAM-1', 'LON-1', 'MAD-1', 'MUC-1', 'NYC-1', 'PAR-1', 'VIE-1'],
+    'ten listed pickup stores; the Paris shop that is not open yet is not listed'
+);
+SELECT is(
+    (SELECT s.code FROM shop.stores_near(48.2085, 16.3731, 1) AS s), 'VIE-1',
+    'the nearest store to Stephansplatz is the Vienna one'
+);
+SELECT is(
+    shop.load_demo_stores(), 0, 'loading the demo stores again adds nothing'
+);
+
+-- Only the test's places are public from here on.
 UPDATE shop.warehouses SET listed = FALSE, pickup = FALSE;
 
 -- == fixture ========================================================================================
@@ -150,7 +168,9 @@ SELECT is(
     ) AS x),
     ARRAY[
         0::numeric,
-        round((extensions.earth_distance(shop.earth_point(52.5200, 13.4050), shop.earth_point(48.8566, 2.3522)) / 1000)::numeric, 3)
+        round((
+            extensions.earth_distance(shop.earth_point(52.5200, 13.4050), shop.earth_point(48.8566, 2.3522)) / 1000
+        )::numeric, 3)
     ],
     'near Paris: Paris at 0 km, then Berlin at its distance rounded to metres'
 );
@@ -238,7 +258,8 @@ SELECT throws_ok(
     $$SELECT api.create_store('{"code": "TST10-S"}')$$, '42501', NULL, 'a support agent cannot call create_store'
 );
 SELECT is(
-    (SELECT array_agg(x ->> 'code') FROM jsonb_array_elements(api.list_stores('{"near": "52.52,13.405"}') -> 'items') AS x),
+    (SELECT array_agg(x ->> 'code')
+     FROM jsonb_array_elements(api.list_stores('{"near": "52.52,13.405"}') -> 'items') AS x),
     ARRAY['TST10-BER', 'TST10-PAR'],
     'the public list is the same for staff: listed places only'
 );
