@@ -35,7 +35,7 @@ BEGIN
     END IF;
     IF near_text IS NOT NULL THEN
         near_parts := regexp_match(
-            near_text, '^([-+]?[0-9]{1,3}(?:\.[0-9]{1,15})?)\s*,\s*([-+]?[0-9]{1,3}(?:\.[0-9]{1,15})?)$'
+            near_text, '^([-+]?[0-9]{1,10}(?:\.[0-9]{1,15})?)\s*,\s*([-+]?[0-9]{1,10}(?:\.[0-9]{1,15})?)$'
         );
         IF near_parts IS NULL THEN
             fields := fields || jsonb_build_object(

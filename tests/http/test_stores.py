@@ -104,7 +104,7 @@ def test_without_near_by_name_in_keyset_pages(api: Client, placed: dict[str, tup
 
 
 @pytest.mark.parametrize("near", ["berlin", "52.52", "52.52,13.4,1", "91,0", "-90.5,0", "0,180.01", "1e3,2",
-                                  "52.52;13.405"])
+                                  "52.52;13.405", "52.52,1000"])
 def test_bad_near_is_400(api: Client, near: str) -> None:
     r = api.get(f"/v1/stores?near={near}")
     assert r.status == 400 and r.error_code == "validation_failed", r.text
