@@ -1,6 +1,59 @@
 -- Demo data: a small, believable store generated in place (nothing is downloaded). Called once by
 -- `postcart up` as the admin; deterministic, so every demo database holds the same catalog.
 
+CREATE OR REPLACE FUNCTION shop.load_demo_stores()
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    created integer;
+BEGIN
+    -- Shops in city centres (coordinates of the street address), one not yet open (not listed).
+    INSERT INTO shop.warehouses (
+        code, name, line1, line2, city, postal_code, country, latitude, longitude, pickup, listed
+    )
+    SELECT s.code, s.name, s.line1, s.line2, s.city, s.postal_code, s.country, s.latitude, s.longitude, s.pickup,
+        s.listed
+    FROM (VALUES
+        ('BER-1', 'postcart Berlin Mitte', 'Rosenthaler Straße 40', NULL, 'Berlin', '10178', 'DE',
+            52.5255, 13.4021, TRUE, TRUE),
+        ('BER-2', 'postcart Berlin Kreuzberg', 'Bergmannstraße 12', NULL, 'Berlin', '10961', 'DE',
+            52.4893, 13.3925, TRUE, TRUE),
+        ('HAM-1', 'postcart Hamburg', 'Mönckebergstraße 7', NULL, 'Hamburg', '20095', 'DE',
+            53.5503, 10.0003, TRUE, TRUE),
+        ('MUC-1', 'postcart München', 'Sendlinger Straße 12', NULL, 'München', '80331', 'DE',
+            48.1358, 11.5710, TRUE, TRUE),
+        ('PAR-1', 'postcart Paris Rivoli', '75 Rue de Rivoli', NULL, 'Paris', '75001', 'FR',
+            48.8603, 2.3444, TRUE, TRUE),
+        ('PAR-2', 'postcart Paris Marais (opening soon)', '21 Rue des Francs-Bourgeois', NULL, 'Paris', '75004',
+            'FR', 48.8576, 2.3609, FALSE, FALSE),
+        ('LON-1', 'postcart London Covent Garden', '12 Long Acre', NULL, 'London', 'WC2E 9LH', 'GB',
+            51.5124, -0.1254, TRUE, TRUE),
+        ('AMS-1', 'postcart Amsterdam', 'Kalverstraat 92', NULL, 'Amsterdam', '1012 PH', 'NL',
+            52.3702, 4.8906, TRUE, TRUE),
+        ('VIE-1', 'postcart Wien', 'Mariahilfer Straße 45', NULL, 'Wien', '1060', 'AT',
+            48.1990, 16.3550, TRUE, TRUE),
+        ('MAD-1', 'postcart Madrid', 'Calle de Fuencarral 30', NULL, 'Madrid', '28004', 'ES',
+            40.4227, -3.7013, TRUE, TRUE),
+        ('NYC-1', 'postcart New York SoHo', '580 Broadway', 'Suite 200', 'New York', '10012', 'US',
+            40.7240, -73.9976, TRUE, TRUE)
+    ) AS s (code, name, line1, line2, city, postal_code, country, latitude, longitude, pickup, listed)
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS created = ROW_COUNT;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION shop.load_demo_stores() IS
+'Adds the demo stores: ten pickup shops in Berlin, Hamburg, Munich, Paris, London, Amsterdam, Vienna, '
+'Madrid and New York at their street addresses'' coordinates, listed by GET /v1/stores, and one Paris '
+'shop not yet open (not listed). Codes already present are skipped. Returns the number of places added. '
+'Called by shop.load_demo_catalog().';
+REVOKE ALL ON FUNCTION shop.load_demo_stores() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.load_demo_stores() TO postcart_owner;
+
 CREATE OR REPLACE FUNCTION shop.load_demo_catalog()
 RETURNS integer
 LANGUAGE plpgsql
@@ -27,12 +80,18 @@ BEGIN
         RETURN 0;
     END IF;
 
-    INSERT INTO shop.warehouses (code, name) VALUES
-    ('eu-central', 'Berlin fulfilment centre'),
-    ('us-east', 'Newark fulfilment centre')
+    -- The Berlin centre has a collection counter open to the public; Newark only ships.
+    INSERT INTO shop.warehouses (
+        code, name, line1, city, postal_code, country, latitude, longitude, pickup, listed
+    ) VALUES
+    ('eu-central', 'Berlin fulfilment centre', 'Am Borsigturm 100', 'Berlin', '13507', 'DE', 52.5869, 13.2836,
+        TRUE, TRUE),
+    ('us-east', 'Newark fulfilment centre', '1 Port Street', 'Newark', '07114', 'US', 40.6895, -74.1745,
+        FALSE, FALSE)
     ON CONFLICT (code) DO NOTHING;
     SELECT w.id INTO eu_id FROM shop.warehouses AS w WHERE w.code = 'eu-central';
     SELECT w.id INTO us_id FROM shop.warehouses AS w WHERE w.code = 'us-east';
+    PERFORM shop.load_demo_stores();
 
     INSERT INTO shop.categories (slug, name, position) VALUES
     ('apparel', 'Apparel', 1),
@@ -221,7 +280,8 @@ $$;
 COMMENT ON FUNCTION shop.load_demo_catalog() IS
 'Fills an empty catalog with a deterministic demo store: 50 products in Apparel (T-shirts, Hoodies), '
 'Home (Mugs, Posters) and Accessories (Bags, Caps), 2-4 variants each with EUR and USD prices, stock '
-'in two warehouses (some variants sold out), two drafts and one archived product. Does nothing when any '
+'in two warehouses (some variants sold out), two drafts and one archived product, and the demo stores of '
+'shop.load_demo_stores(). Does nothing when any '
 'product exists. Returns the number of products created (0 when the catalog was not empty).';
 REVOKE ALL ON FUNCTION shop.load_demo_catalog() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.load_demo_catalog() TO postcart_owner;

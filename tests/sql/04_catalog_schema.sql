@@ -25,7 +25,10 @@ SELECT policies_are('shop', 'product_variants',
     ARRAY['product_variants_owner_all', 'product_variants_select_published', 'product_variants_select_staff']);
 SELECT policies_are('shop', 'variant_prices',
     ARRAY['variant_prices_owner_all', 'variant_prices_select_published', 'variant_prices_select_staff']);
-SELECT policies_are('shop', 'warehouses', ARRAY['warehouses_owner_all', 'warehouses_select_staff']);
+SELECT policies_are('shop', 'warehouses', ARRAY[
+    'warehouses_owner_all', 'warehouses_select_staff', 'warehouses_select_listed',
+    'warehouses_insert_catalog_manager', 'warehouses_update_catalog_manager'
+]);
 SELECT policies_are('shop', 'stock_levels', ARRAY['stock_levels_owner_all', 'stock_levels_select_staff']);
 
 SELECT ok(

@@ -79,4 +79,9 @@ ROUTES: tuple[Route, ...] = (
           "catalog", query=s.ProductQueryOne, response=s.Product, cacheable=True),
     Route("GET", "/v1/categories", "list_categories", "The category tree.", "catalog",
           response=s.CategoryTree, cacheable=True),
+    # stores near me (pickup stores and public warehouses)
+    Route("GET", "/v1/stores", "list_stores", "Pickup stores and public warehouses, nearest first with near.",
+          "stores", query=s.StoreQuery, response=s.StoreList, cacheable=True),
+    Route("POST", "/v1/admin/stores", "create_store", "Add a store or warehouse (catalog_manager).", "stores",
+          status=201, auth="required", request=s.CreateStoreRequest, response=s.AdminStore),
 )

@@ -260,3 +260,49 @@ class CategoryNode(Model):
 
 class CategoryTree(Model):
     items: list[CategoryNode]
+
+
+# -- stores near me ---------------------------------------------------------------------------
+class StoreQuery(ListQuery):
+    near: str | None = Field(default=None, examples=["52.52,13.405"],
+                             description="Latitude,longitude in decimal degrees: the nearest stores first, "
+                                         "in one page of `limit` (no cursor). Without it: by name, keyset pages.")
+
+
+class StoreAddress(Model):
+    line1: str
+    line2: str | None = None
+    city: str
+    postal_code: str
+    country: str = Field(description="ISO 3166-1 alpha-2", examples=["DE"])
+
+
+class Store(Model):
+    id: UUID
+    code: str = Field(examples=["BER-1"])
+    name: str
+    address: StoreAddress
+    latitude: float
+    longitude: float
+    pickup: bool = Field(description="Orders can be collected here")
+    distance_km: float | None = Field(description="Great-circle distance from `near` (null without it)")
+
+
+class StoreList(Model):
+    items: list[Store]
+    next_cursor: str | None
+
+
+class CreateStoreRequest(Model):
+    code: str = Field(examples=["BER-3"], description="Letters and digits in hyphen-separated groups; unique "
+                                                       "regardless of case; never changes")
+    name: str
+    address: StoreAddress
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    pickup: bool = Field(default=False, description="Customers may collect orders here")
+    listed: bool = Field(default=True, description="Shown by GET /v1/stores")
+
+
+class AdminStore(Store):
+    listed: bool
