@@ -193,7 +193,10 @@ BEGIN
             'address.postal_code', auth.text_field_error(address, 'postal_code', TRUE, 20),
             'address.country', coalesce(
                 auth.text_field_error(address, 'country', TRUE, 2),
-                CASE WHEN v_country !~ '^[A-Z]{2}$' THEN 'must be an ISO 3166-1 alpha-2 country code' END
+                CASE
+                    WHEN NOT EXISTS (SELECT FROM shop.countries AS c WHERE c.code = v_country)
+                        THEN 'must be an ISO 3166-1 alpha-2 country code'
+                END
             )
         ));
     END IF;

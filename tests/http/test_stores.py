@@ -146,6 +146,11 @@ def test_admin_validation_is_422_naming_fields(api: Client, manager: str) -> Non
     assert r.status == 422 and r.error_code == "validation_failed"
     assert set(r.json["error"]["details"]["fields"]) == {"code", "name", "latitude", "longitude", "pickup",
                                                           "address.country"}
+    unknown = {**body, "code": "ZZ-1", "name": "Nowhere", "latitude": 1, "longitude": 1, "pickup": True,
+               "address": {**body["address"], "country": "ZZ"}}
+    r = api.post("/v1/admin/stores", unknown, token=manager)
+    assert r.status == 422 and r.json["error"]["details"]["fields"] == {
+        "address.country": "must be an ISO 3166-1 alpha-2 country code"}  # a table of real codes, not a pattern
     missing = api.post("/v1/admin/stores", {"code": "OK-1"}, token=manager)
     assert missing.status == 422
     assert {"name", "address", "latitude", "longitude"} <= set(missing.json["error"]["details"]["fields"])
