@@ -241,11 +241,11 @@ BEGIN
         INNER JOIN shop.categories AS c ON t.descendant_id = c.parent_id
     ),
 
+    -- Each product's lowest resolved price for the caller (customer group, price lists, markdowns, now).
     prices AS (
-        SELECT vp.product_id, min(vp.amount) AS amount
-        FROM shop.variant_prices AS vp
-        WHERE vp.currency = req_currency::bpchar
-        GROUP BY vp.product_id
+        SELECT r.product_id, min(r.amount) AS amount
+        FROM shop.caller_prices(NULL, NULL, req_currency::bpchar) AS r
+        GROUP BY r.product_id
     ),
 
     matched AS MATERIALIZED (
@@ -459,6 +459,7 @@ DECLARE
     req_currency text := upper(coalesce(nullif(btrim(args ->> 'currency'), ''), 'EUR'));
     problem text;
     product shop.products%ROWTYPE;
+    resolved jsonb;
     result jsonb;
 BEGIN
     problem := shop.currency_problem(req_currency);
@@ -496,6 +497,23 @@ BEGIN
         );
     END IF;
 
+    -- Resolved unit prices by variant id: the caller's (customer group, now) for a published product; a
+    -- draft or archived one only staff can see, at the price with no customer group.
+    IF product.status = 'published' THEN
+        SELECT jsonb_object_agg(r.variant_id, r.amount) INTO resolved
+        FROM shop.caller_prices(
+            ARRAY(SELECT pv.id FROM shop.product_variants AS pv WHERE pv.product_id = product.id),
+            NULL, req_currency::bpchar
+        ) AS r;
+    ELSE
+        SELECT jsonb_object_agg(r.variant_id, r.amount) INTO resolved
+        FROM shop.resolve_prices(
+            ARRAY(SELECT pv.id FROM shop.product_variants AS pv WHERE pv.product_id = product.id),
+            NULL, req_currency::bpchar, NULL, now()
+        ) AS r;
+    END IF;
+    resolved := coalesce(resolved, '{}');
+
     SELECT jsonb_build_object(
         'id', product.id,
         'slug', product.slug,
@@ -515,11 +533,9 @@ BEGIN
                     'sku', v.sku,
                     'name', v.name,
                     'options', v.options,
-                    'price', (
-                        SELECT jsonb_build_object('amount', vp.amount, 'currency', vp.currency)
-                        FROM shop.variant_prices AS vp
-                        WHERE vp.variant_id = v.id AND vp.currency = req_currency::bpchar
-                    ),
+                    'price', CASE WHEN resolved ? v.id::text THEN
+                        jsonb_build_object('amount', (resolved ->> v.id::text)::bigint, 'currency', req_currency)
+                    END,
                     'in_stock', coalesce(a.available > 0, FALSE),
                     'available_quantity', greatest(coalesce(a.available, 0), 0)
                 )

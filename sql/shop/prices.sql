@@ -1,0 +1,297 @@
+-- Price resolution: the one place that decides what a variant costs for a customer group, a quantity and
+-- an instant (base price, price lists with quantity tiers, markdowns), the triggers that keep the price
+-- rows' derived columns in step with their list, and the caller's customer group. Repeatable: applied
+-- after the migrations on every deploy. docs/pricing.md gives the rules with worked examples.
+
+-- == trigger functions ===============================================================================
+CREATE OR REPLACE FUNCTION shop.tg_price_list_prices__from_list()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    list_starts timestamptz;
+    list_ends timestamptz;
+    lower_bound timestamptz;
+    upper_bound timestamptz;
+BEGIN
+    SELECT l.customer_group_id, l.priority, l.starts_at, l.ends_at
+    INTO NEW.customer_group_id, NEW.priority, list_starts, list_ends
+    FROM shop.price_lists AS l
+    WHERE l.id = NEW.price_list_id;
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'price_list_not_found', jsonb_build_object('id', NEW.price_list_id),
+            'There is no price list with this id.'
+        );
+    END IF;
+    -- greatest/least ignore NULLs: an unbounded side takes the other window's bound.
+    lower_bound := greatest(list_starts, NEW.starts_at);
+    upper_bound := least(list_ends, NEW.ends_at);
+    IF lower_bound >= upper_bound THEN
+        PERFORM shop.fail(
+            422, 'price_outside_list_window',
+            jsonb_build_object(
+                'price_list_id', NEW.price_list_id, 'variant_id', NEW.variant_id,
+                'list_starts_at', list_starts, 'list_ends_at', list_ends,
+                'starts_at', NEW.starts_at, 'ends_at', NEW.ends_at
+            ),
+            'A price''s window must overlap its price list''s window.'
+        );
+    END IF;
+    NEW.valid_during := tstzrange(lower_bound, upper_bound, '[)');
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_price_list_prices__from_list() IS
+'BEFORE INSERT/UPDATE trigger on shop.price_list_prices: copies the list''s customer_group_id and '
+'priority onto the row and sets valid_during to the list''s window intersected with the row''s own '
+'[starts_at, ends_at). Raises PT404 price_list_not_found, or PT422 price_outside_list_window when the '
+'intersection is empty. Returns the row.';
+
+CREATE OR REPLACE FUNCTION shop.tg_price_lists__sync_prices()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    -- A no-op assignment: the rows' BEFORE trigger re-derives their columns, and the exclusion
+    -- constraint rechecks the new windows.
+    UPDATE shop.price_list_prices AS pp SET price_list_id = NEW.id WHERE pp.price_list_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_price_lists__sync_prices() IS
+'AFTER UPDATE trigger on shop.price_lists (window, customer group or priority changed): re-derives the '
+'copies on the list''s price rows through their BEFORE trigger. Returns NULL.';
+
+-- == triggers ========================================================================================
+CREATE OR REPLACE TRIGGER _900_updated_at
+BEFORE UPDATE ON shop.price_lists
+FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
+CREATE OR REPLACE TRIGGER sync_prices
+AFTER UPDATE OF customer_group_id, priority, starts_at, ends_at ON shop.price_lists
+FOR EACH ROW EXECUTE FUNCTION shop.tg_price_lists__sync_prices();
+
+CREATE OR REPLACE TRIGGER _200_from_list
+BEFORE INSERT OR UPDATE ON shop.price_list_prices
+FOR EACH ROW EXECUTE FUNCTION shop.tg_price_list_prices__from_list();
+
+-- == rounding ========================================================================================
+CREATE OR REPLACE FUNCTION shop.apply_percent_off(amount bigint, percent_off numeric)
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    -- numeric round() rounds halves away from zero; amounts are never negative, so halves go up.
+    SELECT round(amount::numeric * (100 - percent_off) / 100)::bigint
+$$;
+COMMENT ON FUNCTION shop.apply_percent_off(bigint, numeric) IS
+'An amount in minor units less percent_off percent, rounded to a whole minor unit, halves up '
+'(999 less 50% = 499.5 -> 500). Returns bigint (NULL for NULL).';
+REVOKE ALL ON FUNCTION shop.apply_percent_off(bigint, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.apply_percent_off(bigint, numeric) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.apply_percent_off(bigint, numeric) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.apply_percent_off(bigint, numeric) TO postcart_staff;
+
+-- == the caller's customer group =====================================================================
+CREATE OR REPLACE FUNCTION shop.current_customer_group()
+RETURNS uuid
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    -- Definer rights: customers cannot read the column (no grant), only learn their own group's id here.
+    SELECT a.customer_group_id
+    FROM auth.accounts AS a
+    WHERE a.id = (SELECT auth.current_customer_id())
+$$;
+COMMENT ON FUNCTION shop.current_customer_group() IS
+'The calling customer''s customer group id; NULL for anonymous callers, staff and customers in no group. '
+'Returns uuid.';
+REVOKE ALL ON FUNCTION shop.current_customer_group() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.current_customer_group() TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.current_customer_group() TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.current_customer_group() TO postcart_staff;
+
+-- == resolution ======================================================================================
+CREATE OR REPLACE FUNCTION shop.resolve_prices(
+    p_variant_ids uuid[], p_quantities integer[], p_currency char(3), p_customer_group uuid, p_at timestamptz
+)
+RETURNS TABLE (
+    variant_id uuid,
+    quantity integer,
+    product_id uuid,
+    base_amount bigint,
+    amount bigint,
+    line_amount bigint,
+    source text,
+    price_list_id uuid,
+    markdown_id uuid,
+    percent_off numeric
+)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+-- Planned with the actual arguments, so the branch for the absent mode (given ids or whole catalog)
+-- folds away.
+SET plan_cache_mode = force_custom_plan
+AS $$
+    WITH RECURSIVE wanted AS (
+        -- Only variants with a base price in the currency are sold in it.
+        SELECT
+            vp.variant_id,
+            vp.product_id,
+            vp.amount AS base_amount,
+            greatest(coalesce(w.quantity, 1), 1) AS quantity
+        FROM unnest(p_variant_ids, p_quantities) AS w (variant_id, quantity)
+        INNER JOIN shop.variant_prices AS vp ON w.variant_id = vp.variant_id AND vp.currency = p_currency
+        WHERE p_variant_ids IS NOT NULL
+        UNION ALL
+        SELECT vp.variant_id, vp.product_id, vp.amount, 1
+        FROM shop.variant_prices AS vp
+        WHERE p_variant_ids IS NULL AND vp.currency = p_currency
+    ),
+
+    -- The winning price list price: a customer group's list before a list for everyone, then the higher
+    -- priority, then the largest tier the quantity reaches, then the lower amount, then the list id.
+    listed AS (
+        SELECT DISTINCT ON (w.variant_id, w.quantity)
+            w.variant_id,
+            w.quantity,
+            pp.amount,
+            pp.price_list_id
+        FROM wanted AS w
+        INNER JOIN shop.price_list_prices AS pp ON w.variant_id = pp.variant_id AND pp.currency = p_currency
+        WHERE
+            pp.min_quantity <= w.quantity
+            AND pp.valid_during @> p_at
+            AND (pp.customer_group_id IS NULL OR pp.customer_group_id = p_customer_group)
+        ORDER BY
+            w.variant_id, w.quantity, pp.customer_group_id IS NULL, pp.priority DESC, pp.min_quantity DESC,
+            pp.amount, pp.price_list_id
+    ),
+
+    active AS (
+        SELECT m.id, m.percent_off, m.category_id, m.product_id
+        FROM shop.markdowns AS m
+        WHERE m.active_during @> p_at
+    ),
+
+    -- The categories each active category markdown covers: its category and all descendants.
+    covered (markdown_id, percent_off, category_id) AS (
+        SELECT a.id, a.percent_off, a.category_id
+        FROM active AS a
+        WHERE a.category_id IS NOT NULL
+        UNION
+        SELECT cv.markdown_id, cv.percent_off, c.id
+        FROM covered AS cv
+        INNER JOIN shop.categories AS c ON cv.category_id = c.parent_id
+    ),
+
+    -- The best markdown per product: the largest percentage, then the lowest id.
+    marked AS (
+        SELECT DISTINCT ON (t.product_id)
+            t.product_id,
+            t.markdown_id,
+            t.percent_off
+        FROM (
+            SELECT p.id AS product_id, cv.markdown_id, cv.percent_off
+            FROM covered AS cv
+            INNER JOIN shop.products AS p ON cv.category_id = p.category_id
+            UNION ALL
+            SELECT a.product_id, a.id, a.percent_off
+            FROM active AS a
+            WHERE a.product_id IS NOT NULL
+        ) AS t
+        ORDER BY t.product_id, t.percent_off DESC, t.markdown_id
+    )
+
+    SELECT
+        w.variant_id,
+        w.quantity,
+        w.product_id,
+        w.base_amount,
+        coalesce(shop.apply_percent_off(coalesce(l.amount, w.base_amount), m.percent_off), l.amount, w.base_amount),
+        coalesce(
+            shop.apply_percent_off(coalesce(l.amount, w.base_amount) * w.quantity, m.percent_off),
+            coalesce(l.amount, w.base_amount) * w.quantity
+        ),
+        CASE WHEN l.price_list_id IS NULL THEN 'base' ELSE 'price_list' END,
+        l.price_list_id,
+        m.markdown_id,
+        m.percent_off
+    FROM wanted AS w
+    LEFT JOIN listed AS l ON w.variant_id = l.variant_id AND w.quantity = l.quantity
+    LEFT JOIN marked AS m ON w.product_id = m.product_id
+$$;
+COMMENT ON FUNCTION shop.resolve_prices(uuid[], integer[], char, uuid, timestamptz) IS
+'THE price resolution (docs/pricing.md): what each variant costs in p_currency for a member of '
+'p_customer_group (NULL: no group) buying p_quantities[i] units (NULL or < 1: 1) of p_variant_ids[i] at '
+'the instant p_at. p_variant_ids NULL resolves every variant priced in the currency at quantity 1 (the '
+'catalog). Precedence: the base price (shop.variant_prices; a variant without one is not sold in the '
+'currency and is left out), replaced by the best applicable price list price (a customer group''s list '
+'before one for everyone, then higher priority, then the largest min_quantity <= quantity, then the '
+'lower amount), then the largest active markdown of the product or its category or an ancestor '
+'category taken off that, rounded half up. Windows are [starts_at, ends_at). Returns one row per '
+'resolved input: variant_id, quantity, product_id, base_amount, amount (unit price, rounded per unit), '
+'line_amount (quantity x the unit price before the markdown, less the markdown, rounded once per line), '
+'source (base or price_list), price_list_id, markdown_id, percent_off. Definer rights (it reads price '
+'lists nobody else may): granted to staff only; storefront callers use shop.caller_prices.';
+REVOKE ALL ON FUNCTION shop.resolve_prices(uuid[], integer[], char, uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.resolve_prices(uuid[], integer[], char, uuid, timestamptz) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.resolve_price(
+    p_variant_id uuid, p_currency char(3), p_customer_group uuid, p_quantity integer, p_at timestamptz
+)
+RETURNS bigint
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT r.amount
+    FROM shop.resolve_prices(ARRAY[p_variant_id], ARRAY[p_quantity], p_currency, p_customer_group, p_at) AS r
+$$;
+COMMENT ON FUNCTION shop.resolve_price(uuid, char, uuid, integer, timestamptz) IS
+'The unit price of one variant from shop.resolve_prices for a customer group, quantity and instant; '
+'NULL when the variant has no base price in the currency. Returns bigint minor units. Staff only.';
+REVOKE ALL ON FUNCTION shop.resolve_price(uuid, char, uuid, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.resolve_price(uuid, char, uuid, integer, timestamptz) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.caller_prices(p_variant_ids uuid[], p_quantities integer[], p_currency char(3))
+RETURNS TABLE (
+    variant_id uuid,
+    quantity integer,
+    product_id uuid,
+    base_amount bigint,
+    amount bigint,
+    line_amount bigint,
+    source text,
+    price_list_id uuid,
+    markdown_id uuid,
+    percent_off numeric
+)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+    -- The caller's own group and the present instant only, so nobody learns another group's prices or
+    -- a sale before it starts; published products only.
+    SELECT r.*
+    FROM shop.resolve_prices(p_variant_ids, p_quantities, p_currency, shop.current_customer_group(), now()) AS r
+    INNER JOIN shop.products AS p ON r.product_id = p.id
+    WHERE p.status = 'published'
+$$;
+COMMENT ON FUNCTION shop.caller_prices(uuid[], integer[], char) IS
+'shop.resolve_prices for the caller, now: the caller''s own customer group (shop.current_customer_group), '
+'the transaction''s now(), variants of published products only. Used by the catalog (and the cart and '
+'checkout) for anonymous callers, customers and staff alike. Returns the same rows as '
+'shop.resolve_prices.';
+REVOKE ALL ON FUNCTION shop.caller_prices(uuid[], integer[], char) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.caller_prices(uuid[], integer[], char) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.caller_prices(uuid[], integer[], char) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.caller_prices(uuid[], integer[], char) TO postcart_staff;
