@@ -243,9 +243,8 @@ BEGIN
 
     -- Each product's lowest resolved price for the caller (customer group, price lists, markdowns, now).
     prices AS (
-        SELECT r.product_id, min(r.amount) AS amount
-        FROM shop.caller_prices(NULL, NULL, req_currency::bpchar) AS r
-        GROUP BY r.product_id
+        SELECT r.product_id, r.amount
+        FROM shop.caller_product_prices(req_currency::bpchar) AS r
     ),
 
     matched AS MATERIALIZED (

@@ -116,6 +116,52 @@ GRANT EXECUTE ON FUNCTION shop.current_customer_group() TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.current_customer_group() TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.current_customer_group() TO postcart_staff;
 
+-- == markdowns ======================================================================================
+CREATE OR REPLACE FUNCTION shop.product_markdowns(p_at timestamptz)
+RETURNS TABLE (product_id uuid, markdown_id uuid, percent_off numeric)
+LANGUAGE sql
+STABLE
+AS $$
+    WITH RECURSIVE active AS (
+        SELECT m.id, m.percent_off, m.category_id, m.product_id
+        FROM shop.markdowns AS m
+        WHERE m.active_during @> p_at
+    ),
+
+    -- The categories each active category markdown covers: its category and all descendants.
+    covered (markdown_id, percent_off, category_id) AS (
+        SELECT a.id, a.percent_off, a.category_id
+        FROM active AS a
+        WHERE a.category_id IS NOT NULL
+        UNION
+        SELECT cv.markdown_id, cv.percent_off, c.id
+        FROM covered AS cv
+        INNER JOIN shop.categories AS c ON cv.category_id = c.parent_id
+    )
+
+    -- The best markdown per product: the largest percentage, then the lowest id.
+    SELECT DISTINCT ON (t.product_id)
+        t.product_id,
+        t.markdown_id,
+        t.percent_off
+    FROM (
+        SELECT p.id AS product_id, cv.markdown_id, cv.percent_off
+        FROM covered AS cv
+        INNER JOIN shop.products AS p ON cv.category_id = p.category_id
+        UNION ALL
+        SELECT a.product_id, a.id, a.percent_off
+        FROM active AS a
+        WHERE a.product_id IS NOT NULL
+    ) AS t
+    ORDER BY t.product_id, t.percent_off DESC, t.markdown_id
+$$;
+COMMENT ON FUNCTION shop.product_markdowns(timestamptz) IS
+'The markdown that applies to each product at the instant p_at: of the markdowns active then (starts_at '
+'<= p_at < ends_at) on the product itself or on its category or an ancestor category, the largest '
+'percent_off (then the lowest id). Returns (product_id, markdown_id, percent_off) for marked-down '
+'products only. Internal (no grants): read through the resolution functions.';
+REVOKE ALL ON FUNCTION shop.product_markdowns(timestamptz) FROM PUBLIC;
+
 -- == resolution ======================================================================================
 CREATE OR REPLACE FUNCTION shop.resolve_prices(
     p_variant_ids uuid[], p_quantities integer[], p_currency char(3), p_customer_group uuid, p_at timestamptz
@@ -140,7 +186,7 @@ SET search_path = pg_catalog, extensions, pg_temp
 -- folds away.
 SET plan_cache_mode = force_custom_plan
 AS $$
-    WITH RECURSIVE wanted AS (
+    WITH wanted AS (
         -- Only variants with a base price in the currency are sold in it.
         SELECT
             vp.variant_id,
@@ -173,41 +219,6 @@ AS $$
         ORDER BY
             w.variant_id, w.quantity, pp.customer_group_id IS NULL, pp.priority DESC, pp.min_quantity DESC,
             pp.amount, pp.price_list_id
-    ),
-
-    active AS (
-        SELECT m.id, m.percent_off, m.category_id, m.product_id
-        FROM shop.markdowns AS m
-        WHERE m.active_during @> p_at
-    ),
-
-    -- The categories each active category markdown covers: its category and all descendants.
-    covered (markdown_id, percent_off, category_id) AS (
-        SELECT a.id, a.percent_off, a.category_id
-        FROM active AS a
-        WHERE a.category_id IS NOT NULL
-        UNION
-        SELECT cv.markdown_id, cv.percent_off, c.id
-        FROM covered AS cv
-        INNER JOIN shop.categories AS c ON cv.category_id = c.parent_id
-    ),
-
-    -- The best markdown per product: the largest percentage, then the lowest id.
-    marked AS (
-        SELECT DISTINCT ON (t.product_id)
-            t.product_id,
-            t.markdown_id,
-            t.percent_off
-        FROM (
-            SELECT p.id AS product_id, cv.markdown_id, cv.percent_off
-            FROM covered AS cv
-            INNER JOIN shop.products AS p ON cv.category_id = p.category_id
-            UNION ALL
-            SELECT a.product_id, a.id, a.percent_off
-            FROM active AS a
-            WHERE a.product_id IS NOT NULL
-        ) AS t
-        ORDER BY t.product_id, t.percent_off DESC, t.markdown_id
     )
 
     SELECT
@@ -226,7 +237,7 @@ AS $$
         m.percent_off
     FROM wanted AS w
     LEFT JOIN listed AS l ON w.variant_id = l.variant_id AND w.quantity = l.quantity
-    LEFT JOIN marked AS m ON w.product_id = m.product_id
+    LEFT JOIN shop.product_markdowns(p_at) AS m ON w.product_id = m.product_id
 $$;
 COMMENT ON FUNCTION shop.resolve_prices(uuid[], integer[], char, uuid, timestamptz) IS
 'THE price resolution (docs/pricing.md): what each variant costs in p_currency for a member of '
@@ -295,3 +306,59 @@ REVOKE ALL ON FUNCTION shop.caller_prices(uuid[], integer[], char) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.caller_prices(uuid[], integer[], char) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.caller_prices(uuid[], integer[], char) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.caller_prices(uuid[], integer[], char) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.caller_product_prices(p_currency char(3))
+RETURNS TABLE (product_id uuid, amount bigint)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    -- Only products a price list or markdown touches now go through shop.resolve_prices; the others'
+    -- lowest price is their lowest base price (what resolve_prices would give them), one aggregate.
+    WITH caller AS MATERIALIZED (
+        SELECT shop.current_customer_group() AS customer_group
+    ),
+
+    touched AS MATERIALIZED (
+        SELECT v.product_id
+        FROM shop.price_list_prices AS pp
+        INNER JOIN shop.product_variants AS v ON pp.variant_id = v.id
+        WHERE
+            pp.currency = p_currency
+            AND pp.min_quantity = 1
+            AND pp.valid_during @> now()
+            AND (pp.customer_group_id IS NULL OR pp.customer_group_id = (SELECT c.customer_group FROM caller AS c))
+        UNION
+        SELECT m.product_id FROM shop.product_markdowns(now()) AS m
+    ),
+
+    lowest AS (
+        SELECT vp.product_id, min(vp.amount) AS amount
+        FROM shop.variant_prices AS vp
+        WHERE vp.currency = p_currency AND vp.product_id NOT IN (SELECT t.product_id FROM touched AS t)
+        GROUP BY vp.product_id
+        UNION ALL
+        SELECT r.product_id, min(r.amount)
+        FROM shop.resolve_prices(
+            ARRAY(
+                SELECT v.id FROM shop.product_variants AS v
+                WHERE v.product_id IN (SELECT t.product_id FROM touched AS t)
+            ),
+            NULL, p_currency, (SELECT c.customer_group FROM caller AS c), now()
+        ) AS r
+        GROUP BY r.product_id
+    )
+
+    SELECT l.product_id, l.amount
+    FROM lowest AS l
+    WHERE l.product_id IN (SELECT p.id FROM shop.products AS p WHERE p.status = 'published')
+$$;
+COMMENT ON FUNCTION shop.caller_product_prices(char) IS
+'The catalog''s price of every published product priced in p_currency for the caller now: the lowest '
+'unit price (quantity 1) shop.resolve_prices gives its variants for the caller''s customer group. Only '
+'products a price list or markdown touches are resolved variant by variant. Returns (product_id, amount).';
+REVOKE ALL ON FUNCTION shop.caller_product_prices(char) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.caller_product_prices(char) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.caller_product_prices(char) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.caller_product_prices(char) TO postcart_staff;

@@ -3,7 +3,7 @@
 -- the list, who may read and write what, and resolved prices in the catalog API.
 -- Fixture ids start with e11; times are in 2031 so nothing else in the database is active then.
 BEGIN;
-SELECT plan(70);
+SELECT plan(71);
 
 -- The error a statement raises: {state, message, detail (parsed JSON)}; NULL when it succeeds.
 CREATE FUNCTION pg_temp.error_of(statement text)
@@ -272,6 +272,14 @@ SELECT is(
     (SELECT array_agg((i -> 'price' ->> 'amount')::bigint ORDER BY i ->> 'slug')
      FROM jsonb_array_elements(api.list_products('{"category": "tst11-kid", "sort": "price_desc"}') -> 'items') AS i),
     ARRAY[800, 333]::bigint[], 'list_products shows a wholesale customer resolved prices'
+);
+SELECT is(
+    (SELECT array_agg(format('%s=%s', r.product_id, r.amount) ORDER BY r.product_id)
+     FROM shop.caller_product_prices('EUR') AS r WHERE r.product_id::text LIKE 'e11a%'),
+    (SELECT array_agg(format('%s=%s', r.product_id, r.amount) ORDER BY r.product_id)
+     FROM (SELECT c.product_id, min(c.amount) AS amount FROM shop.caller_prices(NULL, NULL, 'EUR') AS c
+           WHERE c.product_id::text LIKE 'e11a%' GROUP BY c.product_id) AS r),
+    'the catalog''s per-product prices (shortcut for untouched products) equal the lowest resolved variant prices'
 );
 SELECT throws_ok($$SELECT api.create_price_list('{"name": "mine"}')$$, '42501', NULL, 'customers cannot create price lists');
 
