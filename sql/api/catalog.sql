@@ -432,7 +432,9 @@ COMMENT ON FUNCTION api.list_products(jsonb) IS
 'case and hyphens or spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; '
 'best match first), category '
 '(slug, includes subcategories), min_price and max_price (minor units, inclusive, compared with the '
-'lowest variant price), currency (default EUR), sort (relevance [default with q], newest [default '
+'price shown: the lowest variant price resolved for the caller now, after its customer group''s and '
+'sale price lists and markdowns, docs/pricing.md), currency (default EUR), sort (relevance [default '
+'with q], newest [default '
 'without q], price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the '
 'previous page). Only products priced in the currency are listed. Returns {items: [{id, slug, name, '
 'description, price: {amount, currency}, in_stock, image_url, category: {id, slug, name}|null}], '
@@ -554,7 +556,9 @@ $$;
 COMMENT ON FUNCTION api.get_product(jsonb) IS
 'GET /v1/products/{id_or_slug}: one product the caller may see (published ones for anonymous callers '
 'and customers; staff also see drafts). Arguments: id_or_slug (a uuid or a slug; anything not shaped '
-'like a uuid is looked up as a slug), currency (default EUR). Returns {id, slug, name, description, '
+'like a uuid is looked up as a slug), currency (default EUR). Each variant''s price is its unit price '
+'resolved for the caller now (customer group, price lists, markdowns: docs/pricing.md). Returns {id, '
+'slug, name, description, '
 'attributes, category: {id, slug, name}|null, image_url, variants: [{id, sku, name, options, price: '
 '{amount, currency}|null, in_stock, available_quantity}]}, variants in display order. Errors: PT404 '
 'product_not_found, PT400 validation_failed.';
