@@ -241,11 +241,10 @@ BEGIN
         INNER JOIN shop.categories AS c ON t.descendant_id = c.parent_id
     ),
 
+    -- Each product's lowest resolved price for the caller (customer group, price lists, markdowns, now).
     prices AS (
-        SELECT vp.product_id, min(vp.amount) AS amount
-        FROM shop.variant_prices AS vp
-        WHERE vp.currency = req_currency::bpchar
-        GROUP BY vp.product_id
+        SELECT r.product_id, r.amount
+        FROM shop.caller_product_prices(req_currency::bpchar) AS r
     ),
 
     matched AS MATERIALIZED (
@@ -433,7 +432,9 @@ COMMENT ON FUNCTION api.list_products(jsonb) IS
 'case and hyphens or spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; '
 'best match first), category '
 '(slug, includes subcategories), min_price and max_price (minor units, inclusive, compared with the '
-'lowest variant price), currency (default EUR), sort (relevance [default with q], newest [default '
+'price shown: the lowest variant price resolved for the caller now, after its customer group''s and '
+'sale price lists and markdowns, docs/pricing.md), currency (default EUR), sort (relevance [default '
+'with q], newest [default '
 'without q], price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the '
 'previous page). Only products priced in the currency are listed. Returns {items: [{id, slug, name, '
 'description, price: {amount, currency}, in_stock, image_url, category: {id, slug, name}|null}], '
@@ -459,6 +460,7 @@ DECLARE
     req_currency text := upper(coalesce(nullif(btrim(args ->> 'currency'), ''), 'EUR'));
     problem text;
     product shop.products%ROWTYPE;
+    resolved jsonb;
     result jsonb;
 BEGIN
     problem := shop.currency_problem(req_currency);
@@ -496,6 +498,23 @@ BEGIN
         );
     END IF;
 
+    -- Resolved unit prices by variant id: the caller's (customer group, now) for a published product; a
+    -- draft or archived one only staff can see, at the price with no customer group.
+    IF product.status = 'published' THEN
+        SELECT jsonb_object_agg(r.variant_id, r.amount) INTO resolved
+        FROM shop.caller_prices(
+            ARRAY(SELECT pv.id FROM shop.product_variants AS pv WHERE pv.product_id = product.id),
+            NULL, req_currency::bpchar
+        ) AS r;
+    ELSE
+        SELECT jsonb_object_agg(r.variant_id, r.amount) INTO resolved
+        FROM shop.resolve_prices(
+            ARRAY(SELECT pv.id FROM shop.product_variants AS pv WHERE pv.product_id = product.id),
+            NULL, req_currency::bpchar, NULL, now()
+        ) AS r;
+    END IF;
+    resolved := coalesce(resolved, '{}');
+
     SELECT jsonb_build_object(
         'id', product.id,
         'slug', product.slug,
@@ -515,11 +534,9 @@ BEGIN
                     'sku', v.sku,
                     'name', v.name,
                     'options', v.options,
-                    'price', (
-                        SELECT jsonb_build_object('amount', vp.amount, 'currency', vp.currency)
-                        FROM shop.variant_prices AS vp
-                        WHERE vp.variant_id = v.id AND vp.currency = req_currency::bpchar
-                    ),
+                    'price', CASE WHEN resolved ? v.id::text THEN
+                        jsonb_build_object('amount', (resolved ->> v.id::text)::bigint, 'currency', req_currency)
+                    END,
                     'in_stock', coalesce(a.available > 0, FALSE),
                     'available_quantity', greatest(coalesce(a.available, 0), 0)
                 )
@@ -539,7 +556,9 @@ $$;
 COMMENT ON FUNCTION api.get_product(jsonb) IS
 'GET /v1/products/{id_or_slug}: one product the caller may see (published ones for anonymous callers '
 'and customers; staff also see drafts). Arguments: id_or_slug (a uuid or a slug; anything not shaped '
-'like a uuid is looked up as a slug), currency (default EUR). Returns {id, slug, name, description, '
+'like a uuid is looked up as a slug), currency (default EUR). Each variant''s price is its unit price '
+'resolved for the caller now (customer group, price lists, markdowns: docs/pricing.md). Returns {id, '
+'slug, name, description, '
 'attributes, category: {id, slug, name}|null, image_url, variants: [{id, sku, name, options, price: '
 '{amount, currency}|null, in_stock, available_quantity}]}, variants in display order. Errors: PT404 '
 'product_not_found, PT400 validation_failed.';

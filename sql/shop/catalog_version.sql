@@ -1,19 +1,40 @@
 -- The catalog version (migrations/0014_catalog_version.sql): read by the HTTP layer before every anonymous
 -- catalog read, bumped by a statement trigger on every table such a read depends on.
 
-CREATE OR REPLACE FUNCTION shop.catalog_version()
-RETURNS bigint
+CREATE OR REPLACE FUNCTION shop.catalog_schedule_instant()
+RETURNS timestamptz
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    SELECT sum(s.version)::bigint FROM shop.catalog_version_shards AS s
+    -- Each a backward scan of one index (migration 0016) stopping at its first row.
+    SELECT greatest(
+        (SELECT max(lower(p.valid_during)) FROM shop.price_list_prices AS p WHERE lower(p.valid_during) <= now()),
+        (SELECT max(upper(p.valid_during)) FROM shop.price_list_prices AS p WHERE upper(p.valid_during) <= now()),
+        (SELECT max(m.starts_at) FROM shop.markdowns AS m WHERE m.starts_at <= now()),
+        (SELECT max(m.ends_at) FROM shop.markdowns AS m WHERE m.ends_at <= now())
+    )
+$$;
+COMMENT ON FUNCTION shop.catalog_schedule_instant() IS
+'The latest instant, up to now, at which a scheduled catalog change took effect (a price window or a '
+'markdown starting or ending); NULL when none has. Returns timestamptz.';
+
+CREATE OR REPLACE FUNCTION shop.catalog_version()
+RETURNS text
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    SELECT (SELECT sum(s.version) FROM shop.catalog_version_shards AS s)::text
+        || '@' || coalesce(floor(extract(EPOCH FROM shop.catalog_schedule_instant()) * 1000000)::bigint::text, '0')
 $$;
 COMMENT ON FUNCTION shop.catalog_version() IS
-'The catalog version: a bigint that grows whenever a write to any table the storefront reads commits '
-'(and only then: it is the sum of counters bumped inside the writing transactions). Equal versions mean '
-'equal catalogs, so cached anonymous responses stay valid while it does not change.';
+'The catalog version, as text "<writes>@<microseconds>": the first part grows whenever a write to any '
+'table the storefront reads commits (and only then: it sums counters bumped inside the writing '
+'transactions); the second is shop.catalog_schedule_instant(), so the version also moves when a sale or '
+'markdown starts or ends. Equal versions mean equal anonymous catalog responses.';
 
 CREATE OR REPLACE FUNCTION shop.tg__bump_catalog_version()
 RETURNS trigger
@@ -31,6 +52,7 @@ COMMENT ON FUNCTION shop.tg__bump_catalog_version() IS
 'AFTER … FOR EACH STATEMENT trigger on the tables catalog responses read: bumps this backend''s shard of '
 'the catalog version in the writing transaction (visible exactly when the write commits). Returns NULL.';
 
+REVOKE EXECUTE ON FUNCTION shop.catalog_schedule_instant() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_version() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.tg__bump_catalog_version() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.catalog_version() TO postcart_authenticator;
@@ -48,4 +70,10 @@ FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.stock_levels
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.warehouses
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.price_lists
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.price_list_prices
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.markdowns
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();

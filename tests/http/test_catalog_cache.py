@@ -118,3 +118,23 @@ def test_no_stale_page_after_a_write_with_two_workers(two_workers: Client, admin
         stop.set()
         for reader in readers:
             reader.join(timeout=30)
+
+
+def test_a_sale_shows_the_instant_it_starts_and_ends(api: Client, admin: psycopg.Connection) -> None:
+    """No write happens when a scheduled sale begins or ends: the cached page must still change then."""
+    before = api.get(PRODUCT)
+    variant = before.json["variants"][0]
+    price = variant["price"]["amount"]
+    sale = admin.execute(
+        "INSERT INTO shop.price_lists (name, starts_at, ends_at) VALUES ('flash', now() + interval '1.5 s',"
+        " now() + interval '3 s') RETURNING id").fetchone()[0]
+    try:
+        admin.execute("INSERT INTO shop.price_list_prices (price_list_id, variant_id, currency, amount)"
+                      " VALUES (%s, %s, 'EUR', %s)", [sale, variant["id"], price - 100])
+        assert api.get(PRODUCT).json["variants"][0]["price"]["amount"] == price  # cached, not on sale yet
+        time.sleep(1.6)
+        assert api.get(PRODUCT).json["variants"][0]["price"]["amount"] == price - 100  # the sale began
+        time.sleep(1.6)
+        assert api.get(PRODUCT).json["variants"][0]["price"]["amount"] == price  # and ended
+    finally:
+        admin.execute("DELETE FROM shop.price_lists WHERE id = %s", [sale])

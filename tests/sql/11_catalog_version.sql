@@ -1,7 +1,7 @@
 -- The catalog version: bumped by every write to a table catalog responses read, readable only by the
 -- authenticator (the HTTP layer asks for it before any role switch).
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 
 -- Every table a storefront catalog response reads carries the bump trigger. A new such table must be
 -- added here and in sql/shop/catalog_version.sql.
@@ -11,22 +11,36 @@ SELECT is(
      INNER JOIN pg_class AS c ON t.tgrelid = c.oid
      INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
      WHERE t.tgname = 'zz_catalog_version' AND n.nspname = 'shop'),
-    ARRAY['categories', 'product_variants', 'products', 'stock_levels', 'variant_prices', 'warehouses'],
+    ARRAY[
+        'categories', 'markdowns', 'price_list_prices', 'price_lists', 'product_variants', 'products',
+        'stock_levels', 'variant_prices', 'warehouses'
+    ],
     'every catalog table bumps the version'
 );
 
 CREATE TEMPORARY TABLE v AS SELECT shop.catalog_version() AS before;
 SELECT lives_ok($$INSERT INTO shop.categories (slug, name) VALUES ('version-test', 'Version test')$$, 'a catalog write');
-SELECT cmp_ok(shop.catalog_version(), '>', (SELECT before FROM v), 'a write raises the version in its transaction');
+SELECT isnt(shop.catalog_version(), (SELECT before FROM v), 'a write moves the version in its transaction');
 UPDATE v SET before = shop.catalog_version();
 UPDATE shop.products SET name = name WHERE FALSE;
-SELECT cmp_ok(shop.catalog_version(), '>', (SELECT before FROM v), 'even a statement that changes no row counts');
+SELECT isnt(shop.catalog_version(), (SELECT before FROM v), 'even a statement that changes no row counts');
 UPDATE v SET before = shop.catalog_version();
 DO $$ BEGIN PERFORM count(*) FROM shop.products; END $$;
 SELECT is(shop.catalog_version(), (SELECT before FROM v), 'reads do not');
 UPDATE v SET before = shop.catalog_version();
 UPDATE shop.stock_levels SET on_hand = on_hand WHERE FALSE;
-SELECT cmp_ok(shop.catalog_version(), '>', (SELECT before FROM v), 'stock changes count (availability is shown)');
+SELECT isnt(shop.catalog_version(), (SELECT before FROM v), 'stock changes count (availability is shown)');
+
+-- Scheduled changes: the version names the latest instant, up to now, at which one took effect.
+INSERT INTO shop.markdowns (name, percent_off, category_id, starts_at, ends_at)
+SELECT 'version test', 10, c.id, now() - INTERVAL '1 hour', now() + INTERVAL '1 hour'
+FROM shop.categories AS c WHERE c.slug = 'version-test';
+SELECT is(shop.catalog_schedule_instant(), now() - INTERVAL '1 hour', 'a markdown that began an hour ago is the latest instant');
+SELECT is(
+    split_part(shop.catalog_version(), '@', 2),
+    floor(extract(EPOCH FROM now() - INTERVAL '1 hour') * 1000000)::bigint::text,
+    'and the version says so: when the markdown ends (an instant still ahead) the version will move'
+);
 
 SELECT ok(has_function_privilege('postcart_authenticator', 'shop.catalog_version()', 'EXECUTE'),
           'the authenticator reads the version');

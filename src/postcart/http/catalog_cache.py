@@ -1,5 +1,6 @@
 """Anonymous catalog reads from memory: each response is kept under the catalog version it was read at
-(shop.catalog_version(), which changes exactly when a catalog write commits). A request first asks the
+(shop.catalog_version(), which changes exactly when a catalog write commits or a scheduled change, such as
+a sale, starts or ends). A request first asks the
 database for the version (one tiny query, no catalog table read); if its ETag matches, 304; if the
 response is cached at that version, it is served from here; otherwise it is read and cached.
 
@@ -19,7 +20,7 @@ MAX_ENTRIES = 4096  # per worker process; a list page is a few kilobytes
 
 @dataclass(frozen=True)
 class Entry:
-    version: int
+    version: str
     status: int
     body: str
 
@@ -28,21 +29,19 @@ class CatalogCache:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._entries: LRUCache[str, Entry] = LRUCache(maxsize=max_entries)
 
-    def get(self, key: str, version: int) -> Entry | None:
+    def get(self, key: str, version: str) -> Entry | None:
         entry = self._entries.get(key)
         return entry if entry is not None and entry.version == version else None
 
     def put(self, key: str, entry: Entry) -> None:
-        current = self._entries.get(key)
-        if current is None or current.version <= entry.version:
-            self._entries[key] = entry
+        self._entries[key] = entry  # an entry of another version is never served (get compares)
 
 
 def key(method: str, path_qs: str) -> str:
     return f"{method} {path_qs}"
 
 
-def etag(version: int, cache_key: str) -> str:
+def etag(version: str, cache_key: str) -> str:
     """Weak ETag naming the catalog version and the request: equal tags, equal responses."""
     digest = hashlib.sha256(cache_key.encode()).hexdigest()[:16]
     return f'W/"c{version}-{digest}"'

@@ -48,9 +48,9 @@ async def as_authenticator(ctx: Context, query: sql.Composable, params: list[Any
 _CATALOG_VERSION = sql.SQL("SELECT shop.catalog_version()")
 
 
-async def catalog_version(ctx: Context) -> int:
+async def catalog_version(ctx: Context) -> str:
     """The catalog version (see catalog_cache.py): one tiny query, no catalog table read."""
-    return int(await as_authenticator(ctx, _CATALOG_VERSION, []))
+    return str(await as_authenticator(ctx, _CATALOG_VERSION, []))
 
 
 def mark_down(ctx: Context) -> None:

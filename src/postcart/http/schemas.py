@@ -306,3 +306,100 @@ class CreateStoreRequest(Model):
 
 class AdminStore(Store):
     listed: bool
+
+
+# -- prices (price lists, markdowns, customer groups) ----------------------------------------
+class CustomerGroupRequest(Model):
+    code: str = Field(description="Lower-case words joined by hyphens", examples=["wholesale"])
+    name: str
+
+
+class CustomerGroup(Model):
+    id: UUID
+    code: str
+    name: str
+
+
+class CustomerGroupResponse(Model):
+    customer_group: CustomerGroup
+
+
+class SetCustomerGroupRequest(Model):
+    customer_group: str | None = Field(description="A customer group code, or null for none")
+
+
+class CustomerWithGroup(Model):
+    id: UUID
+    customer_group: CustomerGroup | None
+
+
+class SetCustomerGroupResponse(Model):
+    customer: CustomerWithGroup
+
+
+class PriceListRequest(Model):
+    name: str
+    customer_group: str | None = Field(default=None, description="Code of the customer group it is for")
+    starts_at: datetime | None = Field(default=None, description="Inclusive; open when absent")
+    ends_at: datetime | None = Field(default=None, description="Exclusive; open when absent")
+    priority: int = Field(default=0, ge=-1000000, le=1000000, description="Higher wins among lists")
+
+
+class PriceList(Model):
+    id: UUID
+    name: str
+    customer_group: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    priority: int
+    created_at: datetime
+
+
+class PriceListResponse(Model):
+    price_list: PriceList
+
+
+class PriceListPrice(Model):
+    sku: str
+    amount: int = Field(ge=0, description="Integer minor units")
+    currency: str = Field(pattern="^[A-Z]{3}$", examples=["EUR"])
+    min_quantity: int = Field(default=1, ge=1, description="Applies from this many units up (tiers)")
+    starts_at: datetime | None = Field(default=None, description="Narrows the list's window (inclusive)")
+    ends_at: datetime | None = Field(default=None, description="Narrows the list's window (exclusive)")
+
+
+class PriceListPricesRequest(Model):
+    prices: list[PriceListPrice] = Field(max_length=10000)
+
+
+class PriceListPriceOut(PriceListPrice):
+    variant_id: UUID
+
+
+class PriceListPricesResponse(Model):
+    price_list: PriceList
+    prices: list[PriceListPriceOut]
+
+
+class MarkdownRequest(Model):
+    name: str
+    percent_off: float = Field(gt=0, le=100, description="At most two decimals, e.g. 12.5")
+    category: str | None = Field(default=None, description="Category slug (subcategories included)")
+    product: str | None = Field(default=None, description="Product slug or id (instead of category)")
+    starts_at: datetime = Field(description="Inclusive")
+    ends_at: datetime = Field(description="Exclusive")
+
+
+class Markdown(Model):
+    id: UUID
+    name: str
+    percent_off: float
+    category: CategoryRef | None
+    product: CategoryRef | None
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+
+
+class MarkdownResponse(Model):
+    markdown: Markdown
