@@ -4,7 +4,8 @@
 
 SET LOCAL ROLE postcart_owner;
 
-UPDATE shop.warehouses SET country = 'GB' WHERE country = 'UK';
+UPDATE shop.warehouses SET country = 'GB'
+WHERE country = 'UK';
 ALTER TABLE shop.warehouses
 ADD CONSTRAINT warehouses_country_fkey FOREIGN KEY (country) REFERENCES shop.countries (code) NOT VALID;
 DO $$
