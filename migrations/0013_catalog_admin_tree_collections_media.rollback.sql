@@ -19,6 +19,7 @@ DROP FUNCTION IF EXISTS api.admin_set_collection_products(jsonb);
 DROP FUNCTION IF EXISTS api.get_collection(jsonb);
 DROP FUNCTION IF EXISTS shop.write_category(uuid, jsonb);
 DROP FUNCTION IF EXISTS shop.category_json(uuid);
+DROP FUNCTION IF EXISTS shop.admin_collection(uuid);
 DROP FUNCTION IF EXISTS shop.tg_categories__tree_lock();
 DROP FUNCTION IF EXISTS shop.tg_categories__slug();
 DROP FUNCTION IF EXISTS shop.tg_product_media__image_url();

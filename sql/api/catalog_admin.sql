@@ -1161,3 +1161,451 @@ REVOKE ALL ON FUNCTION api.get_collection(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_collection(jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION api.get_collection(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.get_collection(jsonb) TO postcart_staff;
+
+-- == CSV import and export ===========================================================================
+-- One row per variant (a product without variants: one row with empty variant cells); the product's
+-- columns repeat on each of its rows. Columns: product_slug, name, description, status, publish_at,
+-- category (slug), product_type (code), attributes (JSON object), media (JSON array of {url, alt}), sku,
+-- variant_name, options (JSON object), position, and price_<CUR> per currency (minor units). The HTTP layer
+-- decodes text/csv into {"rows": [[cell, ...], ...]}, header first; rows are numbered as in a spreadsheet
+-- (the header is row 1).
+CREATE OR REPLACE FUNCTION shop.is_json_of(input text, kind text)
+RETURNS boolean
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN jsonb_typeof(input::jsonb) = kind;
+EXCEPTION WHEN OTHERS THEN
+    RETURN FALSE;
+END
+$$;
+COMMENT ON FUNCTION shop.is_json_of(text, text) IS
+'Whether a text is JSON of the given kind (object, array, string, number, boolean, null); FALSE when it '
+'is not JSON at all. Returns boolean.';
+REVOKE ALL ON FUNCTION shop.is_json_of(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.is_json_of(text, text) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.csv_line(cells text[])
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT string_agg(
+        CASE
+            WHEN c.cell IS NULL THEN ''
+            WHEN c.cell ~ '[",\r\n]' OR c.cell <> btrim(c.cell) THEN '"' || replace(c.cell, '"', '""') || '"'
+            ELSE c.cell
+        END,
+        ',' ORDER BY c.n
+    )
+    FROM unnest(cells) WITH ORDINALITY AS c (cell, n)
+$$;
+COMMENT ON FUNCTION shop.csv_line(text[]) IS
+'One CSV line (RFC 4180, without the line break) of the given cells: a cell holding a comma, quote, line '
+'break or surrounding spaces is quoted, quotes doubled; NULL is an empty cell. Returns text.';
+REVOKE ALL ON FUNCTION shop.csv_line(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.csv_line(text[]) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION api.admin_export_products(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    currencies text[] := ARRAY(SELECT DISTINCT vp.currency::text FROM shop.variant_prices AS vp ORDER BY 1);
+    header text[] := ARRAY[
+        'product_slug', 'name', 'description', 'status', 'publish_at', 'category', 'product_type', 'attributes',
+        'media', 'sku', 'variant_name', 'options', 'position'
+    ] || ARRAY(SELECT 'price_' || c FROM unnest(currencies) AS c);
+    body text;
+BEGIN
+    SELECT string_agg(line, E'\r\n' ORDER BY slug, pos, sku)
+    INTO body
+    FROM (
+        SELECT
+            p.slug,
+            v.position AS pos,
+            v.sku,
+            shop.csv_line(ARRAY[
+                p.slug, p.name, p.description, p.status,
+                CASE WHEN p.status = 'published' THEN auth.to_rfc3339(p.published_at) END,
+                c.slug, t.code, p.attributes::text,
+                (
+                    SELECT jsonb_agg(jsonb_build_object('url', m.url, 'alt', m.alt) ORDER BY m.position, m.id)::text
+                    FROM shop.product_media AS m WHERE m.product_id = p.id
+                ),
+                v.sku, v.name, v.options::text, v.position::text
+            ] || ARRAY(
+                SELECT vp.amount::text
+                FROM unnest(currencies) WITH ORDINALITY AS cur (code, n)
+                LEFT JOIN shop.variant_prices AS vp ON vp.variant_id = v.id AND vp.currency = cur.code::bpchar
+                ORDER BY cur.n
+            )) AS line
+        FROM shop.products AS p
+        LEFT JOIN shop.product_variants AS v ON p.id = v.product_id
+        LEFT JOIN shop.categories AS c ON p.category_id = c.id
+        LEFT JOIN shop.product_types AS t ON p.product_type_id = t.id
+    ) AS lines;
+    RETURN to_jsonb(shop.csv_line(header) || E'\r\n' || coalesce(body || E'\r\n', ''));
+END
+$$;
+COMMENT ON FUNCTION api.admin_export_products(jsonb) IS
+'GET /v1/admin/products/export (catalog_manager): every product (any status) as CSV, one line per variant, '
+'with the columns POST /v1/admin/products/import reads: product_slug, name, description, status, '
+'publish_at, category, product_type, attributes, media, sku, variant_name, options, position, then '
+'price_<CUR> for every currency in use. Takes no arguments. Returns the CSV text as a JSON string (the '
+'layer sends it as text/csv).';
+REVOKE ALL ON FUNCTION api.admin_export_products(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_export_products(jsonb) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.admin_import_products(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    known text[] := ARRAY[
+        'product_slug', 'name', 'description', 'status', 'publish_at', 'category', 'product_type', 'attributes',
+        'media', 'sku', 'variant_name', 'options', 'position'
+    ];
+    header text[];
+    currencies text[];
+    lines jsonb;
+    problems jsonb;
+    publish_map jsonb;
+    firsts jsonb;
+    key_by_id jsonb;
+    imported jsonb;
+    created integer;
+    updated integer;
+BEGIN
+    -- -- the header ------------------------------------------------------------------------------------
+    IF jsonb_typeof(args -> 'rows') IS DISTINCT FROM 'array' OR jsonb_array_length(args -> 'rows') = 0
+        OR jsonb_typeof(args -> 'rows' -> 0) <> 'array' THEN
+        PERFORM shop.fail(
+            422, 'import_failed',
+            jsonb_build_object('rows', jsonb_build_array(jsonb_build_object(
+                'row', 1, 'field', '', 'message', 'the CSV needs a header row naming its columns'
+            ))),
+            'Send a header row, then one row per variant.'
+        );
+    END IF;
+    IF jsonb_array_length(args -> 'rows') > 10001 THEN
+        PERFORM shop.fail(
+            422, 'import_failed',
+            jsonb_build_object('rows', jsonb_build_array(jsonb_build_object(
+                'row', 10002, 'field', '', 'message', 'an import takes at most 10,000 rows'
+            ))),
+            'Split the file into imports of at most 10,000 rows.'
+        );
+    END IF;
+    header := ARRAY(SELECT btrim(h) FROM jsonb_array_elements_text(args -> 'rows' -> 0) AS h);
+    SELECT jsonb_agg(jsonb_build_object('row', 1, 'field', x.col, 'message', x.message) ORDER BY x.n)
+    INTO problems
+    FROM (
+        SELECT h.col, h.n, CASE
+            WHEN NOT (h.col = ANY(known) OR h.col ~ '^price_[A-Z]{3}$') THEN 'is not a column of the import'
+            WHEN (SELECT count(*) FROM unnest(header) AS o WHERE o = h.col) > 1 THEN 'is given twice'
+        END AS message
+        FROM unnest(header) WITH ORDINALITY AS h (col, n)
+        UNION ALL
+        SELECT r.col, 0, 'is a required column'
+        FROM unnest(ARRAY['name', 'sku', 'variant_name']) AS r (col)
+        WHERE NOT r.col = ANY(header)
+    ) AS x
+    WHERE x.message IS NOT NULL;
+    IF problems IS NOT NULL THEN
+        PERFORM shop.fail(422, 'import_failed', jsonb_build_object('rows', problems), 'The header is not right.');
+    END IF;
+    currencies := ARRAY(SELECT substr(h, 7) FROM unnest(header) AS h WHERE h LIKE 'price\_%');
+
+    -- -- the rows as objects, grouped by product (product_slug, else name) -----------------------------
+    SELECT coalesce(jsonb_agg(l ORDER BY (l ->> 'row')::integer), '[]')
+    INTO lines
+    FROM (
+        SELECT jsonb_build_object(
+            'row', e.n,
+            'width', CASE WHEN jsonb_typeof(e.value) = 'array' THEN jsonb_array_length(e.value) END,
+            'key', coalesce(nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
+                            ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))),
+            'first', min(e.n) OVER (PARTITION BY coalesce(
+                nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
+                ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))
+            )),
+            'cells', (
+                SELECT jsonb_object_agg(h.col, nullif(btrim(e.value ->> (h.n::integer - 1)), ''))
+                FROM unnest(header) WITH ORDINALITY AS h (col, n)
+            )
+        ) AS l
+        FROM jsonb_array_elements(args -> 'rows') WITH ORDINALITY AS e (value, n)
+        WHERE e.n > 1
+    ) AS x;
+
+    -- -- every problem of every row, at once -----------------------------------------------------------
+    WITH l AS (
+        SELECT
+            (x.value ->> 'row')::integer AS row_no,
+            (x.value ->> 'first')::integer AS first_row,
+            x.value ->> 'key' AS product_key,
+            (x.value ->> 'width')::integer AS width,
+            x.value -> 'cells' AS c,
+            min((x.value ->> 'row')::integer) OVER (PARTITION BY x.value -> 'cells' ->> 'sku') AS sku_first
+        FROM jsonb_array_elements(lines) AS x (value)
+    ),
+
+    -- Each product column of each row beside the same column of the product's first row.
+    product_cells AS (
+        SELECT
+            l.row_no, l.first_row, col, l.c ->> col AS value,
+            first_value(l.c ->> col) OVER (PARTITION BY l.first_row, col ORDER BY l.row_no) AS first_value
+        FROM l
+        CROSS JOIN unnest(ARRAY[
+            'name', 'description', 'status', 'publish_at', 'category', 'product_type', 'attributes', 'media'
+        ]) AS col
+    ),
+
+    checks AS (
+        SELECT l.row_no, 'row' AS field, format('has %s cells, the header %s', l.width, cardinality(header)) AS message
+        FROM l WHERE l.width IS DISTINCT FROM cardinality(header)
+        UNION ALL
+        SELECT l.row_no, 'name', 'is required' FROM l WHERE l.c ->> 'name' IS NULL AND l.row_no = l.first_row
+        UNION ALL
+        SELECT l.row_no, 'name', 'must be at most 200 characters' FROM l WHERE length(l.c ->> 'name') > 200
+        UNION ALL
+        SELECT l.row_no, 'product_slug', 'must be lower-case letters and digits in hyphenated words'
+        FROM l WHERE l.c ->> 'product_slug' !~ '^[a-z0-9]+(-[a-z0-9]+)*$' OR length(l.c ->> 'product_slug') > 200
+        UNION ALL
+        SELECT l.row_no, 'product_slug', 'was the slug of another product and still redirects to it'
+        FROM l
+        INNER JOIN shop.product_slugs AS h ON l.c ->> 'product_slug' = h.slug
+        WHERE NOT EXISTS (SELECT FROM shop.products AS p WHERE p.slug = l.c ->> 'product_slug')
+        UNION ALL
+        SELECT l.row_no, 'status', 'must be draft, published or archived'
+        FROM l WHERE l.c ->> 'status' NOT IN ('draft', 'published', 'archived')
+        UNION ALL
+        SELECT l.row_no, 'publish_at', 'must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T09:00:00Z'
+        FROM l WHERE l.c ->> 'publish_at' IS NOT NULL AND shop.timestamp_or_null(l.c ->> 'publish_at') IS NULL
+        UNION ALL
+        SELECT l.row_no, 'publish_at', 'only a published product has a publication time'
+        FROM l WHERE l.c ->> 'publish_at' IS NOT NULL AND coalesce(l.c ->> 'status', 'published') <> 'published'
+        UNION ALL
+        SELECT l.row_no, 'category', 'no category has this slug'
+        FROM l
+        WHERE l.c ->> 'category' IS NOT NULL
+            AND NOT EXISTS (SELECT FROM shop.categories AS k WHERE k.slug = l.c ->> 'category')
+        UNION ALL
+        SELECT l.row_no, 'product_type', 'no product type has this code'
+        FROM l
+        WHERE l.c ->> 'product_type' IS NOT NULL
+            AND NOT EXISTS (SELECT FROM shop.product_types AS t WHERE t.code = l.c ->> 'product_type')
+        UNION ALL
+        SELECT l.row_no, 'attributes', 'must be a JSON object'
+        FROM l WHERE l.c ->> 'attributes' IS NOT NULL AND NOT shop.is_json_of(l.c ->> 'attributes', 'object')
+        UNION ALL
+        SELECT l.row_no, a.key, a.value #>> '{}'
+        FROM l
+        INNER JOIN shop.product_types AS t ON l.c ->> 'product_type' = t.code
+        CROSS JOIN LATERAL jsonb_each(coalesce(shop.attribute_problems(
+            t.attributes,
+            CASE WHEN shop.is_json_of(l.c ->> 'attributes', 'object') THEN (l.c ->> 'attributes')::jsonb ELSE '{}' END
+        ), '{}')) AS a
+        WHERE l.row_no = l.first_row
+            AND (l.c ->> 'attributes' IS NULL OR shop.is_json_of(l.c ->> 'attributes', 'object'))
+        UNION ALL
+        SELECT l.row_no, 'media', 'must be a JSON array of {"url": "https://...", "alt": "..."}'
+        FROM l
+        WHERE l.c ->> 'media' IS NOT NULL AND NOT (
+            shop.is_json_of(l.c ->> 'media', 'array')
+            AND (
+                SELECT coalesce(bool_and(
+                    jsonb_typeof(m.value) = 'object' AND coalesce(m.value ->> 'url' ~ '^https?://\S+$', FALSE)
+                    AND length(m.value ->> 'url') <= 2000
+                    AND coalesce(jsonb_typeof(m.value -> 'alt') IN ('string', 'null'), TRUE)
+                    AND coalesce(length(m.value ->> 'alt'), 0) <= 500
+                ), TRUE)
+                FROM jsonb_array_elements((l.c ->> 'media')::jsonb) AS m (value)
+            )
+        )
+        UNION ALL
+        SELECT l.row_no, 'sku', 'is required when the row has a variant'
+        FROM l
+        WHERE l.c ->> 'sku' IS NULL AND (
+            l.c ->> 'variant_name' IS NOT NULL OR l.c ->> 'options' IS NOT NULL OR l.c ->> 'position' IS NOT NULL
+            OR EXISTS (SELECT FROM unnest(currencies) AS cur WHERE l.c ->> ('price_' || cur) IS NOT NULL)
+        )
+        UNION ALL
+        SELECT l.row_no, 'sku', 'must be letters, digits and . _ / -, starting with a letter or digit'
+        FROM l WHERE l.c ->> 'sku' !~ '^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$'
+        UNION ALL
+        SELECT l.row_no, 'sku', format('is on row %s too', l.sku_first)
+        FROM l WHERE l.c ->> 'sku' IS NOT NULL AND l.sku_first < l.row_no
+        UNION ALL
+        SELECT l.row_no, 'sku', 'is the SKU of another product''s variant'
+        FROM l
+        INNER JOIN shop.product_variants AS v ON l.c ->> 'sku' = v.sku
+        INNER JOIN shop.products AS p ON v.product_id = p.id
+        WHERE p.slug IS DISTINCT FROM l.c ->> 'product_slug'
+        UNION ALL
+        SELECT l.row_no, 'variant_name', 'is required when the row has a variant'
+        FROM l WHERE l.c ->> 'sku' IS NOT NULL AND l.c ->> 'variant_name' IS NULL
+        UNION ALL
+        SELECT l.row_no, 'variant_name', 'must be at most 200 characters'
+        FROM l WHERE length(l.c ->> 'variant_name') > 200
+        UNION ALL
+        SELECT l.row_no, 'options', 'must be a JSON object'
+        FROM l WHERE l.c ->> 'options' IS NOT NULL AND NOT shop.is_json_of(l.c ->> 'options', 'object')
+        UNION ALL
+        SELECT l.row_no, 'position', 'must be a whole number'
+        FROM l WHERE l.c ->> 'position' !~ '^-?[0-9]{1,9}$'
+        UNION ALL
+        SELECT l.row_no, 'price_' || cur, 'must be a whole number of minor units, 0 or more (1999 = 19.99)'
+        FROM l CROSS JOIN unnest(currencies) AS cur
+        WHERE l.c ->> ('price_' || cur) !~ '^[0-9]{1,15}$'
+        UNION ALL
+        -- A product's columns are read from its first row; its other rows repeat them or leave them empty.
+        SELECT pc.row_no, pc.col, format('differs from row %s, the product''s first row', pc.first_row)
+        FROM product_cells AS pc
+        WHERE pc.row_no <> pc.first_row AND pc.value IS NOT NULL AND pc.value IS DISTINCT FROM pc.first_value
+    )
+
+    SELECT jsonb_agg(jsonb_build_object('row', c.row_no, 'field', c.field, 'message', c.message)
+                     ORDER BY c.row_no, c.field)
+    INTO problems
+    FROM (SELECT * FROM checks ORDER BY checks.row_no, checks.field LIMIT 1000) AS c;
+    IF problems IS NOT NULL THEN
+        PERFORM shop.fail(
+            422, 'import_failed', jsonb_build_object('rows', problems),
+            'Nothing was imported; details.rows lists each problem (at most 1,000) by row and column.'
+        );
+    END IF;
+
+    -- -- write: products, then variants, prices and media ------------------------------------------------
+    -- publish_at of the products that give one (the BEFORE INSERT trigger stamps the proposed row, so the
+    -- conflict branch cannot tell from excluded whether the file gave a time).
+    SELECT coalesce(jsonb_object_agg(x.value ->> 'key', x.value -> 'cells' ->> 'publish_at'), '{}')
+    INTO publish_map
+    FROM jsonb_array_elements(lines) AS x (value)
+    WHERE x.value ->> 'row' = x.value ->> 'first' AND x.value -> 'cells' ->> 'publish_at' IS NOT NULL;
+
+    -- The products, each from its first row, with the id it gets if it is new. Ids and keys are then
+    -- looked up in jsonb objects: the row counts of jsonb sets are unknown to the planner, so joins
+    -- between them could become nested loops.
+    SELECT
+        jsonb_agg(jsonb_build_object('key', f.product_key, 'id', f.new_id, 'c', f.c)),
+        jsonb_object_agg(f.new_id, f.product_key)
+    INTO firsts, key_by_id
+    FROM (
+        SELECT x.value ->> 'key' AS product_key, x.value -> 'cells' AS c, gen_random_uuid() AS new_id
+        FROM jsonb_array_elements(lines) AS x (value)
+        WHERE x.value ->> 'row' = x.value ->> 'first'
+    ) AS f;
+
+    WITH upserted AS (
+        INSERT INTO shop.products AS p (
+            id, slug, name, description, attributes, category_id, product_type_id, status, published_at
+        )
+        SELECT
+            (f.value ->> 'id')::uuid,
+            f.value -> 'c' ->> 'product_slug',
+            f.value -> 'c' ->> 'name',
+            coalesce(f.value -> 'c' ->> 'description', ''),
+            coalesce((f.value -> 'c' ->> 'attributes')::jsonb, '{}'),
+            (SELECT k.id FROM shop.categories AS k WHERE k.slug = f.value -> 'c' ->> 'category'),
+            (SELECT t.id FROM shop.product_types AS t WHERE t.code = f.value -> 'c' ->> 'product_type'),
+            CASE
+                WHEN f.value -> 'c' ->> 'publish_at' IS NOT NULL THEN 'published'
+                ELSE coalesce(f.value -> 'c' ->> 'status', 'draft')
+            END,
+            shop.timestamp_or_null(f.value -> 'c' ->> 'publish_at')
+        FROM jsonb_array_elements(coalesce(firsts, '[]')) AS f (value)
+        ON CONFLICT (slug) DO UPDATE SET
+            name = excluded.name,
+            description = CASE WHEN header @> '{description}' THEN excluded.description ELSE p.description END,
+            attributes = CASE WHEN header @> '{attributes}' THEN excluded.attributes ELSE p.attributes END,
+            category_id = CASE WHEN header @> '{category}' THEN excluded.category_id ELSE p.category_id END,
+            product_type_id = CASE
+                WHEN header @> '{product_type}' THEN excluded.product_type_id ELSE p.product_type_id
+            END,
+            status = CASE WHEN header && '{status,publish_at}' THEN excluded.status ELSE p.status END,
+            published_at = CASE
+                WHEN publish_map ? p.slug THEN (publish_map ->> p.slug)::timestamptz
+                WHEN header && '{status,publish_at}' AND excluded.status = 'published' AND p.status <> 'published'
+                    THEN now()
+                ELSE p.published_at
+            END
+        RETURNING p.id, p.slug
+    )
+
+    -- key -> {id, inserted}: a created product has the id given above, an updated one is its slug's.
+    SELECT jsonb_object_agg(
+        coalesce(key_by_id ->> u.id::text, u.slug),
+        jsonb_build_object('id', u.id, 'inserted', key_by_id ? u.id::text)
+    )
+    INTO imported
+    FROM upserted AS u;
+    imported := coalesce(imported, '{}');
+
+    INSERT INTO shop.product_variants AS v (product_id, sku, name, options, position)
+    SELECT
+        (imported -> (x.value ->> 'key') ->> 'id')::uuid,
+        x.value -> 'cells' ->> 'sku',
+        x.value -> 'cells' ->> 'variant_name',
+        coalesce((x.value -> 'cells' ->> 'options')::jsonb, '{}'),
+        coalesce((x.value -> 'cells' ->> 'position')::integer, 0)
+    FROM jsonb_array_elements(lines) AS x (value)
+    WHERE x.value -> 'cells' ->> 'sku' IS NOT NULL
+    ORDER BY (x.value ->> 'row')::integer
+    ON CONFLICT (sku) DO UPDATE SET
+        name = excluded.name,
+        options = CASE WHEN header @> '{options}' THEN excluded.options ELSE v.options END,
+        position = CASE WHEN header @> '{position}' THEN excluded.position ELSE v.position END;
+
+    -- A price column's empty cell removes that price; currencies without a column are left alone.
+    DELETE FROM shop.variant_prices AS vp
+    USING jsonb_array_elements(lines) AS x (value), unnest(currencies) AS cur, shop.product_variants AS v
+    WHERE
+        v.sku = x.value -> 'cells' ->> 'sku'
+        AND vp.variant_id = v.id
+        AND vp.currency = cur::bpchar
+        AND x.value -> 'cells' ->> ('price_' || cur) IS NULL;
+    INSERT INTO shop.variant_prices (variant_id, currency, amount)
+    SELECT v.id, cur, (x.value -> 'cells' ->> ('price_' || cur))::bigint
+    FROM jsonb_array_elements(lines) AS x (value)
+    CROSS JOIN unnest(currencies) AS cur
+    INNER JOIN shop.product_variants AS v ON x.value -> 'cells' ->> 'sku' = v.sku
+    WHERE x.value -> 'cells' ->> ('price_' || cur) IS NOT NULL
+    ON CONFLICT ON CONSTRAINT variant_prices_pkey DO UPDATE SET amount = excluded.amount;
+
+    IF header @> '{media}' THEN
+        DELETE FROM shop.product_media AS m
+        WHERE m.product_id IN (SELECT (i.value ->> 'id')::uuid FROM jsonb_each(imported) AS i);
+        INSERT INTO shop.product_media (product_id, url, alt, position)
+        SELECT (imported -> (x.value ->> 'key') ->> 'id')::uuid, m.value ->> 'url', coalesce(m.value ->> 'alt', ''), m.n - 1
+        FROM jsonb_array_elements(lines) AS x (value)
+        CROSS JOIN LATERAL jsonb_array_elements(coalesce((x.value -> 'cells' ->> 'media')::jsonb, '[]'))
+            WITH ORDINALITY AS m (value, n)
+        WHERE x.value ->> 'row' = x.value ->> 'first';
+    END IF;
+
+    SELECT count(*) FILTER (WHERE (i.value ->> 'inserted')::boolean), count(*) FILTER (WHERE NOT (i.value ->> 'inserted')::boolean)
+    INTO created, updated
+    FROM jsonb_each(imported) AS i;
+    RETURN jsonb_build_object('created', created, 'updated', updated);
+END
+$$;
+COMMENT ON FUNCTION api.admin_import_products(jsonb) IS
+'POST /v1/admin/products/import (catalog_manager): a CSV of up to 10,000 rows, decoded by the layer into '
+'{rows: [[cell, ...], ...]} with the header first (columns as in the export; name, sku and variant_name '
+'are required columns). A row''s product is its product_slug (an existing one is updated, else created), '
+'or when empty its name (a new product with a slug made from the name). Empty cells: no value (a '
+'price_<CUR> cell left empty removes that price); absent columns leave existing values alone. All or '
+'nothing: every row is checked first (the same rules as the API and the triggers, attributes by type). '
+'Returns {created, updated} (products). Errors: PT422 import_failed with details.rows: [{row (the header '
+'is row 1), field, message}], at most 1,000.';
+REVOKE ALL ON FUNCTION api.admin_import_products(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_import_products(jsonb) TO catalog_manager;

@@ -307,3 +307,110 @@ def test_only_catalog_managers_may(api: Client, shopper: str, support: str, meth
     for token, status, code in ((None, 401, "unauthorized"), (shopper, 403, "forbidden"), (support, 403, "forbidden")):
         r = api.request(method, path, body, token=token)
         assert (r.status, r.error_code) == (status, code), (method, path, token and "signed in", r.text)
+
+
+# -- CSV import and export -----------------------------------------------------------------------------
+def post_csv(api: Client, text: str, token: str | None) -> Any:
+    return api.request("POST", "/v1/admin/products/import", token=token, raw=text.encode(),
+                       headers={"Content-Type": "text/csv"})
+
+
+def test_import_creates_and_updates_then_export_gives_the_same_columns(api: Client, manager: str,
+                                                                       shirt_type: str) -> None:
+    import csv
+    import io
+
+    t = tag()
+    cat = api.post("/v1/admin/categories", {"name": f"Csv {t}"}, token=manager).json["slug"]
+    text = (
+        "product_slug,name,description,status,category,product_type,attributes,media,sku,variant_name,options,"
+        "position,price_EUR,price_USD\n"
+        f'csv-tee-{t},"Csv Tee, {t}",Soft,published,{cat},{shirt_type},"{{""size"": ""M""}}",'
+        f'"[{{""url"": ""https://img.example/{t}.jpg"", ""alt"": ""Front""}}]",CSV-{t}-M,M,"{{""size"": ""M""}}",0,1999,2199\n'
+        f'csv-tee-{t},,,,,,,,CSV-{t}-L,L,,1,2099,\n'
+        f',Csv Mug {t},,draft,,,,,,,,,,\n'
+    )
+    r = post_csv(api, text, manager)
+    assert r.status == 200 and r.json == {"created": 2, "updated": 0}, r.text
+    tee = api.get(f"/v1/products/csv-tee-{t}")
+    assert tee.status == 200 and tee.json["name"] == f"Csv Tee, {t}" and tee.json["category"]["slug"] == cat
+    assert [(v["sku"], v["price"]["amount"]) for v in tee.json["variants"]] == [(f"CSV-{t}-M", 1999), (f"CSV-{t}-L", 2099)]
+    assert tee.json["media"] == [{"url": f"https://img.example/{t}.jpg", "alt": "Front"}]
+    mug = api.get(f"/v1/admin/products?q=csv+mug+{t}", token=manager).json["items"]
+    assert [(m["slug"], m["status"]) for m in mug] == [(f"csv-mug-{t}", "draft")]
+
+    exported = api.get("/v1/admin/products/export", token=manager)
+    assert exported.status == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.text, newline="")))
+    header = rows[0]
+    assert header[:13] == ["product_slug", "name", "description", "status", "publish_at", "category", "product_type",
+                           "attributes", "media", "sku", "variant_name", "options", "position"]
+    assert {"price_EUR", "price_USD"} <= set(header[13:])
+    mine = [dict(zip(header, row, strict=True)) for row in rows[1:] if row[0] in (f"csv-tee-{t}", f"csv-mug-{t}")]
+    assert [(m["sku"], m["price_EUR"], m["price_USD"]) for m in mine] == [
+        ("", "", ""), (f"CSV-{t}-M", "1999", "2199"), (f"CSV-{t}-L", "2099", "")]
+
+    # the export of these products, imported again, changes nothing but counts them as updated
+    before = api.get(f"/v1/admin/products/{tee.json['id']}", token=manager).json
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(row for row in rows[1:] if row[0] in (f"csv-tee-{t}", f"csv-mug-{t}"))
+    again = post_csv(api, buffer.getvalue(), manager)
+    assert again.status == 200 and again.json == {"created": 0, "updated": 2}, again.text
+    after = api.get(f"/v1/admin/products/{tee.json['id']}", token=manager).json
+    for key in ("slug", "name", "description", "status", "published_at", "attributes", "category", "variants"):
+        assert after[key] == before[key], key
+    assert [(m["url"], m["alt"]) for m in after["media"]] == [(m["url"], m["alt"]) for m in before["media"]]
+
+
+def test_one_bad_row_rejects_the_whole_import(api: Client, manager: str, shirt_type: str) -> None:
+    t = tag()
+    text = (
+        "product_slug,name,product_type,attributes,sku,variant_name,price_EUR\n"
+        f"ok-{t},Ok {t},,,OK-{t},One,100\n"
+        f"bad-{t},Bad {t},,,BAD-{t},One,12.50\n"
+        f"typed-{t},Typed {t},{shirt_type},\"{{\"\"size\"\": \"\"XL\"\"}}\",TY-{t},One,100\n"
+        f"dup-{t},Dup {t},,,OK-{t},One,100\n"
+    )
+    r = post_csv(api, text, manager)
+    assert r.status == 422 and r.error_code == "import_failed", r.text
+    assert r.json["error"]["details"]["rows"] == [
+        {"row": 3, "field": "price_EUR", "message": "must be a whole number of minor units, 0 or more (1999 = 19.99)"},
+        {"row": 4, "field": "attributes.size", "message": "must be one of S, M, L"},
+        {"row": 5, "field": "sku", "message": "is on row 2 too"},
+    ]
+    assert api.get(f"/v1/admin/products?q=ok-{t}", token=manager).json["items"] == []  # nothing was written
+    unknown = post_csv(api, "name,sku,variant_name,colour\nX,X1,One,red\n", manager)
+    assert unknown.status == 422 and unknown.json["error"]["details"]["rows"] == [
+        {"row": 1, "field": "colour", "message": "is not a column of the import"}]
+
+
+def test_import_of_ten_thousand_rows(api: Client, manager: str) -> None:
+    t = tag()
+    lines = ["product_slug,name,description,status,sku,variant_name,options,position,price_EUR"]
+    for n in range(5000):  # 5,000 products of 2 variants each
+        for size in ("S", "M"):
+            lines.append(f'bulk-{t}-{n},Bulk {t} {n},A bulk product,published,B{t}-{n}-{size},{size},'
+                         f'"{{""size"": ""{size}""}}",{"SM".index(size)},{1000 + n}')
+    started = time.monotonic()
+    r = post_csv(api, "\n".join(lines) + "\n", manager)
+    elapsed = time.monotonic() - started
+    assert r.status == 200 and r.json == {"created": 5000, "updated": 0}, r.text[:500]
+    print("import seconds", elapsed)
+    assert elapsed < 10, elapsed
+    one = api.get(f"/v1/products/bulk-{t}-4999")
+    assert [v["price"]["amount"] for v in one.json["variants"]] == [5999, 5999]
+    too_many = post_csv(api, "\n".join(lines + [lines[1]]) + "\n", manager)
+    assert too_many.status == 422 and too_many.json["error"]["details"]["rows"][0]["row"] == 10002
+
+
+def test_csv_routes_refuse_others_and_other_bodies(api: Client, manager: str, support: str) -> None:
+    assert post_csv(api, "name,sku,variant_name\n", support).status == 403
+    assert post_csv(api, "name,sku,variant_name\n", None).status == 401
+    assert api.get("/v1/admin/products/export", token=support).status == 403
+    as_json = api.post("/v1/admin/products/import", {"rows": []}, token=manager)
+    assert as_json.status == 415
+    broken = api.request("POST", "/v1/admin/products/import", token=manager, raw=b'name\n"open',
+                         headers={"Content-Type": "text/csv"})
+    assert broken.status == 400 and broken.error_code == "invalid_csv"

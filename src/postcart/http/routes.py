@@ -27,6 +27,10 @@ class Route:
     response: type[BaseModel] | None = None
     cacheable: bool = False  # catalog reads: ETag, Cache-Control, If-None-Match → 304
     step: str | None = None  # Python steps around the call (argon2, tokens, TOTP): see app.STEPS
+    # "text/csv": the body is CSV, decoded into {"rows": [[cell, ...], ...]} (header first); the function's
+    # result is then a JSON string sent as a text/csv body. Decoding only: the database checks the rows.
+    consumes: str = "application/json"
+    produces: str = "application/json"
 
 
 ROUTES: tuple[Route, ...] = (
@@ -77,6 +81,11 @@ ROUTES: tuple[Route, ...] = (
           auth="required", query=s.AdminProductQuery, response=s.AdminProductList),
     Route("POST", "/v1/admin/products", "admin_create_product", "Create a product.", "catalog admin", status=201,
           auth="required", request=s.ProductCreate, response=s.AdminProduct),
+    # before /v1/admin/products/{id}: routes match in this order
+    Route("POST", "/v1/admin/products/import", "admin_import_products", "Import products from CSV (all or nothing).",
+          "catalog admin", auth="required", consumes="text/csv", response=s.ImportResult),
+    Route("GET", "/v1/admin/products/export", "admin_export_products", "Every product as CSV.", "catalog admin",
+          auth="required", produces="text/csv"),
     Route("GET", "/v1/admin/products/{id}", "admin_get_product", "One product, whatever its status.",
           "catalog admin", auth="required", response=s.AdminProduct),
     Route("PATCH", "/v1/admin/products/{id}", "admin_update_product", "Change a product.", "catalog admin",

@@ -416,3 +416,8 @@ class Collection(Model):
     name: str
     items: list[ProductSummary]
     next_cursor: str | None
+
+
+class ImportResult(Model):
+    created: int = Field(description="Products created")
+    updated: int = Field(description="Products updated")
