@@ -386,8 +386,16 @@ def test_one_bad_row_rejects_the_whole_import(api: Client, manager: str, shirt_t
         {"row": 1, "field": "colour", "message": "is not a column of the import"}]
 
 
-def test_import_of_ten_thousand_rows(api: Client, manager: str) -> None:
+@pytest.fixture
+def bulk_tag(admin: Any) -> Any:
+    """A tag for bulk products, removed afterwards: thousands of them would slow later catalog tests."""
     t = tag()
+    yield t
+    admin.execute("DELETE FROM shop.products WHERE slug LIKE %s", [f"bulk-{t}-%"])
+
+
+def test_import_of_ten_thousand_rows(api: Client, manager: str, bulk_tag: str) -> None:
+    t = bulk_tag
     lines = ["product_slug,name,description,status,sku,variant_name,options,position,price_EUR"]
     for n in range(5000):  # 5,000 products of 2 variants each
         for size in ("S", "M"):
@@ -397,7 +405,6 @@ def test_import_of_ten_thousand_rows(api: Client, manager: str) -> None:
     r = post_csv(api, "\n".join(lines) + "\n", manager)
     elapsed = time.monotonic() - started
     assert r.status == 200 and r.json == {"created": 5000, "updated": 0}, r.text[:500]
-    print("import seconds", elapsed)
     assert elapsed < 10, elapsed
     one = api.get(f"/v1/products/bulk-{t}-4999")
     assert [v["price"]["amount"] for v in one.json["variants"]] == [5999, 5999]
