@@ -101,6 +101,8 @@ DECLARE
     q_compact text;
     category_slug text := nullif(btrim(args ->> 'category'), '');
     category_ids uuid[];
+    collection_slug text := nullif(btrim(args ->> 'collection'), '');
+    collection_product_ids uuid[];
     req_currency text := upper(coalesce(nullif(btrim(args ->> 'currency'), ''), 'EUR'));
     min_price bigint;
     max_price bigint;
@@ -163,6 +165,16 @@ BEGIN
         SELECT array_agg(subtree.id) INTO category_ids FROM subtree;
         IF category_ids IS NULL THEN
             fields := fields || '{"category": "no category has this slug"}';
+        END IF;
+    END IF;
+    IF collection_slug IS NOT NULL THEN
+        SELECT coalesce(array_agg(cp.product_id), '{}') INTO collection_product_ids
+        FROM shop.collections AS c
+        LEFT JOIN shop.collection_products AS cp ON c.id = cp.collection_id
+        WHERE c.slug = collection_slug
+        GROUP BY c.id;
+        IF collection_product_ids IS NULL THEN
+            fields := fields || '{"collection": "no collection has this slug"}';
         END IF;
     END IF;
     IF fields <> '{}' THEN
@@ -309,8 +321,9 @@ BEGIN
         WHERE
             -- The storefront lists published products to everyone (staff included); RLS additionally
             -- keeps anything else away from anonymous callers and customers.
-            p.status = 'published'
+            p.status = 'published' AND p.published_at <= now()
             AND (category_ids IS NULL OR p.category_id = ANY(category_ids))
+            AND (collection_product_ids IS NULL OR p.id = ANY(collection_product_ids))
             AND (min_price IS NULL OR pr.amount >= min_price)
             AND (max_price IS NULL OR pr.amount <= max_price)
             AND (
@@ -431,10 +444,10 @@ COMMENT ON FUNCTION api.list_products(jsonb) IS
 'strings): q (search: every word must be in the name, typos tolerated, or in the description; accents, '
 'case and hyphens or spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; '
 'best match first), category '
-'(slug, includes subcategories), min_price and max_price (minor units, inclusive, compared with the '
-'price shown: the lowest variant price resolved for the caller now, after its customer group''s and '
-'sale price lists and markdowns, docs/pricing.md), currency (default EUR), sort (relevance [default '
-'with q], newest [default '
+'(slug, includes subcategories), collection (slug), min_price and max_price (minor units, inclusive, '
+'compared with the price shown: the lowest variant price resolved for the caller now, after its customer '
+'group''s and sale price lists and markdowns, docs/pricing.md), currency (default EUR), sort (relevance '
+'[default with q], newest [default '
 'without q], price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the '
 'previous page). Only products priced in the currency are listed. Returns {items: [{id, slug, name, '
 'description, price: {amount, currency}, in_stock, image_url, category: {id, slug, name}|null}], '
@@ -461,6 +474,7 @@ DECLARE
     problem text;
     product shop.products%ROWTYPE;
     resolved jsonb;
+    moved_to text;
     result jsonb;
 BEGIN
     problem := shop.currency_problem(req_currency);
@@ -491,6 +505,16 @@ BEGIN
     LIMIT 1;
 
     IF product.id IS NULL THEN
+        -- A former slug: 301 to the current one, if the caller may see the product.
+        SELECT p.slug INTO moved_to FROM shop.products AS p WHERE p.id = shop.product_id_by_former_slug(lookup);
+        IF moved_to IS NOT NULL THEN
+            PERFORM shop.fail(
+                301, 'moved_permanently',
+                jsonb_build_object('location', '/v1/products/' || moved_to || CASE
+                    WHEN args ? 'currency' THEN '?currency=' || req_currency ELSE '' END),
+                'This product has a new slug; follow Location.'
+            );
+        END IF;
         PERFORM shop.fail(
             404, 'product_not_found',
             jsonb_build_object('id_or_slug', lookup),
@@ -499,8 +523,8 @@ BEGIN
     END IF;
 
     -- Resolved unit prices by variant id: the caller's (customer group, now) for a published product; a
-    -- draft or archived one only staff can see, at the price with no customer group.
-    IF product.status = 'published' THEN
+    -- draft, scheduled or archived one only staff can see, at the price with no customer group.
+    IF product.status = 'published' AND product.published_at <= now() THEN
         SELECT jsonb_object_agg(r.variant_id, r.amount) INTO resolved
         FROM shop.caller_prices(
             ARRAY(SELECT pv.id FROM shop.product_variants AS pv WHERE pv.product_id = product.id),
@@ -527,6 +551,10 @@ BEGIN
             WHERE c.id = product.category_id
         ),
         'image_url', product.image_url,
+        'media', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('url', m.url, 'alt', m.alt) ORDER BY m.position, m.id)
+            FROM shop.product_media AS m WHERE m.product_id = product.id
+        ), '[]'),
         'variants', coalesce((
             SELECT jsonb_agg(
                 jsonb_build_object(
@@ -558,9 +586,10 @@ COMMENT ON FUNCTION api.get_product(jsonb) IS
 'and customers; staff also see drafts). Arguments: id_or_slug (a uuid or a slug; anything not shaped '
 'like a uuid is looked up as a slug), currency (default EUR). Each variant''s price is its unit price '
 'resolved for the caller now (customer group, price lists, markdowns: docs/pricing.md). Returns {id, '
-'slug, name, description, '
-'attributes, category: {id, slug, name}|null, image_url, variants: [{id, sku, name, options, price: '
-'{amount, currency}|null, in_stock, available_quantity}]}, variants in display order. Errors: PT404 '
+'slug, name, description, attributes, category: {id, slug, name}|null, image_url, media: [{url, alt}], '
+'variants: [{id, sku, name, options, price: {amount, currency}|null, in_stock, available_quantity}]}, '
+'variants and media in display order. A former slug (the product was renamed) answers PT301 '
+'moved_permanently with details.location, the path of the current slug. Errors: PT404 '
 'product_not_found, PT400 validation_failed.';
 REVOKE ALL ON FUNCTION api.get_product(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_product(jsonb) TO postcart_anon;

@@ -13,12 +13,14 @@ AS $$
         (SELECT max(lower(p.valid_during)) FROM shop.price_list_prices AS p WHERE lower(p.valid_during) <= now()),
         (SELECT max(upper(p.valid_during)) FROM shop.price_list_prices AS p WHERE upper(p.valid_during) <= now()),
         (SELECT max(m.starts_at) FROM shop.markdowns AS m WHERE m.starts_at <= now()),
-        (SELECT max(m.ends_at) FROM shop.markdowns AS m WHERE m.ends_at <= now())
+        (SELECT max(m.ends_at) FROM shop.markdowns AS m WHERE m.ends_at <= now()),
+        -- Scheduled publication (publish_at): products_status_published_at_idx.
+        (SELECT max(p.published_at) FROM shop.products AS p WHERE p.status = 'published' AND p.published_at <= now())
     )
 $$;
 COMMENT ON FUNCTION shop.catalog_schedule_instant() IS
 'The latest instant, up to now, at which a scheduled catalog change took effect (a price window or a '
-'markdown starting or ending); NULL when none has. Returns timestamptz.';
+'markdown starting or ending, a product''s publication); NULL when none has. Returns timestamptz.';
 
 CREATE OR REPLACE FUNCTION shop.catalog_version()
 RETURNS text
@@ -76,4 +78,14 @@ FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.price_list_prices
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.markdowns
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.product_types
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.product_slugs
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.collections
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.collection_products
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.product_media
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();

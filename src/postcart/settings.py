@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=900, ge=30, le=86400, description="seconds")
     refresh_token_ttl: int = Field(default=30 * 86400, ge=60, description="seconds")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # CSV bodies (product import: up to 10,000 rows) may be this large instead.
+    max_csv_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # A request's statements may run this long (milliseconds) before PostgreSQL cancels them: 503 timeout.
     statement_timeout: int = Field(default=10_000, ge=100)
     log_level: str = "INFO"

@@ -138,3 +138,17 @@ def test_a_sale_shows_the_instant_it_starts_and_ends(api: Client, admin: psycopg
         assert api.get(PRODUCT).json["variants"][0]["price"]["amount"] == price  # and ended
     finally:
         admin.execute("DELETE FROM shop.price_lists WHERE id = %s", [sale])
+
+
+def test_a_scheduled_product_appears_the_instant_it_is_published(api: Client, admin: psycopg.Connection) -> None:
+    slug = "harbor-stripe-tee"
+    original = admin.execute("SELECT published_at FROM shop.products WHERE slug = %s", [slug]).fetchone()[0]
+    try:
+        admin.execute("UPDATE shop.products SET published_at = now() + interval '1.5 s' WHERE slug = %s", [slug])
+        assert api.get(f"/v1/products/{slug}").status == 404
+        assert slug not in [p["slug"] for p in api.get("/v1/products?limit=100&sort=name").json["items"]]
+        time.sleep(1.7)
+        assert api.get(f"/v1/products/{slug}").status == 200
+        assert slug in [p["slug"] for p in api.get("/v1/products?limit=100&sort=name").json["items"]]
+    finally:
+        admin.execute("UPDATE shop.products SET published_at = %s WHERE slug = %s", [original, slug])

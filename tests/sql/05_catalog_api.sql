@@ -337,7 +337,7 @@ SELECT is(
 );
 SELECT is(
     (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(api.get_product('{"id_or_slug": "tst5-cozy-hoodie"}')) AS k),
-    ARRAY['attributes', 'category', 'description', 'id', 'image_url', 'name', 'slug', 'variants'],
+    ARRAY['attributes', 'category', 'description', 'id', 'image_url', 'media', 'name', 'slug', 'variants'],
     'a product has exactly the documented fields'
 );
 SELECT is(

@@ -28,7 +28,7 @@ from ..settings import Settings
 from . import catalog_cache, database, explorer, headers, lowlevel, openapi, sessions
 from .context import CONTEXT, Context, request_id_var
 from .errors import ApiError, connection_lost, from_database, from_http, internal_error
-from .inputs import bearer_token, read_body, read_query
+from .inputs import bearer_token, read_body, read_csv_body, read_query
 from .routes import ROUTES, Route
 
 log = logging.getLogger("postcart.http")
@@ -121,6 +121,8 @@ def json_response(request: web.Request, route: Route, status: int, body: str | N
                   caller: db.Caller) -> web.Response:
     if status in _NO_BODY_STATUSES:
         return web.Response(status=status)
+    if route.produces == "text/csv":  # the function returned the CSV text as a JSON string
+        return web.Response(text=json.loads(body or '""'), status=status, content_type="text/csv", charset="utf-8")
     text = body if body is not None else "null"
     response = web.Response(text=text, status=status, content_type="application/json")
     if route.cacheable and status == 200:  # signed-in catalog reads (anonymous ones: anonymous_catalog_read)
@@ -173,7 +175,10 @@ def handler_for(route: Route) -> Handler:
         ctx = request.app[CONTEXT]
         caller = caller_of(request, ctx.secret)
         query = read_query(request, route.query)
-        body = await read_body(request)
+        if route.consumes == "text/csv":
+            body = await read_csv_body(request, ctx.settings.max_csv_bytes)
+        else:
+            body = await read_body(request)
         if route.function is None:
             assert route.step is not None
             if route.auth == "required" and caller.session_id is None:  # no database call to refuse it

@@ -82,8 +82,15 @@ def from_database(exc: psycopg.Error, authenticated: bool) -> ApiError:
     diag = exc.diag
     if len(state) == 5 and state.startswith("PT") and state[2:].isdigit():
         code = diag.message_primary or "error"
-        return ApiError(int(state[2:]), code, diag.message_hint or code.replace("_", " "),
-                        _json_object(diag.message_detail))
+        status, details = int(state[2:]), _json_object(diag.message_detail)
+        headers = {}
+        if 300 <= status < 400:  # a redirect: PT301 with details.location, a path of this API
+            location = details.get("location")
+            if not (isinstance(location, str) and location.startswith("/") and not location.startswith("//")):
+                log.error("redirect %s without a local details.location", state)
+                return internal_error()
+            headers["Location"] = location
+        return ApiError(status, code, diag.message_hint or code.replace("_", " "), details, headers)
     if state == "42501":
         if authenticated:
             return ApiError(403, "forbidden", "You are not allowed to do this.")

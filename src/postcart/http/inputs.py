@@ -3,6 +3,8 @@ refusal is a 4xx in the error envelope, whatever the bytes were (NUL, lone surro
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 
@@ -111,3 +113,29 @@ def read_query(request: web.Request, model: type[BaseModel] | None) -> dict[str,
             path_fields[name] = problem
     _refuse_strings(path_fields)
     return query
+
+
+async def read_csv_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
+    """A text/csv body (RFC 4180, UTF-8) of at most max_bytes as {"rows": [[cell, ...], ...]}, the header
+    row first; blank lines are skipped. The cells are strings; what they mean is the database's business."""
+    if request.content_type != "text/csv":
+        raise ApiError(415, "unsupported_media_type", "Send CSV (Content-Type: text/csv).")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(65536):  # not request.read(): its limit is the JSON one
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(413, "payload_too_large", f"The CSV is larger than {max_bytes} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_csv", "The CSV is not valid UTF-8.") from None
+    if "\x00" in text:
+        raise ApiError(400, "invalid_csv", "The CSV contains NUL characters.")
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
+    except csv.Error as exc:
+        raise ApiError(400, "invalid_csv", f"The CSV is malformed: {exc}.") from None
+    return {"rows": rows}

@@ -62,11 +62,15 @@ def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
         "parameters": _parameters(route),
         "responses": {},
     }
-    if route.request is not None:
+    if route.consumes == "text/csv":
+        op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+    elif route.request is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": {"$ref": _REF.format(model=route.request.__name__)}}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if route.response is not None and route.status != 204:
+    if route.produces == "text/csv":
+        ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    elif route.response is not None and route.status != 204:
         ok["content"] = {"application/json": {"schema": {"$ref": _REF.format(model=route.response.__name__)}}}
     op["responses"][str(route.status)] = ok
     if route.cacheable:

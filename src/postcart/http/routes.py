@@ -29,6 +29,10 @@ class Route:
     # Python around the call (argon2, tokens, TOTP): without a function, app.STEPS answers whole; with one,
     # app.PREPARES takes the plain secrets out of the arguments and derives what the database may see.
     step: str | None = None
+    # "text/csv": the body is CSV, decoded into {"rows": [[cell, ...], ...]} (header first); the function's
+    # result is then a JSON string sent as a text/csv body. Decoding only: the database checks the rows.
+    consumes: str = "application/json"
+    produces: str = "application/json"
 
 
 ROUTES: tuple[Route, ...] = (
@@ -99,4 +103,33 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/admin/markdowns", "create_markdown",
           "Schedule a percent markdown on a category or product (catalog_manager).", "prices", status=201,
           auth="required", request=s.MarkdownRequest, response=s.MarkdownResponse),
+    # staff catalog management (catalog_manager; the database refuses everyone else)
+    Route("POST", "/v1/admin/product-types", "admin_create_product_type", "Create a product type.", "catalog admin",
+          status=201, auth="required", request=s.ProductTypeRequest, response=s.ProductType),
+    Route("PATCH", "/v1/admin/product-types/{id}", "admin_update_product_type", "Change a product type.",
+          "catalog admin", auth="required", request=s.ProductTypeUpdate, response=s.ProductType),
+    Route("GET", "/v1/admin/products", "admin_list_products", "Every product, with its status.", "catalog admin",
+          auth="required", query=s.AdminProductQuery, response=s.AdminProductList),
+    Route("POST", "/v1/admin/products", "admin_create_product", "Create a product.", "catalog admin", status=201,
+          auth="required", request=s.ProductCreate, response=s.AdminProduct),
+    # before /v1/admin/products/{id}: routes match in this order
+    Route("POST", "/v1/admin/products/import", "admin_import_products", "Import products from CSV (all or nothing).",
+          "catalog admin", auth="required", consumes="text/csv", response=s.ImportResult),
+    Route("GET", "/v1/admin/products/export", "admin_export_products", "Every product as CSV.", "catalog admin",
+          auth="required", produces="text/csv"),
+    Route("GET", "/v1/admin/products/{id}", "admin_get_product", "One product, whatever its status.",
+          "catalog admin", auth="required", response=s.AdminProduct),
+    Route("PATCH", "/v1/admin/products/{id}", "admin_update_product", "Change a product.", "catalog admin",
+          auth="required", request=s.ProductWrite, response=s.AdminProduct),
+    Route("POST", "/v1/admin/categories", "admin_create_category", "Create a category.", "catalog admin",
+          status=201, auth="required", request=s.CategoryCreate, response=s.AdminCategory),
+    Route("PATCH", "/v1/admin/categories/{id}", "admin_update_category", "Rename or move a category.",
+          "catalog admin", auth="required", request=s.CategoryWrite, response=s.AdminCategory),
+    Route("POST", "/v1/admin/collections", "admin_create_collection", "Create a collection.", "catalog admin",
+          status=201, auth="required", request=s.CollectionCreate, response=s.AdminCollection),
+    Route("PUT", "/v1/admin/collections/{id}/products", "admin_set_collection_products",
+          "Set a collection's products, in order.", "catalog admin", auth="required",
+          request=s.CollectionProductsRequest, response=s.AdminCollection),
+    Route("GET", "/v1/collections/{slug}", "get_collection", "A collection with its published products.",
+          "catalog", query=s.CollectionQuery, response=s.Collection, cacheable=True),
 )

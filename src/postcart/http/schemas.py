@@ -220,6 +220,7 @@ class ProductList(Model):
 class ProductQuery(ListQuery):
     q: str | None = Field(default=None, description="Search text; typo-tolerant, best match first")
     category: str | None = Field(default=None, description="Category slug (includes subcategories)")
+    collection: str | None = Field(default=None, description="Collection slug")
     min_price: int | None = Field(default=None, description="Minor units, in `currency`")
     max_price: int | None = None
     currency: str = "EUR"
@@ -240,6 +241,11 @@ class Variant(Model):
     available_quantity: int
 
 
+class MediaRef(Model):
+    url: str
+    alt: str
+
+
 class Product(Model):
     id: UUID
     slug: str
@@ -248,6 +254,7 @@ class Product(Model):
     attributes: dict[str, Any]
     category: CategoryRef | None
     image_url: str | None
+    media: list[MediaRef] = Field(default_factory=list, description="Images in display order")
     variants: list[Variant]
 
 
@@ -403,3 +410,190 @@ class Markdown(Model):
 
 class MarkdownResponse(Model):
     markdown: Markdown
+
+
+# -- staff catalog management -------------------------------------------------------------------
+class AttributeDefinition(Model):
+    type: Literal["text", "number", "boolean", "enum"]
+    values: list[str] | None = Field(default=None, description="The allowed values (enum only)")
+    required: bool = False
+
+
+class ProductTypeRequest(Model):
+    code: str | None = Field(default=None, description="Made from the name when absent")
+    name: str
+    attributes: dict[str, AttributeDefinition] = Field(default_factory=dict)
+
+
+class ProductTypeUpdate(Model):
+    code: str | None = None
+    name: str | None = None
+    attributes: dict[str, AttributeDefinition] | None = None
+
+
+class ProductType(Model):
+    id: UUID
+    code: str
+    name: str
+    attributes: dict[str, AttributeDefinition]
+    created_at: datetime
+    updated_at: datetime
+
+
+class VariantInput(Model):
+    id: UUID | None = Field(default=None, description="Update this variant (else matched by sku, else added)")
+    sku: str | None = None
+    name: str | None = None
+    options: dict[str, Any] | None = None
+    position: int | None = None
+    prices: list[Money] | None = Field(default=None, description="Replaces the variant's prices when given")
+
+
+class MediaInput(Model):
+    url: str
+    alt: str | None = None
+
+
+class ProductWrite(Model):
+    name: str | None = None
+    slug: str | None = Field(default=None, description="Made from the name when absent (-2, -3 on collision)")
+    description: str | None = None
+    product_type: str | None = Field(default=None, description="Product type code; attributes follow it")
+    attributes: dict[str, Any] | None = None
+    category_id: UUID | None = None
+    status: Literal["draft", "published", "archived"] | None = None
+    publish_at: datetime | None = Field(default=None, description="Visible from this instant (implies published)")
+    variants: list[VariantInput] | None = None
+    media: list[MediaInput] | None = Field(default=None, description="Replaces the images, in display order")
+
+
+class ProductCreate(ProductWrite):
+    name: str  # type: ignore[assignment]
+
+
+class AdminVariant(Model):
+    id: UUID
+    sku: str
+    name: str
+    options: dict[str, Any]
+    position: int
+    prices: list[Money]
+
+
+class AdminMedia(Model):
+    id: UUID
+    url: str
+    alt: str
+    position: int
+
+
+class ProductTypeRef(Model):
+    id: UUID
+    code: str
+    name: str
+
+
+class AdminProduct(Model):
+    id: UUID
+    slug: str
+    former_slugs: list[str]
+    name: str
+    description: str
+    status: Literal["draft", "published", "archived"]
+    published_at: datetime | None
+    scheduled: bool = Field(description="Published with published_at still in the future")
+    product_type: ProductTypeRef | None
+    attributes: dict[str, Any]
+    category: CategoryRef | None
+    image_url: str | None
+    media: list[AdminMedia]
+    variants: list[AdminVariant]
+    created_at: datetime
+    updated_at: datetime
+
+
+class AdminProductQuery(ListQuery):
+    status: Literal["draft", "published", "scheduled", "archived"] | None = None
+    q: str | None = Field(default=None, description="Part of the name, or an exact slug or SKU")
+
+
+class AdminProductSummary(Model):
+    id: UUID
+    slug: str
+    name: str
+    status: str
+    published_at: datetime | None
+    scheduled: bool
+    product_type: str | None
+    category: CategoryRef | None
+    image_url: str | None
+    variant_count: int
+    updated_at: datetime
+
+
+class AdminProductList(Model):
+    items: list[AdminProductSummary]
+    next_cursor: str | None
+
+
+class CategoryWrite(Model):
+    name: str | None = None
+    slug: str | None = Field(default=None, description="Made from the name when absent")
+    parent_id: UUID | None = Field(default=None, description="null: top level; a move takes the subtree along")
+    position: int | None = None
+
+
+class CategoryCreate(CategoryWrite):
+    name: str  # type: ignore[assignment]
+
+
+class AdminCategory(Model):
+    id: UUID
+    parent_id: UUID | None
+    slug: str
+    name: str
+    position: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CollectionCreate(Model):
+    name: str
+    slug: str | None = Field(default=None, description="Made from the name when absent")
+
+
+class CollectionProductsRequest(Model):
+    product_ids: list[UUID] = Field(description="In display order")
+
+
+class AdminCollectionProduct(Model):
+    id: UUID
+    slug: str
+    name: str
+    status: str
+
+
+class AdminCollection(Model):
+    id: UUID
+    slug: str
+    name: str
+    products: list[AdminCollectionProduct]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CollectionQuery(ListQuery):
+    currency: str = "EUR"
+
+
+class Collection(Model):
+    id: UUID
+    slug: str
+    name: str
+    items: list[ProductSummary]
+    next_cursor: str | None
+
+
+class ImportResult(Model):
+    created: int = Field(description="Products created")
+    updated: int = Field(description="Products updated")
