@@ -14,8 +14,8 @@ AS $$
         (SELECT max(upper(p.valid_during)) FROM shop.price_list_prices AS p WHERE upper(p.valid_during) <= now()),
         (SELECT max(m.starts_at) FROM shop.markdowns AS m WHERE m.starts_at <= now()),
         (SELECT max(m.ends_at) FROM shop.markdowns AS m WHERE m.ends_at <= now()),
-        -- Scheduled publication (publish_at): products_status_published_at_idx.
-        (SELECT max(p.published_at) FROM shop.products AS p WHERE p.status = 'published' AND p.published_at <= now())
+        -- Scheduled publication (publish_at), kept apart from shop.products by a trigger.
+        (SELECT max(i.at) FROM shop.catalog_schedule_instants AS i WHERE i.at <= now())
     )
 $$;
 COMMENT ON FUNCTION shop.catalog_schedule_instant() IS
@@ -54,6 +54,29 @@ COMMENT ON FUNCTION shop.tg__bump_catalog_version() IS
 'AFTER … FOR EACH STATEMENT trigger on the tables catalog responses read: bumps this backend''s shard of '
 'the catalog version in the writing transaction (visible exactly when the write commits). Returns NULL.';
 
+CREATE OR REPLACE FUNCTION shop.tg_products__schedule_instant()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    IF NEW.status = 'published' AND NEW.published_at IS NOT NULL THEN
+        INSERT INTO shop.catalog_schedule_instants (at) VALUES (NEW.published_at) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_products__schedule_instant() IS
+'AFTER INSERT/UPDATE row trigger on shop.products: records the publication instant of a published product '
+'in shop.catalog_schedule_instants, so the catalog version moves when that instant passes. Returns NULL.';
+
+CREATE OR REPLACE TRIGGER _950_schedule_instant
+AFTER INSERT OR UPDATE OF status, published_at ON shop.products
+FOR EACH ROW EXECUTE FUNCTION shop.tg_products__schedule_instant();
+
+REVOKE EXECUTE ON FUNCTION shop.tg_products__schedule_instant() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_schedule_instant() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_version() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.tg__bump_catalog_version() FROM PUBLIC;

@@ -26,7 +26,7 @@ $$;
 -- Staff members with one permission role each.
 SET LOCAL ROLE postcart_dba;
 CREATE TEMP TABLE made AS
-SELECT auth.create_staff(format('tst12-%s@example.com', r), 'a long staff password', '$argon2id$v=19$x', 'T', ARRAY[r])
+SELECT auth.invite_staff(format('tst12-%s@example.com', r), 'T', ARRAY[r])
 FROM unnest(ARRAY['catalog_manager', 'support_agent', 'order_manager', 'store_admin']) AS r;
 RESET ROLE;
 CREATE TEMP TABLE member AS
