@@ -267,27 +267,21 @@ STABLE
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_limit_text text := btrim(args ->> 'limit');
-    v_limit integer := 20;
+    v_limit integer := shop.page_size(args);
     v_cursor text := nullif(btrim(args ->> 'cursor'), '');
     v_key jsonb;
     v_after_at timestamptz := 'infinity';
     v_after_id uuid := 'ffffffff-ffff-ffff-ffff-ffffffffffff';
     v_result jsonb;
 BEGIN
-    IF v_limit_text IS NOT NULL THEN
-        IF v_limit_text ~ '^[0-9]{1,3}$' THEN
-            v_limit := v_limit_text::integer;
-        END IF;
-        IF v_limit_text !~ '^[0-9]{1,3}$' OR v_limit NOT BETWEEN 1 AND 100 THEN
-            PERFORM shop.fail(
-                400, 'validation_failed',
-                jsonb_build_object('fields', jsonb_build_object(
-                    'limit', 'must be an integer between 1 and 100'
-                )),
-                'limit must be a whole number from 1 to 100.'
-            );
-        END IF;
+    IF v_limit IS NULL THEN
+        PERFORM shop.fail(
+            400, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object(
+                'limit', 'must be an integer between 1 and 100'
+            )),
+            'limit must be a whole number from 1 to 100.'
+        );
     END IF;
 
     IF v_cursor IS NOT NULL THEN

@@ -107,7 +107,7 @@ DECLARE
     min_price bigint;
     max_price bigint;
     sort_order text := nullif(btrim(args ->> 'sort'), '');
-    page_size integer := 20;
+    page_size integer;
     last_seen jsonb;
     after_num numeric;
     after_text text;
@@ -116,12 +116,9 @@ DECLARE
     result jsonb;
 BEGIN
     -- -- validate every parameter, then report all problems at once --------------------------------
-    IF nullif(btrim(args ->> 'limit'), '') IS NOT NULL THEN
-        IF btrim(args ->> 'limit') ~ '^[0-9]{1,4}$' AND btrim(args ->> 'limit')::integer BETWEEN 1 AND 100 THEN
-            page_size := btrim(args ->> 'limit')::integer;
-        ELSE
-            fields := fields || '{"limit": "must be between 1 and 100"}';
-        END IF;
+    page_size := shop.page_size(args);
+    IF page_size IS NULL THEN
+        fields := fields || '{"limit": "must be between 1 and 100"}';
     END IF;
     IF nullif(btrim(args ->> 'min_price'), '') IS NOT NULL THEN
         IF btrim(args ->> 'min_price') ~ '^[0-9]{1,15}$' THEN

@@ -655,18 +655,15 @@ DECLARE
     wanted text := nullif(btrim(args ->> 'status'), '');
     q text := nullif(btrim(args ->> 'q'), '');
     q_key text;
-    page_size integer := 20;
+    page_size integer;
     last_seen jsonb;
     after_at timestamptz;
     after_id uuid;
     result jsonb;
 BEGIN
-    IF nullif(btrim(args ->> 'limit'), '') IS NOT NULL THEN
-        IF btrim(args ->> 'limit') ~ '^[0-9]{1,4}$' AND btrim(args ->> 'limit')::integer BETWEEN 1 AND 100 THEN
-            page_size := btrim(args ->> 'limit')::integer;
-        ELSE
-            fields := fields || '{"limit": "must be between 1 and 100"}';
-        END IF;
+    page_size := shop.page_size(args);
+    IF page_size IS NULL THEN
+        fields := fields || '{"limit": "must be between 1 and 100"}';
     END IF;
     IF wanted NOT IN ('draft', 'published', 'scheduled', 'archived') THEN
         fields := fields || '{"status": "must be draft, published, scheduled or archived"}';
@@ -1056,17 +1053,14 @@ DECLARE
     req_currency text := upper(coalesce(nullif(btrim(args ->> 'currency'), ''), 'EUR'));
     fields jsonb := '{}';
     problem text;
-    page_size integer := 20;
+    page_size integer;
     after_position integer;
     last_seen jsonb;
     result jsonb;
 BEGIN
-    IF nullif(btrim(args ->> 'limit'), '') IS NOT NULL THEN
-        IF btrim(args ->> 'limit') ~ '^[0-9]{1,4}$' AND btrim(args ->> 'limit')::integer BETWEEN 1 AND 100 THEN
-            page_size := btrim(args ->> 'limit')::integer;
-        ELSE
-            fields := fields || '{"limit": "must be between 1 and 100"}';
-        END IF;
+    page_size := shop.page_size(args);
+    IF page_size IS NULL THEN
+        fields := fields || '{"limit": "must be between 1 and 100"}';
     END IF;
     problem := shop.currency_problem(req_currency);
     IF problem IS NOT NULL THEN

@@ -18,7 +18,7 @@ DECLARE
     near_parts text[];
     origin_lat double precision;
     origin_lng double precision;
-    page_size integer := 20;
+    page_size integer;
     last_seen jsonb;
     after_name text;
     after_id uuid;
@@ -26,12 +26,9 @@ DECLARE
     next_cursor text;
 BEGIN
     -- -- validate every parameter, then report all problems at once --------------------------------
-    IF nullif(btrim(args ->> 'limit'), '') IS NOT NULL THEN
-        IF btrim(args ->> 'limit') ~ '^[0-9]{1,4}$' AND btrim(args ->> 'limit')::integer BETWEEN 1 AND 100 THEN
-            page_size := btrim(args ->> 'limit')::integer;
-        ELSE
-            fields := fields || '{"limit": "must be between 1 and 100"}';
-        END IF;
+    page_size := shop.page_size(args);
+    IF page_size IS NULL THEN
+        fields := fields || '{"limit": "must be between 1 and 100"}';
     END IF;
     IF near_text IS NOT NULL THEN
         near_parts := regexp_match(

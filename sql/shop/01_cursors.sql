@@ -57,3 +57,22 @@ REVOKE ALL ON FUNCTION shop.decode_cursor(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.decode_cursor(text) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.decode_cursor(text) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.decode_cursor(text) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.page_size(args jsonb)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT CASE
+        WHEN nullif(btrim(args ->> 'limit'), '') IS NULL THEN 20
+        WHEN btrim(args ->> 'limit') ~ '^[0-9]{1,4}$' THEN
+            CASE WHEN btrim(args ->> 'limit')::integer BETWEEN 1 AND 100 THEN btrim(args ->> 'limit')::integer END
+    END
+$$;
+COMMENT ON FUNCTION shop.page_size(jsonb) IS
+'The page size a list request asks for with args.limit: 20 when absent, the number when it is 1..100, '
+'NULL when it is anything else (the caller reports details.fields.limit). Returns integer.';
+REVOKE ALL ON FUNCTION shop.page_size(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.page_size(jsonb) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.page_size(jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.page_size(jsonb) TO postcart_staff;
