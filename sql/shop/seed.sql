@@ -1,18 +1,6 @@
 -- A catalog generator for load tests: `postcart seed --products 100000` builds a believable store of any
 -- size in SQL, set-based (one INSERT … SELECT per table), deterministic for a given size.
 
-CREATE OR REPLACE FUNCTION shop.seed_slug(p_words text)
-RETURNS text
-LANGUAGE sql
-IMMUTABLE
-AS $$
-    SELECT lower(regexp_replace(p_words, '[^A-Za-z0-9]+', '-', 'g'))
-$$;
-COMMENT ON FUNCTION shop.seed_slug(text) IS
-'The slug of the generator''s plain ASCII words (runs of other characters become one hyphen); returns text.';
-
-REVOKE EXECUTE ON FUNCTION shop.seed_slug(text) FROM PUBLIC;
-
 CREATE OR REPLACE FUNCTION shop.seed_catalog(p_products integer)
 RETURNS integer
 LANGUAGE plpgsql
@@ -68,13 +56,13 @@ BEGIN
 
     -- The category tree: top level, then subcategories (slugs prefixed so they never meet the demo's).
     INSERT INTO shop.categories (slug, name, position)
-    SELECT DISTINCT 'seed-' || shop.seed_slug(split_part(k, '|', 1)), split_part(k, '|', 1), 0
+    SELECT DISTINCT 'seed-' || shop.slugify(split_part(k, '|', 1)), split_part(k, '|', 1), 0
     FROM unnest(kinds) AS k
     ON CONFLICT (slug) DO NOTHING;
     INSERT INTO shop.categories (parent_id, slug, name, position)
-    SELECT DISTINCT top.id, 'seed-' || shop.seed_slug(split_part(k, '|', 2)), split_part(k, '|', 2), 0
+    SELECT DISTINCT top.id, 'seed-' || shop.slugify(split_part(k, '|', 2)), split_part(k, '|', 2), 0
     FROM unnest(kinds) AS k
-    INNER JOIN shop.categories AS top ON top.slug = 'seed-' || shop.seed_slug(split_part(k, '|', 1))
+    INNER JOIN shop.categories AS top ON top.slug = 'seed-' || shop.slugify(split_part(k, '|', 1))
     ON CONFLICT (slug) DO NOTHING;
 
     -- Products: adjective × material × noun spreads names over 13,500 combinations; the number in the slug
@@ -93,7 +81,7 @@ BEGIN
     )
     SELECT
         s.id,
-        shop.seed_slug(s.adjective || ' ' || s.material || ' ' || split_part(s.kind, '|', 3)) || '-s' || s.n,
+        shop.slugify(s.adjective || ' ' || s.material || ' ' || split_part(s.kind, '|', 3)) || '-s' || s.n,
         s.adjective || ' ' || s.material || ' ' || split_part(s.kind, '|', 3),
         format(
             'A %s %s in %s by %s, made to last: %s. Item %s of the seed catalog.',
@@ -113,7 +101,7 @@ BEGIN
         now() - make_interval(secs => s.n),
         now() - make_interval(secs => s.n)
     FROM seed_products AS s
-    INNER JOIN shop.categories AS c ON c.slug = 'seed-' || shop.seed_slug(split_part(s.kind, '|', 2));
+    INNER JOIN shop.categories AS c ON c.slug = 'seed-' || shop.slugify(split_part(s.kind, '|', 2));
 
     -- Three sizes per product; prices from 9.90 to about 250.00 EUR, USD about 8 % higher.
     INSERT INTO shop.product_variants (id, product_id, sku, name, options, position)
