@@ -1,11 +1,10 @@
 -- The catalog version also moves when a scheduled change takes effect (a sale starts or ends, a markdown
--- begins or expires): the version becomes text, "<writes>@<latest passed instant>", and the instants are
--- indexed so the latest passed one is a backward index scan.
+-- begins or expires): it is "<writes>@<latest passed instant>" (sql/shop/catalog_version.sql), and the
+-- instants are indexed so the latest passed one is a backward index scan.
 -- depends: 0011_prices 0014_catalog_version
 
 SET LOCAL ROLE postcart_owner;
 
-DROP FUNCTION IF EXISTS shop.catalog_version();
 CREATE INDEX price_list_prices_starts_idx ON shop.price_list_prices (lower(valid_during));
 CREATE INDEX price_list_prices_ends_idx ON shop.price_list_prices (upper(valid_during));
 CREATE INDEX markdowns_starts_at_idx ON shop.markdowns (starts_at);

@@ -27,7 +27,7 @@ from ..migrate import migration_ids
 from ..settings import Settings
 from . import catalog_cache, database, explorer, headers, lowlevel, openapi, sessions
 from .context import CONTEXT, Context, request_id_var
-from .errors import ApiError, connection_lost, from_database, from_http, internal_error
+from .errors import ApiError, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_csv_body, read_query
 from .routes import ROUTES, Route
 
@@ -65,9 +65,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return from_http(exc).response()
-    except psycopg.Error as exc:  # from the steps that talk to the database themselves (login, refresh)
-        if connection_lost(exc):
-            database.mark_down(request.app[CONTEXT])
+    except psycopg.Error as exc:  # database.py has already noted a lost connection
         return from_database(exc, "Authorization" in request.headers).response()
     except Exception:  # noqa: BLE001 - the last line of defence: log it, answer 500
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -5,7 +5,9 @@ itself as soon as the server answers again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -13,7 +15,7 @@ from psycopg import sql
 
 from .. import db
 from .context import Context
-from .errors import connection_lost, from_database
+from .errors import connection_lost
 
 log = logging.getLogger("postcart.http")
 
@@ -23,26 +25,32 @@ DOWN_WAIT = 0.25  # seconds
 PROBE_INTERVAL = 0.5  # seconds between attempts to reach the database while it is down
 
 
-async def call(ctx: Context, function: str, args: dict[str, Any], caller: db.Caller,
-               idempotency: db.Idempotency | None, derived: dict[str, Any] | None) -> db.Result:
-    try:
-        result = await db.call(ctx.pool, function, args, caller, idempotency, derived,
-                               timeout=DOWN_WAIT if ctx.database_down else None)
-    except psycopg.Error as exc:
-        if connection_lost(exc):
-            mark_down(ctx)
-        raise from_database(exc, caller.session_id is not None) from None
-    return result
+def _wait(ctx: Context) -> float | None:
+    """How long a request may wait for a pooled connection: the pool's own limit, or DOWN_WAIT while down."""
+    return DOWN_WAIT if ctx.database_down else None
 
 
-async def as_authenticator(ctx: Context, query: sql.Composable, params: list[Any]) -> Any:
-    """One statement as the authenticator (login, refresh, readiness), with the same quick 503."""
+@contextlib.contextmanager
+def _watching(ctx: Context) -> Iterator[None]:
+    """A lost connection marks the database down (the error itself is answered by the error middleware)."""
     try:
-        return await db.call_as_authenticator(ctx.pool, query, params, timeout=DOWN_WAIT if ctx.database_down else None)
+        yield
     except psycopg.Error as exc:
         if connection_lost(exc):
             mark_down(ctx)
         raise
+
+
+async def call(ctx: Context, function: str, args: dict[str, Any], caller: db.Caller,
+               idempotency: db.Idempotency | None, derived: dict[str, Any] | None) -> db.Result:
+    with _watching(ctx):
+        return await db.call(ctx.pool, function, args, caller, idempotency, derived, timeout=_wait(ctx))
+
+
+async def as_authenticator(ctx: Context, query: sql.Composable, params: list[Any]) -> Any:
+    """One statement as the authenticator (login, refresh, readiness), with the same quick 503."""
+    with _watching(ctx):
+        return await db.call_as_authenticator(ctx.pool, query, params, timeout=_wait(ctx))
 
 
 _CATALOG_VERSION = sql.SQL("SELECT shop.catalog_version()")

@@ -95,9 +95,11 @@ def read_query(request: web.Request, model: type[BaseModel] | None) -> dict[str,
     fields: dict[str, str] = {}
     query: dict[str, str] = {}
     for name, value in request.query.items():
-        problem = _problem(name) or _problem(value)
-        if problem:
-            fields[name if not _problem(name) else "query"] = problem
+        name_problem, value_problem = _problem(name), _problem(value)
+        if name_problem:
+            fields["query"] = name_problem
+        elif value_problem:
+            fields[name] = value_problem
         elif name not in known:
             fields[name] = "is not a parameter of this route"
         elif name in query:
