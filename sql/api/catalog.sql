@@ -493,20 +493,22 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.list_products(jsonb) IS
-'GET /v1/products: published products, one page at a time. Arguments (query-string values may be '
-'strings): q (search: every word must be in the name, typos tolerated, or in the description; accents, '
-'case and hyphens or spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; '
-'best match first), category '
-'(slug, includes subcategories), collection (slug), min_price and max_price (minor units, inclusive, '
-'compared with the price shown: the lowest variant price resolved for the caller now, after its customer '
-'group''s and sale price lists and markdowns, docs/pricing.md), currency (default EUR), sort (relevance '
-'[default with q], newest [default '
-'without q], price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the '
-'previous page). Only products priced in the currency are listed. Returns {items: [{id, slug, name, '
-'description, price: {amount, currency}, in_stock, image_url, category: {id, slug, name}|null}], '
-'next_cursor: text|null, facets: {categories: [{slug, name, count}], price_ranges: [{min, max, count}], '
-'attributes: [{name, values: [{value, count}]}]}}; facets count all matching products, not just the page. '
-'Errors: PT400 validation_failed (details.fields), PT400 invalid_cursor.';
+'GET /v1/products: published products, one page at a time, read from the read model '
+'(shop.product_listings). Arguments (query-string values may be strings): q (search: every word in the '
+'name, typos tolerated, or in the description, or every word anywhere in the weighted search document of '
+'name, category names, attribute values and description; accents, case and hyphens or spaces inside words '
+'ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; best match first), category (slug, includes '
+'subcategories), collection (slug), attr ({name: [values]} from attr.<name>=<value>: values of one name '
+'are alternatives, names must all match), in_stock (true: only products with stock available), '
+'min_price and max_price (minor units, inclusive, compared with the price shown: the lowest variant price '
+'resolved for the caller now, after its customer group''s and sale price lists and markdowns, '
+'docs/pricing.md), currency (default EUR), sort (relevance [default with q], newest [default without q], '
+'price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the previous page). '
+'Only products priced in the currency are listed. Returns {items: [{id, slug, name, description, price: '
+'{amount, currency}, in_stock, image_url, category: {id, slug, name}|null}], next_cursor: text|null, '
+'facets: {categories: [{slug, name, count}], price_ranges: [{min, max, count}], attributes: [{name, '
+'values: [{value, count}]}]}}; facets count all matching products, not just the page. Errors: PT400 '
+'validation_failed (details.fields), PT400 invalid_cursor.';
 REVOKE ALL ON FUNCTION api.list_products(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_products(jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION api.list_products(jsonb) TO postcart_customer;
