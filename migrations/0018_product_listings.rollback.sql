@@ -34,6 +34,8 @@ DROP FUNCTION IF EXISTS shop.tg_product_listing_flushes__flush();
 DROP FUNCTION IF EXISTS shop.queue_listing_refresh(uuid[]);
 DROP FUNCTION IF EXISTS shop.refresh_product_listings(uuid[]);
 DROP FUNCTION IF EXISTS shop.listing_price_spans(uuid[]);
+DROP FUNCTION IF EXISTS shop.remember_listing_facets(text, text, jsonb);
+DROP TABLE IF EXISTS shop.listing_facets;
 DROP TABLE IF EXISTS shop.product_listing_flushes;
 DROP TABLE IF EXISTS shop.product_listing_queue;
 DROP TABLE IF EXISTS shop.product_listing_prices;

@@ -77,6 +77,24 @@ COMMENT ON TABLE shop.product_listing_flushes IS
 'One row per transaction with queued listings; its constraint trigger rewrites them (at the end of the '
 'statement, or at commit when deferred) and deletes the row. No personal data.';
 
+-- Facet counts of unsearched product lists, kept per catalog version: they depend on the filters, never
+-- on the sort or the page, and counting them over a whole catalog costs far more than a page.
+CREATE UNLOGGED TABLE shop.listing_facets (
+    filter_key text PRIMARY KEY,
+    catalog_version text NOT NULL,
+    facets jsonb NOT NULL,
+    computed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE shop.listing_facets IS
+'Memo of api.list_products facets: for a filter key (currency, customer group, filters), the facets '
+'counted at a catalog version; valid only while shop.catalog_version() still equals it. Written by '
+'shop.remember_listing_facets; rows of older versions are deleted when a newer one is written. No '
+'personal data.';
+ALTER TABLE shop.listing_facets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE shop.listing_facets FORCE ROW LEVEL SECURITY;
+CREATE POLICY listing_facets_owner_all ON shop.listing_facets
+FOR ALL TO postcart_owner USING (TRUE) WITH CHECK (TRUE);
+
 ALTER TABLE shop.product_listings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE shop.product_listings FORCE ROW LEVEL SECURITY;
 ALTER TABLE shop.product_listing_prices ENABLE ROW LEVEL SECURITY;

@@ -84,8 +84,9 @@ STABLE
 -- leakproof) and would test every product instead.
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
--- Planning a page costs more than running it: never compile it.
+-- A page is a few index probes: compiling or parallelising it costs more than running it.
 SET jit = off
+SET max_parallel_workers_per_gather = 0
 -- A word of q matches a name when its trigrams resemble a word of the name this much (pg_trgm's default,
 -- 0.6, misses one-letter typos in short words: "jaket" is 0.44 like "jacket", "hikng" 0.5 like "hiking").
 SET "pg_trgm.word_similarity_threshold" = 0.4
@@ -129,6 +130,8 @@ DECLARE
     items jsonb;
     next_cursor text;
     facets jsonb;
+    facets_key text;
+    version text;
 BEGIN
     -- -- validate every parameter, then report all problems at once --------------------------------
     page_size := shop.page_size(args);
@@ -430,7 +433,21 @@ BEGIN
     -- -- facets over every matching product, not just the page ------------------------------------
     -- Categories count a product under its category and every ancestor; price ranges split the prices
     -- shown into fixed buckets (their counts add up to the number of matching products); attribute values
-    -- count the products that have them.
+    -- count the products that have them. They depend on the filters only: without a search text, the
+    -- counts of the current catalog version are kept (shop.listing_facets) for every page and sort.
+    IF q_key IS NULL THEN
+        facets_key := concat_ws('|', req_currency, caller_group, category_id, collection_id, in_stock_only,
+            min_price, max_price, (SELECT jsonb_object_agg(a.key, (
+                SELECT jsonb_agg(v ORDER BY v) FROM jsonb_array_elements_text(a.value) AS v
+            )) FROM jsonb_each(args -> 'attr') AS a)::text);
+        version := shop.catalog_version();
+        SELECT f.facets INTO facets
+        FROM shop.listing_facets AS f
+        WHERE f.filter_key = facets_key AND f.catalog_version = version;
+        IF facets IS NOT NULL THEN
+            RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
+        END IF;
+    END IF;
     EXECUTE format(
         $sql$
         WITH matched AS MATERIALIZED (
@@ -488,6 +505,9 @@ BEGIN
     INTO facets
     USING req_currency::bpchar, caller_group, q_terms, q_whole, q_key, q_compact, q_query, candidates,
         category_id, collection_id, attr_all, attr_any, min_price, max_price;
+    IF facets_key IS NOT NULL THEN
+        PERFORM shop.remember_listing_facets(facets_key, version, facets);
+    END IF;
 
     RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
 END

@@ -269,6 +269,30 @@ COMMENT ON FUNCTION shop.refresh_product_listings(uuid[]) IS
 'with them). Returns the number of listings written.';
 REVOKE ALL ON FUNCTION shop.refresh_product_listings(uuid[]) FROM PUBLIC;
 
+-- == facets memo ====================================================================================
+CREATE OR REPLACE FUNCTION shop.remember_listing_facets(p_filter_key text, p_version text, p_facets jsonb)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Counts of older versions are never read again.
+    DELETE FROM shop.listing_facets AS f WHERE f.catalog_version <> p_version;
+    INSERT INTO shop.listing_facets (filter_key, catalog_version, facets)
+    VALUES (p_filter_key, p_version, p_facets)
+    ON CONFLICT (filter_key) DO UPDATE
+    SET catalog_version = excluded.catalog_version, facets = excluded.facets, computed_at = now();
+EXCEPTION WHEN read_only_sql_transaction THEN
+    NULL;  -- on a read-only standby the facets are simply counted every time
+END
+$$;
+COMMENT ON FUNCTION shop.remember_listing_facets(text, text, jsonb) IS
+'Stores the facets api.list_products counted for a filter key at a catalog version (and drops every row of '
+'another version). Returns nothing; does nothing in a read-only transaction.';
+REVOKE ALL ON FUNCTION shop.remember_listing_facets(text, text, jsonb) FROM PUBLIC;
+
 -- == the queue =======================================================================================
 CREATE OR REPLACE FUNCTION shop.queue_listing_refresh(p_product_ids uuid[])
 RETURNS void
