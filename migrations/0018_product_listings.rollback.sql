@@ -1,3 +1,5 @@
+ALTER ROLE postcart_authenticator RESET jit;
+
 SET LOCAL ROLE postcart_owner;
 
 -- The triggers and functions of sql/shop/product_listings.sql go with the tables they feed.
