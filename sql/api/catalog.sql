@@ -78,11 +78,15 @@ CREATE OR REPLACE FUNCTION api.list_products(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
-SECURITY INVOKER
+-- Definer rights, reading only the read model (shop.product_listings) and applying its rule for everyone:
+-- listed when visible_from <= now(), the rule of the products' storefront policy. Under the callers' RLS
+-- PostgreSQL could not use the array, text-search and trigram indexes (their operators are not
+-- leakproof) and would test every product instead.
+SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
--- Every call is planned with its actual values, so the branches of absent filters fold away and the
--- trigram and category indexes are used when they help.
-SET plan_cache_mode = force_custom_plan
+-- A page is a few index probes: compiling or parallelising it costs more than running it.
+SET jit = off
+SET max_parallel_workers_per_gather = 0
 -- A word of q matches a name when its trigrams resemble a word of the name this much (pg_trgm's default,
 -- 0.6, misses one-letter typos in short words: "jaket" is 0.44 like "jacket", "hikng" 0.5 like "hiking").
 SET "pg_trgm.word_similarity_threshold" = 0.4
@@ -99,11 +103,17 @@ DECLARE
     q_main text;
     q_whole text;
     q_compact text;
+    q_query tsquery;
+    candidates uuid[];
     category_slug text := nullif(btrim(args ->> 'category'), '');
-    category_ids uuid[];
+    category_id uuid;
     collection_slug text := nullif(btrim(args ->> 'collection'), '');
-    collection_product_ids uuid[];
+    collection_id uuid;
+    attr_all text[];
+    attr_any jsonb;
+    in_stock_only boolean;
     req_currency text := upper(coalesce(nullif(btrim(args ->> 'currency'), ''), 'EUR'));
+    caller_group uuid := shop.current_customer_group();
     min_price bigint;
     max_price bigint;
     sort_order text := nullif(btrim(args ->> 'sort'), '');
@@ -113,7 +123,15 @@ DECLARE
     after_text text;
     after_id uuid;
     problem text;
-    result jsonb;
+    matching text;
+    sort_key text;
+    after_clause text;
+    order_clause text;
+    items jsonb;
+    next_cursor text;
+    facets jsonb;
+    facets_key text;
+    version text;
 BEGIN
     -- -- validate every parameter, then report all problems at once --------------------------------
     page_size := shop.page_size(args);
@@ -147,30 +165,54 @@ BEGIN
     ELSIF sort_order = 'relevance' AND q IS NULL THEN
         fields := fields || '{"sort": "relevance needs a search text in q"}';
     END IF;
+    IF args ? 'in_stock' THEN
+        in_stock_only := CASE lower(btrim(args ->> 'in_stock')) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END;
+        IF in_stock_only IS NULL THEN
+            fields := fields || '{"in_stock": "must be true or false"}';
+        END IF;
+    END IF;
+    -- attr: {name: [values]} from attr.<name>=<value>; several values of one name are alternatives,
+    -- several names must all hold.
+    IF args ? 'attr' THEN
+        IF jsonb_typeof(args -> 'attr') <> 'object' OR EXISTS (
+            SELECT FROM jsonb_each(args -> 'attr') AS a
+            WHERE
+                jsonb_typeof(a.value) <> 'array' OR jsonb_array_length(a.value) NOT BETWEEN 1 AND 50
+                OR length(a.key) NOT BETWEEN 1 AND 100
+                OR EXISTS (
+                    SELECT FROM jsonb_array_elements(a.value) AS v
+                    WHERE jsonb_typeof(v) <> 'string' OR length(v #>> '{}') NOT BETWEEN 1 AND 200
+                )
+        ) OR (SELECT count(*) FROM jsonb_object_keys(args -> 'attr')) > 20 THEN
+            fields := fields || '{"attr": "attr.<name>=<value> takes up to 20 names and 50 values each, of 1 to 200 characters"}';
+        ELSE
+            attr_all := ARRAY(
+                SELECT a.key || '=' || (a.value ->> 0)
+                FROM jsonb_each(args -> 'attr') AS a
+                WHERE jsonb_array_length(a.value) = 1
+            );
+            attr_any := (
+                SELECT jsonb_agg(to_jsonb(ARRAY(
+                    SELECT a.key || '=' || v FROM jsonb_array_elements_text(a.value) AS v
+                )))
+                FROM jsonb_each(args -> 'attr') AS a
+                WHERE jsonb_array_length(a.value) > 1
+            );
+        END IF;
+    END IF;
     problem := shop.currency_problem(req_currency);
     IF problem IS NOT NULL THEN
         fields := fields || jsonb_build_object('currency', problem);
     END IF;
     IF category_slug IS NOT NULL THEN
-        WITH RECURSIVE subtree AS (
-            SELECT c.id FROM shop.categories AS c WHERE c.slug = category_slug
-            UNION
-            SELECT c.id
-            FROM shop.categories AS c
-            INNER JOIN subtree AS s ON c.parent_id = s.id
-        )
-        SELECT array_agg(subtree.id) INTO category_ids FROM subtree;
-        IF category_ids IS NULL THEN
+        SELECT c.id INTO category_id FROM shop.categories AS c WHERE c.slug = category_slug;
+        IF category_id IS NULL THEN
             fields := fields || '{"category": "no category has this slug"}';
         END IF;
     END IF;
     IF collection_slug IS NOT NULL THEN
-        SELECT coalesce(array_agg(cp.product_id), '{}') INTO collection_product_ids
-        FROM shop.collections AS c
-        LEFT JOIN shop.collection_products AS cp ON c.id = cp.collection_id
-        WHERE c.slug = collection_slug
-        GROUP BY c.id;
-        IF collection_product_ids IS NULL THEN
+        SELECT c.id INTO collection_id FROM shop.collections AS c WHERE c.slug = collection_slug;
+        IF collection_id IS NULL THEN
             fields := fields || '{"collection": "no collection has this slug"}';
         END IF;
     END IF;
@@ -195,6 +237,9 @@ BEGIN
             IF after_num IS NULL OR after_text IS NULL OR after_id IS NULL THEN
                 RAISE EXCEPTION 'incomplete cursor';
             END IF;
+            IF sort_order = 'newest' THEN
+                PERFORM after_text::timestamptz;
+            END IF;
         EXCEPTION WHEN OTHERS THEN
             PERFORM shop.fail(
                 400, 'invalid_cursor',
@@ -206,17 +251,14 @@ BEGIN
         END;
     END IF;
 
-    -- Search. Accents and case never matter, and neither do hyphens or spaces inside words. A product
-    -- matches when either
-    --   every word of q is in its name allowing typos (trigram word similarity), in the search form or
-    --   the compact one ("t-shirt" has the words "t" and "shirt", "tshirt" one), or appears in its
-    --   description; words of one letter and a few filler words need not match, but one-letter words
-    --   count for the ranking, so "t shirt" puts a T-shirt before a shirt; or
-    --   the whole of q without spaces and punctuation ("tshirt" for "t shirt" and "T-Shirt") is a word
-    --   (or run of words) of the compact name, typos allowed (strict word similarity), or appears in the
-    --   compact description.
-    -- The longest word and the whole find candidates through the trigram indexes (shop.search_candidates);
-    -- the rest is checked on those.
+    -- -- search: which products match q, through the indexes ---------------------------------------
+    -- Accents and case never matter, and neither do hyphens or spaces inside words. A product matches
+    -- when every word of q is in its name allowing typos (trigram word similarity, in the search form or
+    -- the compact one: "t-shirt" has the words "t" and "shirt", "tshirt" one) or in its description; or
+    -- when the whole of q without spaces and punctuation ("tshirt" for "t shirt") is a word or run of words
+    -- of its compact name, typos allowed, or appears in its compact description; or when every word of q
+    -- is in its search document (name, category names, attribute values, description). Words of one
+    -- letter and a few filler words need not match, but count for the ranking.
     q_key := shop.search_key(q);
     IF q_key IS NOT NULL THEN
         SELECT
@@ -235,222 +277,258 @@ BEGIN
         q_words := coalesce(q_words, q_terms, ARRAY[q_whole]);
         q_terms := coalesce(q_terms, q_words);
         q_main := q_words[1];
+        IF q_whole <> '' THEN
+            q_query := to_tsquery('simple', array_to_string(
+                ARRAY(SELECT quote_literal(w) FROM unnest(q_words) AS w WHERE w <> ''), ' & '
+            ));
+            candidates := ARRAY(
+                SELECT p.id
+                FROM shop.products AS p
+                WHERE
+                    p.id IN (SELECT c.id FROM shop.search_candidates(q_main, q_whole) AS c (id))
+                    AND (
+                        (
+                            SELECT bool_and(
+                                w.word <% p.search_name
+                                OR w.word <% p.search_name_compact
+                                OR p.search_description_compact LIKE '%' || w.word || '%'
+                            )
+                            FROM unnest(q_words) AS w (word)
+                        )
+                        OR q_whole <<% p.search_name_compact
+                        OR p.search_description_compact LIKE '%' || q_whole || '%'
+                    )
+                UNION
+                SELECT l.product_id FROM shop.product_listings AS l WHERE l.search_document @@ q_query
+            );
+        ELSE
+            candidates := '{}';
+        END IF;
     END IF;
 
-    -- -- one pass: the matching products, a page of them, and the facets over all of them ------------
-    -- Every sort is expressed as an ascending key (sort_num, sort_text, id), so one keyset condition and
-    -- one ORDER BY serve them all: newest is the negated publication epoch, price_desc the negated price,
-    -- relevance the negated score, name the name.
-    WITH RECURSIVE category_tree AS (
-        SELECT c.id AS ancestor_id, c.id AS descendant_id
-        FROM shop.categories AS c
-        UNION
-        SELECT t.ancestor_id, c.id
-        FROM category_tree AS t
-        INNER JOIN shop.categories AS c ON t.descendant_id = c.parent_id
-    ),
-
-    -- Each product's lowest resolved price for the caller (customer group, price lists, markdowns, now).
-    prices AS (
-        SELECT r.product_id, r.amount
-        FROM shop.caller_product_prices(req_currency::bpchar) AS r
-    ),
-
-    matched AS MATERIALIZED (
-        SELECT
-            p.id,
-            p.slug,
-            p.name,
-            p.description,
-            p.image_url,
-            p.category_id,
-            p.attributes,
-            pr.amount AS price,
-            ranked.score,
-            coalesce(
-                CASE sort_order
-                    WHEN 'newest' THEN -extract(EPOCH FROM p.published_at)
-                    WHEN 'price_asc' THEN pr.amount
-                    WHEN 'price_desc' THEN -pr.amount
-                    WHEN 'relevance' THEN -ranked.score
-                END,
-                0
-            ) AS sort_num,
-            CASE WHEN sort_order = 'name' THEN p.name ELSE '' END AS sort_text
-        FROM shop.products AS p
-        INNER JOIN prices AS pr ON p.id = pr.product_id
-        -- Relevance: how well the words match the name on average, or the whole of q a word of the
-        -- compact name, whichever is better (a description hit counts 0.5), plus a little for the whole
-        -- text resembling the name; 0..1, rounded so cursors carry it exactly.
-        CROSS JOIN LATERAL (
-            SELECT
-                round(
-                    (
-                        0.8 * greatest(
-                            (
-                                SELECT avg(greatest(
-                                    word_similarity(t.word, p.search_name),
-                                    word_similarity(t.word, p.search_name_compact),
-                                    CASE WHEN strpos(p.search_description_compact, t.word) > 0 THEN 0.5 ELSE 0 END
-                                ))
-                                FROM unnest(q_terms) AS t (word)
-                            ),
-                            strict_word_similarity(q_whole, p.search_name_compact),
-                            CASE WHEN strpos(p.search_description_compact, q_whole) > 0 THEN 0.5 ELSE 0 END
-                        )
-                        + 0.2 * greatest(
-                            similarity(q_key, p.search_name), similarity(q_compact, p.search_name_compact)
-                        )
-                    )::numeric,
-                    6
-                ) AS score,
-                (
-                    SELECT bool_and(
-                        w.word <% p.search_name
-                        OR w.word <% p.search_name_compact
-                        OR p.search_description_compact LIKE '%' || w.word || '%'
+    -- -- the matching products, as one FROM ... WHERE for the page and the facets -------------------
+    -- The price is the product's lowest resolved unit price for the caller's audience now: its customer
+    -- group's row where the group has one, else everyone's.
+    matching := format(
+        $sql$
+        FROM shop.product_listings AS l
+        %s
+        WHERE l.visible_from <= now() %s %s %s %s %s %s %s %s
+        $sql$,
+        CASE WHEN caller_group IS NULL THEN $sql$
+            INNER JOIN LATERAL (
+                SELECT lp.min_amount AS amount
+                FROM shop.product_listing_prices AS lp
+                WHERE lp.product_id = l.product_id AND lp.currency = $1 AND lp.customer_group_id IS NULL
+                    AND lp.valid_during @> now()
+            ) AS pr ON TRUE $sql$
+        ELSE $sql$
+            INNER JOIN LATERAL (
+                SELECT lp.min_amount AS amount
+                FROM shop.product_listing_prices AS lp
+                WHERE lp.product_id = l.product_id AND lp.currency = $1
+                    AND (lp.customer_group_id IS NULL OR lp.customer_group_id = $2) AND lp.valid_during @> now()
+                ORDER BY lp.customer_group_id NULLS LAST
+                LIMIT 1
+            ) AS pr ON TRUE $sql$
+        END
+        || CASE WHEN q_key IS NOT NULL THEN $sql$
+            INNER JOIN shop.products AS p ON l.product_id = p.id
+            -- Relevance, 0..1: how well the words match the name on average (a description hit counts
+            -- 0.5), or the whole of q a word of the compact name, whichever is better; a little for the
+            -- whole text resembling the name; a little for the weighted text-search rank (name, then
+            -- category and attribute values, then description). Rounded so cursors carry it exactly.
+            CROSS JOIN LATERAL (
+                SELECT round((
+                    0.7 * greatest(
+                        (
+                            SELECT avg(greatest(
+                                word_similarity(t.word, p.search_name),
+                                word_similarity(t.word, p.search_name_compact),
+                                CASE WHEN strpos(p.search_description_compact, t.word) > 0 THEN 0.5 ELSE 0 END
+                            ))
+                            FROM unnest($3::text[]) AS t (word)
+                        ),
+                        strict_word_similarity($4, p.search_name_compact),
+                        CASE WHEN strpos(p.search_description_compact, $4) > 0 THEN 0.5 ELSE 0 END
                     )
-                    FROM unnest(q_words) AS w (word)
-                )
-                OR q_whole <<% p.search_name_compact
-                OR p.search_description_compact LIKE '%' || q_whole || '%' AS matches
-        ) AS ranked
-        WHERE
-            -- The storefront lists published products to everyone (staff included); RLS additionally
-            -- keeps anything else away from anonymous callers and customers.
-            p.status = 'published' AND p.published_at <= now()
-            AND (category_ids IS NULL OR p.category_id = ANY(category_ids))
-            AND (collection_product_ids IS NULL OR p.id = ANY(collection_product_ids))
-            AND (min_price IS NULL OR pr.amount >= min_price)
-            AND (max_price IS NULL OR pr.amount <= max_price)
-            AND (
-                q_main IS NULL
-                OR (
-                    q_whole <> ''
-                    AND p.id IN (SELECT c.id FROM shop.search_candidates(q_main, q_whole) AS c (id))
-                    AND ranked.matches
-                )
-            )
-    ),
+                    + 0.2 * greatest(similarity($5, p.search_name), similarity($6, p.search_name_compact))
+                    + 0.1 * least(ts_rank('{0.1, 0.25, 0.5, 1.0}', l.search_document, $7), 1)
+                )::numeric, 6) AS score
+            ) AS ranked $sql$
+        ELSE '' END,
+        CASE WHEN q_key IS NOT NULL THEN 'AND l.product_id = ANY($8)' ELSE '' END,
+        CASE WHEN category_id IS NOT NULL THEN 'AND l.category_path @> ARRAY[$9]' ELSE '' END,
+        CASE WHEN collection_id IS NOT NULL THEN 'AND l.collection_ids @> ARRAY[$10]' ELSE '' END,
+        CASE WHEN cardinality(attr_all) > 0 THEN 'AND l.facet_values @> $11' ELSE '' END,
+        CASE WHEN attr_any IS NOT NULL THEN $sql$
+            AND NOT EXISTS (
+                SELECT FROM jsonb_array_elements($12) AS alt
+                WHERE NOT l.facet_values && ARRAY(SELECT jsonb_array_elements_text(alt))
+            ) $sql$
+        ELSE '' END,
+        CASE WHEN in_stock_only THEN 'AND l.available > 0' ELSE '' END,
+        CASE WHEN min_price IS NOT NULL THEN 'AND pr.amount >= $13' ELSE '' END,
+        CASE WHEN max_price IS NOT NULL THEN 'AND pr.amount <= $14' ELSE '' END
+    );
 
-    page AS (
-        SELECT m.*
-        FROM matched AS m
-        WHERE
-            after_id IS NULL
-            OR (m.sort_num, m.sort_text, m.id) > (after_num, after_text, after_id)
-        ORDER BY m.sort_num, m.sort_text, m.id
-        LIMIT page_size + 1
-    ),
+    -- -- one page, in an order an index can give -------------------------------------------------
+    -- Each sort has a primary key k1 and the product id as k2; the cursor carries the last item's
+    -- (n, t, id): n the numeric key (price, score), t the text key (name, publication instant in UTC).
+    CASE sort_order
+        WHEN 'newest' THEN
+            sort_key := $k$l.published_at AS k1, 0 AS n, to_char(l.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t$k$;
+            order_clause := 'k1 DESC, k2';
+            after_clause := $k$l.published_at <= ($15::timestamp AT TIME ZONE 'UTC') AND (
+                l.published_at < ($15::timestamp AT TIME ZONE 'UTC') OR l.product_id > $16
+            )$k$;
+        WHEN 'name' THEN
+            sort_key := 'l.name AS k1, 0 AS n, l.name AS t';
+            order_clause := 'k1, k2';
+            after_clause := '(l.name, l.product_id) > ($15, $16)';
+        WHEN 'price_asc' THEN
+            sort_key := $k$pr.amount AS k1, pr.amount AS n, '' AS t$k$;
+            order_clause := 'k1, k2';
+            after_clause := '(pr.amount, l.product_id) > ($17, $16)';
+        WHEN 'price_desc' THEN
+            sort_key := $k$pr.amount AS k1, pr.amount AS n, '' AS t$k$;
+            order_clause := 'k1 DESC, k2';
+            after_clause := 'pr.amount <= $17 AND (pr.amount < $17 OR l.product_id > $16)';
+        ELSE
+            sort_key := $k$ranked.score AS k1, ranked.score AS n, '' AS t$k$;
+            order_clause := 'k1 DESC, k2';
+            after_clause := 'ranked.score <= $17 AND (ranked.score < $17 OR l.product_id > $16)';
+    END CASE;
 
-    numbered AS (
+    EXECUTE format(
+        $sql$
         SELECT
-            page.*,
-            row_number() OVER (ORDER BY page.sort_num, page.sort_text, page.id) AS n
-        FROM page
+            coalesce(jsonb_agg(s.item ORDER BY s.ord) FILTER (WHERE s.ord <= $19), '[]'),
+            CASE WHEN count(*) > $19 THEN shop.encode_cursor(
+                (array_agg(jsonb_build_object('s', $18, 'n', s.n, 't', s.t, 'id', s.k2)) FILTER (WHERE s.ord = $19))[1]
+            ) END
+        FROM (
+            SELECT lim.*, row_number() OVER (ORDER BY %1$s) AS ord
+            FROM (
+                SELECT
+                    l.summary || jsonb_build_object(
+                        'price', jsonb_build_object('amount', pr.amount, 'currency', $1),
+                        'in_stock', l.available > 0
+                    ) AS item,
+                    %2$s,
+                    l.product_id AS k2
+                %3$s %4$s
+                ORDER BY %1$s
+                LIMIT $19 + 1
+            ) AS lim
+        ) AS s
+        $sql$,
+        order_clause, sort_key, matching, CASE WHEN after_id IS NOT NULL THEN 'AND ' || after_clause ELSE '' END
     )
+    INTO items, next_cursor
+    USING req_currency::bpchar, caller_group, q_terms, q_whole, q_key, q_compact, q_query, candidates,
+        category_id, collection_id, attr_all, attr_any, min_price, max_price, after_text, after_id,
+        after_num, sort_order, page_size;
 
-    SELECT jsonb_build_object(
-        'items', coalesce((
-            SELECT jsonb_agg(
-                jsonb_build_object(
-                    'id', n.id,
-                    'slug', n.slug,
-                    'name', n.name,
-                    'description', n.description,
-                    'price', jsonb_build_object('amount', n.price, 'currency', req_currency),
-                    'in_stock', coalesce(a.available > 0, FALSE),
-                    'image_url', n.image_url,
-                    'category', CASE WHEN c.id IS NOT NULL THEN
-                        jsonb_build_object('id', c.id, 'slug', c.slug, 'name', c.name)
-                    END
-                )
-                ORDER BY n.n
-            )
-            FROM numbered AS n
-            LEFT JOIN shop.categories AS c ON n.category_id = c.id
-            LEFT JOIN shop.product_availability(
-                ARRAY(SELECT numbered.id FROM numbered WHERE numbered.n <= page_size)
-            ) AS a ON n.id = a.product_id
-            WHERE n.n <= page_size
-        ), '[]'),
-        'next_cursor', (
-            SELECT shop.encode_cursor(
-                jsonb_build_object('s', sort_order, 'n', n.sort_num, 't', n.sort_text, 'id', n.id)
-            )
-            FROM numbered AS n
-            WHERE n.n = page_size AND EXISTS (SELECT FROM numbered AS more WHERE more.n > page_size)
-        ),
-        'facets', jsonb_build_object(
+    -- -- facets over every matching product, not just the page ------------------------------------
+    -- Categories count a product under its category and every ancestor; price ranges split the prices
+    -- shown into fixed buckets (their counts add up to the number of matching products); attribute values
+    -- count the products that have them. They depend on the filters only: without a search text, the
+    -- counts of the current catalog version are kept (shop.listing_facets) for every page and sort.
+    IF q_key IS NULL THEN
+        facets_key := concat_ws('|', req_currency, caller_group, category_id, collection_id, in_stock_only,
+            min_price, max_price, (SELECT jsonb_object_agg(a.key, (
+                SELECT jsonb_agg(v ORDER BY v) FROM jsonb_array_elements_text(a.value) AS v
+            )) FROM jsonb_each(args -> 'attr') AS a)::text);
+        version := shop.catalog_version();
+        SELECT f.facets INTO facets
+        FROM shop.listing_facets AS f
+        WHERE f.filter_key = facets_key AND f.catalog_version = version;
+        IF facets IS NOT NULL THEN
+            RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
+        END IF;
+    END IF;
+    EXECUTE format(
+        $sql$
+        WITH matched AS MATERIALIZED (
+            SELECT l.category_path, l.facet_values, pr.amount %s
+        )
+        SELECT jsonb_build_object(
             'categories', coalesce((
                 SELECT jsonb_agg(
                     jsonb_build_object('slug', c.slug, 'name', c.name, 'count', f.n)
                     ORDER BY f.n DESC, c.name, c.slug
                 )
                 FROM (
-                    SELECT t.ancestor_id, count(*) AS n
+                    SELECT a.id, count(*) AS n
                     FROM matched AS m
-                    INNER JOIN category_tree AS t ON m.category_id = t.descendant_id
-                    GROUP BY t.ancestor_id
+                    CROSS JOIN LATERAL unnest(m.category_path) AS a (id)
+                    GROUP BY a.id
                 ) AS f
-                INNER JOIN shop.categories AS c ON f.ancestor_id = c.id
+                INNER JOIN shop.categories AS c ON f.id = c.id
             ), '[]'),
             'price_ranges', coalesce((
-                SELECT jsonb_agg(
-                    jsonb_build_object('min', r.low, 'max', r.high, 'count', r.n) ORDER BY r.low
-                )
+                SELECT jsonb_agg(jsonb_build_object('min', r.low, 'max', r.high, 'count', r.n) ORDER BY r.low)
                 FROM (
                     SELECT b.low, b.high, count(*) AS n
                     FROM matched AS m
                     INNER JOIN (
                         VALUES (0, 999), (1000, 2499), (2500, 4999), (5000, 9999), (10000, NULL)
                     ) AS b (low, high)
-                        ON m.price >= b.low AND (b.high IS NULL OR m.price <= b.high)
+                        ON m.amount >= b.low AND (b.high IS NULL OR m.amount <= b.high)
                     GROUP BY b.low, b.high
                 ) AS r
             ), '[]'),
             'attributes', coalesce((
-                SELECT jsonb_agg(
-                    jsonb_build_object('name', attr.name, 'values', attr.vals) ORDER BY attr.name
-                )
+                SELECT jsonb_agg(jsonb_build_object('name', attr.name, 'values', attr.vals) ORDER BY attr.name)
                 FROM (
                     SELECT
                         kv.name,
-                        jsonb_agg(
-                            jsonb_build_object('value', kv.value, 'count', kv.n) ORDER BY kv.n DESC, kv.value
-                        ) AS vals
+                        jsonb_agg(jsonb_build_object('value', kv.value, 'count', kv.n) ORDER BY kv.n DESC, kv.value)
+                            AS vals
                     FROM (
-                        SELECT e.key AS name, e.value, count(*) AS n
+                        SELECT
+                            split_part(f.value, '=', 1) AS name,
+                            substr(f.value, strpos(f.value, '=') + 1) AS value,
+                            count(*) AS n
                         FROM matched AS m
-                        CROSS JOIN LATERAL jsonb_each_text(m.attributes) AS e
-                        WHERE jsonb_typeof(m.attributes -> e.key) IN ('string', 'number', 'boolean')
-                        GROUP BY e.key, e.value
+                        CROSS JOIN LATERAL unnest(m.facet_values) AS f (value)
+                        GROUP BY f.value
                     ) AS kv
                     GROUP BY kv.name
                 ) AS attr
             ), '[]')
         )
+        $sql$,
+        matching
     )
-    INTO result;
+    INTO facets
+    USING req_currency::bpchar, caller_group, q_terms, q_whole, q_key, q_compact, q_query, candidates,
+        category_id, collection_id, attr_all, attr_any, min_price, max_price;
+    IF facets_key IS NOT NULL THEN
+        PERFORM shop.remember_listing_facets(facets_key, version, facets);
+    END IF;
 
-    RETURN result;
+    RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
 END
 $$;
 COMMENT ON FUNCTION api.list_products(jsonb) IS
-'GET /v1/products: published products, one page at a time. Arguments (query-string values may be '
-'strings): q (search: every word must be in the name, typos tolerated, or in the description; accents, '
-'case and hyphens or spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; '
-'best match first), category '
-'(slug, includes subcategories), collection (slug), min_price and max_price (minor units, inclusive, '
-'compared with the price shown: the lowest variant price resolved for the caller now, after its customer '
-'group''s and sale price lists and markdowns, docs/pricing.md), currency (default EUR), sort (relevance '
-'[default with q], newest [default '
-'without q], price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the '
-'previous page). Only products priced in the currency are listed. Returns {items: [{id, slug, name, '
-'description, price: {amount, currency}, in_stock, image_url, category: {id, slug, name}|null}], '
-'next_cursor: text|null, facets: {categories: [{slug, name, count}], price_ranges: [{min, max, count}], '
-'attributes: [{name, values: [{value, count}]}]}}; facets count all matching products, not just the page. '
-'Errors: PT400 validation_failed (details.fields), PT400 invalid_cursor.';
+'GET /v1/products: published products, one page at a time, read from the read model '
+'(shop.product_listings). Arguments (query-string values may be strings): q (search: every word in the '
+'name, typos tolerated, or in the description, or every word anywhere in the weighted search document of '
+'name, category names, attribute values and description; accents, case and hyphens or spaces inside words '
+'ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; best match first), category (slug, includes '
+'subcategories), collection (slug), attr ({name: [values]} from attr.<name>=<value>: values of one name '
+'are alternatives, names must all match), in_stock (true: only products with stock available), '
+'min_price and max_price (minor units, inclusive, compared with the price shown: the lowest variant price '
+'resolved for the caller now, after its customer group''s and sale price lists and markdowns, '
+'docs/pricing.md), currency (default EUR), sort (relevance [default with q], newest [default without q], '
+'price_asc, price_desc, name), limit (1..100, default 20), cursor (next_cursor of the previous page). '
+'Only products priced in the currency are listed. Returns {items: [{id, slug, name, description, price: '
+'{amount, currency}, in_stock, image_url, category: {id, slug, name}|null}], next_cursor: text|null, '
+'facets: {categories: [{slug, name, count}], price_ranges: [{min, max, count}], attributes: [{name, '
+'values: [{value, count}]}]}}; facets count all matching products, not just the page. Errors: PT400 '
+'validation_failed (details.fields), PT400 invalid_cursor.';
 REVOKE ALL ON FUNCTION api.list_products(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.list_products(jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION api.list_products(jsonb) TO postcart_customer;

@@ -45,6 +45,8 @@ BEGIN
         );
     END IF;
     LOCK TABLE shop.products IN SHARE ROW EXCLUSIVE MODE;
+    -- One rewrite of the new products' listings at commit, not one per table loaded below.
+    SET CONSTRAINTS shop.product_listings_flush DEFERRED;
     -- Numbering continues after earlier seeds, so seeding twice adds, never collides.
     SELECT coalesce(max(substring(p.slug FROM '-s([0-9]+)$')::integer), 0) + 1 INTO v_first
     FROM shop.products AS p

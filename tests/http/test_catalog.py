@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -138,3 +139,53 @@ def test_categories_tree(api: Client) -> None:
     r = api.get("/v1/categories")
     assert r.status == 200 and r.json["items"]
     assert any(c["children"] for c in r.json["items"])
+
+
+def test_attribute_filters_are_repeatable_and_combine(api: Client, admin) -> None:
+    # The demo's attributes: pick a name with at least two values among published products.
+    name, first, second = admin.execute(
+        """SELECT e.key, min(e.value), max(e.value) FROM shop.products AS p, jsonb_each_text(p.attributes) AS e
+           WHERE p.status = 'published' AND jsonb_typeof(p.attributes -> e.key) = 'string'
+           GROUP BY e.key HAVING count(DISTINCT e.value) > 1 ORDER BY e.key LIMIT 1""").fetchone()
+    expected = {
+        value: {str(r[0]) for r in admin.execute(
+            "SELECT id FROM shop.products WHERE status = 'published' AND attributes ->> %s = %s", (name, value))}
+        for value in (first, second)
+    }
+    a, b = f"attr.{quote(name)}={quote(first)}", f"attr.{quote(name)}={quote(second)}"
+    one = {i["id"] for i in all_pages(api, f"/v1/products?limit=100&{a}")}
+    assert one == expected[first]
+    either = {i["id"] for i in all_pages(api, f"/v1/products?limit=100&{a}&{b}")}
+    assert either == expected[first] | expected[second]
+    r = api.get(f"/v1/products?{a}&attr.no-such-attribute=x")
+    assert r.status == 200 and r.json["items"] == []
+    facet = next(f for f in api.get(f"/v1/products?{a}").json["facets"]["attributes"] if f["name"] == name)
+    assert facet["values"] == [{"value": first, "count": len(expected[first])}]
+
+
+def test_in_stock_filter(api: Client, admin) -> None:
+    stocked = {str(r[0]) for r in admin.execute(
+        """SELECT p.id FROM shop.products AS p WHERE p.status = 'published' AND (
+             SELECT coalesce(sum(s.on_hand - s.reserved), 0) FROM shop.product_variants AS v
+             JOIN shop.stock_levels AS s ON s.variant_id = v.id WHERE v.product_id = p.id) > 0""")}
+    listed = all_pages(api, "/v1/products?limit=100&in_stock=true")
+    assert {i["id"] for i in listed} == stocked and all(i["in_stock"] for i in listed)
+    everything = all_pages(api, "/v1/products?limit=100&in_stock=false")
+    assert len(everything) > len(listed)
+    bad = api.get("/v1/products?in_stock=maybe")
+    assert bad.status == 400 and "in_stock" in bad.json["error"]["details"]["fields"]
+
+
+def test_facets_sum_to_the_matching_products(api: Client) -> None:
+    r = api.get("/v1/products?limit=1")
+    total = len(all_pages(api, "/v1/products?limit=100"))
+    assert sum(b["count"] for b in r.json["facets"]["price_ranges"]) == total
+    roots = {c["slug"] for c in api.get("/v1/categories").json["items"]}
+    assert sum(c["count"] for c in r.json["facets"]["categories"] if c["slug"] in roots) == total
+
+
+def test_unknown_and_malformed_family_parameters_are_400(api: Client) -> None:
+    for query in ("attr=M", "attrs.size=M", "size=M"):
+        r = api.get(f"/v1/products?{query}")
+        assert r.status == 400 and r.error_code == "invalid_parameter", query
+        assert query.split("=")[0] in r.json["error"]["details"]["fields"]

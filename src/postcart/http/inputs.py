@@ -88,19 +88,32 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def read_query(request: web.Request, model: type[BaseModel] | None) -> dict[str, str]:
+def prefixed_fields(model: type[BaseModel] | None) -> set[str]:
+    """Fields a route takes as a family of parameters `<field>.<name>=<value>`, each repeatable (e.g.
+    attr.size=M&attr.size=L); they reach the database as {field: {name: [values]}}."""
+    if model is None:
+        return set()
+    return {name for name, info in model.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("prefixed")}
+
+
+def read_query(request: web.Request, model: type[BaseModel] | None) -> dict[str, Any]:
     """The query parameters the route declares (the fields of `model`); an unknown or repeated name is
     400, so a typo never silently filters nothing. Path parameters are checked here too."""
     known = set(model.model_fields) if model is not None else set()
+    families = prefixed_fields(model)
     fields: dict[str, str] = {}
-    query: dict[str, str] = {}
+    query: dict[str, Any] = {}
     for name, value in request.query.items():
         name_problem, value_problem = _problem(name), _problem(value)
+        family, _, member = name.partition(".")
         if name_problem:
             fields["query"] = name_problem
         elif value_problem:
             fields[name] = value_problem
-        elif name not in known:
+        elif family in families and member:
+            query.setdefault(family, {}).setdefault(member, []).append(value)
+        elif name not in known or name in families:
             fields[name] = "is not a parameter of this route"
         elif name in query:
             fields[name] = "is given more than once"

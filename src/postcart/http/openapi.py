@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
+from .inputs import prefixed_fields
 from .routes import Route
 from .schemas import ErrorResponse
 
@@ -38,7 +39,14 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
               for name in re.findall(r"{(\w+)}", route.path)]
     if route.query is not None:
         schema = route.query.model_json_schema()
+        families = prefixed_fields(route.query)
         for name, prop in schema.get("properties", {}).items():
+            if name in families:  # a family of parameters named <name>.<member>, each a repeatable string
+                params.append({"name": f"{name}.<name>", "in": "query", "required": False,
+                               "description": prop.get("description", ""),
+                               "schema": {"type": "array", "items": {"type": "string"}},
+                               "style": "form", "explode": True})
+                continue
             params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
                            "description": prop.get("description", ""), "schema": prop})
     return params

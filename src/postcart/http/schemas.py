@@ -225,6 +225,11 @@ class ProductQuery(ListQuery):
     max_price: int | None = None
     currency: str = "EUR"
     sort: Literal["relevance", "newest", "price_asc", "price_desc", "name"] | None = None
+    in_stock: bool | None = Field(default=None, description="true: only products with stock available")
+    attr: dict[str, list[str]] | None = Field(
+        default=None, json_schema_extra={"prefixed": True},
+        description="Sent as `attr.<name>=<value>`, repeatable: attr.size=M&attr.size=L&attr.color=red lists "
+                    "products of size M or L that are red")
 
 
 class ProductQueryOne(Model):

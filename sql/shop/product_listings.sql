@@ -1,0 +1,646 @@
+-- Upkeep of the storefront's read model (migration 0018): shop.product_listings and
+-- shop.product_listing_prices. Writers never touch them: triggers on every table they derive from queue
+-- the products a statement changed, and a constraint trigger rewrites those listings once, at the end of
+-- the statement or, for bulk loads that defer it, at commit (one rewrite, not one per table loaded).
+-- Stock is the exception: a checkout must not rewrite a product's prices, so availability is updated
+-- on its own, at once. Repeatable: applied after the migrations on every deploy.
+
+-- == the rewrite =====================================================================================
+CREATE OR REPLACE FUNCTION shop.listing_price_spans(p_product_ids uuid[])
+RETURNS TABLE (
+    product_id uuid, currency char(3), customer_group_id uuid, valid_during tstzrange, min_amount bigint,
+    max_amount bigint
+)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+-- Compiling these plans costs more than running them.
+SET jit = off
+AS $$
+DECLARE
+    span record;
+    touched uuid[];
+BEGIN
+    -- A product no price list or markdown reaches, now or later, costs its base prices at all times: one
+    -- aggregate for all of them (the whole catalog, in a plain store).
+    touched := ARRAY(
+        SELECT v.product_id
+        FROM shop.product_variants AS v
+        INNER JOIN shop.price_list_prices AS pp ON v.id = pp.variant_id
+        WHERE
+            v.product_id IN (SELECT unnest(p_product_ids))
+            AND (upper_inf(pp.valid_during) OR upper(pp.valid_during) > now())
+        UNION
+        SELECT l.product_id
+        FROM shop.product_listings AS l
+        INNER JOIN shop.markdowns AS m ON l.product_id = m.product_id OR m.category_id = ANY(l.category_path)
+        WHERE l.product_id IN (SELECT unnest(p_product_ids)) AND m.ends_at > now()
+    );
+    RETURN QUERY
+    SELECT vp.product_id, vp.currency, NULL::uuid, tstzrange(NULL, NULL), min(vp.amount), max(vp.amount)
+    FROM shop.variant_prices AS vp
+    WHERE
+        vp.product_id IN (SELECT unnest(p_product_ids))
+        AND vp.product_id NOT IN (SELECT unnest(touched))
+    GROUP BY vp.product_id, vp.currency;
+    IF cardinality(touched) = 0 THEN
+        RETURN;
+    END IF;
+
+    -- The others are resolved span by span. The instants after now at which a price of these products can change: a price list window of one
+    -- of their variants or a markdown on them (or their category or its ancestors) opening or closing.
+    -- Between two of them every price is constant, so resolving once per span is exact.
+    CREATE TEMPORARY TABLE IF NOT EXISTS listing_spans (
+        product_id uuid, currency char(3), customer_group_id uuid, starts_at timestamptz, ends_at timestamptz
+    ) ON COMMIT DROP;
+    TRUNCATE listing_spans;
+    INSERT INTO listing_spans
+    WITH targets AS (
+        SELECT l.product_id, l.category_path
+        FROM shop.product_listings AS l
+        WHERE l.product_id IN (SELECT unnest(touched))
+    ),
+
+    changes AS (
+        SELECT t.product_id, b.at
+        FROM targets AS t
+        INNER JOIN shop.product_variants AS v ON t.product_id = v.product_id
+        INNER JOIN shop.price_list_prices AS pp ON v.id = pp.variant_id
+        CROSS JOIN LATERAL (VALUES (lower(pp.valid_during)), (upper(pp.valid_during))) AS b (at)
+        WHERE b.at > now()
+        UNION
+        SELECT t.product_id, b.at
+        FROM targets AS t
+        INNER JOIN shop.markdowns AS m ON t.product_id = m.product_id OR m.category_id = ANY(t.category_path)
+        CROSS JOIN LATERAL (VALUES (m.starts_at), (m.ends_at)) AS b (at)
+        WHERE b.at > now()
+    ),
+
+    spans AS (
+        SELECT s.product_id, s.starts_at, lead(s.starts_at) OVER (PARTITION BY s.product_id ORDER BY s.starts_at) AS ends_at
+        FROM (
+            SELECT t.product_id, '-infinity'::timestamptz AS starts_at FROM targets AS t
+            UNION ALL
+            SELECT c.product_id, c.at FROM changes AS c
+        ) AS s
+    ),
+
+    -- Everyone, and each customer group with a price list on one of the product's variants.
+    audiences AS (
+        SELECT t.product_id, NULL::uuid AS customer_group_id FROM targets AS t
+        UNION
+        SELECT t.product_id, pp.customer_group_id
+        FROM targets AS t
+        INNER JOIN shop.product_variants AS v ON t.product_id = v.product_id
+        INNER JOIN shop.price_list_prices AS pp ON v.id = pp.variant_id
+        WHERE pp.customer_group_id IS NOT NULL AND (upper_inf(pp.valid_during) OR upper(pp.valid_during) > now())
+    ),
+
+    currencies AS (
+        SELECT DISTINCT vp.product_id, vp.currency
+        FROM shop.variant_prices AS vp
+        WHERE vp.product_id IN (SELECT unnest(touched))
+    )
+
+    SELECT c.product_id, c.currency, a.customer_group_id, s.starts_at, s.ends_at
+    FROM currencies AS c
+    INNER JOIN audiences AS a ON c.product_id = a.product_id
+    INNER JOIN spans AS s ON c.product_id = s.product_id;
+    -- Statistics, so the joins below hash instead of looping when the whole catalog is rewritten.
+    ANALYZE listing_spans;
+
+    -- One resolution per (currency, audience, instant) for all the products that share it: for a plain
+    -- catalog that is one call per currency.
+    FOR span IN
+        SELECT DISTINCT ls.currency, ls.customer_group_id, ls.starts_at FROM listing_spans AS ls
+    LOOP
+        RETURN QUERY
+        SELECT
+            r.product_id, span.currency, span.customer_group_id,
+            tstzrange(span.starts_at, ls.ends_at, '[)'),
+            min(r.amount)::bigint, max(r.amount)::bigint
+        FROM shop.resolve_prices(
+            ARRAY(
+                SELECT v.id
+                FROM listing_spans AS s
+                INNER JOIN shop.product_variants AS v ON s.product_id = v.product_id
+                WHERE
+                    s.currency = span.currency
+                    AND s.customer_group_id IS NOT DISTINCT FROM span.customer_group_id
+                    AND s.starts_at = span.starts_at
+            ),
+            NULL, span.currency, span.customer_group_id, greatest(span.starts_at, now())
+        ) AS r
+        INNER JOIN listing_spans AS ls
+            ON r.product_id = ls.product_id
+            AND ls.currency = span.currency
+            AND ls.customer_group_id IS NOT DISTINCT FROM span.customer_group_id
+            AND ls.starts_at = span.starts_at
+        GROUP BY r.product_id, ls.ends_at;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION shop.listing_price_spans(uuid[]) IS
+'The price rows of the read model for the given products (which must have their listing row): for each '
+'currency they are priced in, for everyone and for each customer group with a price list on one of their '
+'variants, and for each span between the instants (after now) at which a price list window or a markdown '
+'opens or closes, the lowest and highest unit price shop.resolve_prices gives their variants at quantity 1. '
+'Returns (product_id, currency, customer_group_id, valid_during, min_amount, max_amount).';
+REVOKE ALL ON FUNCTION shop.listing_price_spans(uuid[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION shop.refresh_product_listings(p_product_ids uuid[])
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+SET jit = off
+AS $$
+DECLARE
+    rewritten integer;
+BEGIN
+    -- Lock first, in id order, then read in the next statements: under READ COMMITTED those see every
+    -- transaction that held a lock on these rows before us, so two transactions rewriting one product
+    -- one after the other can never leave the older view behind.
+    PERFORM FROM shop.product_listings AS l
+    WHERE l.product_id = ANY(p_product_ids)
+    ORDER BY l.product_id
+    FOR UPDATE;
+
+    WITH RECURSIVE wanted AS (
+        SELECT p.* FROM shop.products AS p WHERE p.id IN (SELECT unnest(p_product_ids))
+    ),
+
+    -- Each wanted category with its ancestors, nearest first.
+    ancestry AS (
+        SELECT c.id AS category_id, c.id AS ancestor_id, c.parent_id, 0 AS depth
+        FROM shop.categories AS c
+        WHERE c.id IN (SELECT w.category_id FROM wanted AS w)
+        UNION ALL
+        SELECT a.category_id, c.id, c.parent_id, a.depth + 1
+        FROM ancestry AS a
+        INNER JOIN shop.categories AS c ON a.parent_id = c.id
+    ),
+
+    paths AS (
+        SELECT
+            a.category_id,
+            array_agg(a.ancestor_id ORDER BY a.depth) AS category_path,
+            string_agg(c.name, ' ' ORDER BY a.depth) AS category_names
+        FROM ancestry AS a
+        INNER JOIN shop.categories AS c ON a.ancestor_id = c.id
+        GROUP BY a.category_id
+    ),
+
+    collections AS (
+        SELECT cp.product_id, array_agg(cp.collection_id ORDER BY cp.collection_id) AS collection_ids
+        FROM shop.collection_products AS cp
+        WHERE cp.product_id IN (SELECT unnest(p_product_ids))
+        GROUP BY cp.product_id
+    )
+
+    INSERT INTO shop.product_listings AS l (
+        product_id, visible_from, published_at, name, category_path, collection_ids, available,
+        facet_values, search_document, summary, refreshed_at
+    )
+    SELECT
+        w.id,
+        shop.visible_from(w.status, w.published_at),
+        w.published_at,
+        w.name,
+        coalesce(pa.category_path, '{}'),
+        coalesce(co.collection_ids, '{}'),
+        coalesce(av.available, 0),
+        ARRAY(
+            SELECT e.key || '=' || e.value
+            FROM jsonb_each_text(w.attributes) AS e
+            WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number', 'boolean')
+            ORDER BY 1
+        ),
+        setweight(to_tsvector('simple', w.search_name), 'A')
+        || setweight(to_tsvector('simple', shop.search_key(concat_ws(' ', pa.category_names, (
+            SELECT string_agg(e.value, ' ' ORDER BY e.key)
+            FROM jsonb_each_text(w.attributes) AS e
+            WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number')
+        )))), 'B')
+        || setweight(to_tsvector('simple', w.search_description), 'C'),
+        jsonb_build_object(
+            'id', w.id,
+            'slug', w.slug,
+            'name', w.name,
+            'description', w.description,
+            'image_url', w.image_url,
+            'category', CASE WHEN c.id IS NOT NULL THEN
+                jsonb_build_object('id', c.id, 'slug', c.slug, 'name', c.name)
+            END
+        ),
+        now()
+    FROM wanted AS w
+    LEFT JOIN shop.categories AS c ON w.category_id = c.id
+    LEFT JOIN paths AS pa ON w.category_id = pa.category_id
+    LEFT JOIN collections AS co ON w.id = co.product_id
+    LEFT JOIN shop.product_availability(p_product_ids) AS av ON w.id = av.product_id
+    ON CONFLICT (product_id) DO UPDATE SET
+        visible_from = excluded.visible_from,
+        published_at = excluded.published_at,
+        name = excluded.name,
+        category_path = excluded.category_path,
+        collection_ids = excluded.collection_ids,
+        available = excluded.available,
+        facet_values = excluded.facet_values,
+        search_document = excluded.search_document,
+        summary = excluded.summary,
+        refreshed_at = excluded.refreshed_at;
+    GET DIAGNOSTICS rewritten = ROW_COUNT;
+
+    DELETE FROM shop.product_listing_prices AS lp WHERE lp.product_id IN (SELECT unnest(p_product_ids));
+    INSERT INTO shop.product_listing_prices (
+        product_id, currency, customer_group_id, valid_during, min_amount, max_amount
+    )
+    SELECT s.product_id, s.currency, s.customer_group_id, s.valid_during, s.min_amount, s.max_amount
+    FROM shop.listing_price_spans(p_product_ids) AS s;
+    RETURN rewritten;
+END
+$$;
+COMMENT ON FUNCTION shop.refresh_product_listings(uuid[]) IS
+'Rewrites the read model rows (shop.product_listings and shop.product_listing_prices) of the given products '
+'from the catalog tables, locking them first. Products that no longer exist are skipped (their rows went '
+'with them). Returns the number of listings written.';
+REVOKE ALL ON FUNCTION shop.refresh_product_listings(uuid[]) FROM PUBLIC;
+
+-- == facets memo ====================================================================================
+CREATE OR REPLACE FUNCTION shop.remember_listing_facets(p_filter_key text, p_version text, p_facets jsonb)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Counts of older versions are never read again.
+    DELETE FROM shop.listing_facets AS f WHERE f.catalog_version <> p_version;
+    INSERT INTO shop.listing_facets (filter_key, catalog_version, facets)
+    VALUES (p_filter_key, p_version, p_facets)
+    ON CONFLICT (filter_key) DO UPDATE
+    SET catalog_version = excluded.catalog_version, facets = excluded.facets, computed_at = now();
+EXCEPTION WHEN read_only_sql_transaction THEN
+    NULL;  -- on a read-only standby the facets are simply counted every time
+END
+$$;
+COMMENT ON FUNCTION shop.remember_listing_facets(text, text, jsonb) IS
+'Stores the facets api.list_products counted for a filter key at a catalog version (and drops every row of '
+'another version). Returns nothing; does nothing in a read-only transaction.';
+REVOKE ALL ON FUNCTION shop.remember_listing_facets(text, text, jsonb) FROM PUBLIC;
+
+-- == the queue =======================================================================================
+CREATE OR REPLACE FUNCTION shop.queue_listing_refresh(p_product_ids uuid[])
+RETURNS void
+LANGUAGE sql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+    -- In id order, so two transactions queueing overlapping sets wait for each other instead of
+    -- deadlocking. A product queued by a transaction still running waits for it to end.
+    INSERT INTO shop.product_listing_queue (product_id)
+    SELECT DISTINCT q.id FROM unnest(p_product_ids) AS q (id) WHERE q.id IS NOT NULL ORDER BY q.id
+    ON CONFLICT DO NOTHING;
+    INSERT INTO shop.product_listing_flushes (transaction_id)
+    SELECT pg_current_xact_id() WHERE cardinality(p_product_ids) > 0
+    ON CONFLICT DO NOTHING;
+$$;
+COMMENT ON FUNCTION shop.queue_listing_refresh(uuid[]) IS
+'Marks products whose listing the current transaction must rewrite (the constraint trigger on '
+'shop.product_listing_flushes does it at the end of the statement, or once at commit when deferred). '
+'Returns nothing.';
+REVOKE ALL ON FUNCTION shop.queue_listing_refresh(uuid[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION shop.tg_product_listing_flushes__flush()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    queued uuid[];
+BEGIN
+    DELETE FROM shop.product_listing_flushes AS f WHERE f.transaction_id = NEW.transaction_id;
+    WITH taken AS (DELETE FROM shop.product_listing_queue RETURNING product_id)
+    SELECT array_agg(taken.product_id ORDER BY taken.product_id) INTO queued FROM taken;
+    IF queued IS NOT NULL THEN
+        PERFORM shop.refresh_product_listings(queued);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_product_listing_flushes__flush() IS
+'Constraint trigger on shop.product_listing_flushes, fired at the end of the statement (or at commit when '
+'deferred): rewrites the listings this transaction queued and empties its queue (only its own rows are '
+'visible to it). Returns NULL.';
+REVOKE ALL ON FUNCTION shop.tg_product_listing_flushes__flush() FROM PUBLIC;
+
+-- == what feeds the read model =======================================================================
+-- One trigger function per table; each runs for INSERT, UPDATE and DELETE statements (three triggers,
+-- since a trigger with transition tables serves one event) and queues the products the rows belong to.
+CREATE OR REPLACE FUNCTION shop.tg_products__queue_listing()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- A deleted product takes its listing along (foreign key).
+    PERFORM shop.queue_listing_refresh(ARRAY(SELECT n.id FROM new_rows AS n));
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_products__queue_listing() IS
+'AFTER INSERT/UPDATE statement trigger on shop.products: queues the rewrite of the products'' listings. '
+'Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg_product_variants__queue_listing()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM shop.queue_listing_refresh(ARRAY(SELECT n.product_id FROM new_rows AS n));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM shop.queue_listing_refresh(
+            ARRAY(SELECT n.product_id FROM new_rows AS n UNION SELECT o.product_id FROM old_rows AS o)
+        );
+    ELSE
+        PERFORM shop.queue_listing_refresh(ARRAY(SELECT o.product_id FROM old_rows AS o));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_product_variants__queue_listing() IS
+'AFTER INSERT/UPDATE/DELETE statement trigger on shop.product_variants: queues the rewrite of the '
+'listings of the variants'' products (old and new). Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg_variant_prices__queue_listing()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM shop.queue_listing_refresh(ARRAY(SELECT n.product_id FROM new_rows AS n));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM shop.queue_listing_refresh(
+            ARRAY(SELECT n.product_id FROM new_rows AS n UNION SELECT o.product_id FROM old_rows AS o)
+        );
+    ELSE
+        PERFORM shop.queue_listing_refresh(ARRAY(SELECT o.product_id FROM old_rows AS o));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_variant_prices__queue_listing() IS
+'AFTER INSERT/UPDATE/DELETE statement trigger on shop.variant_prices: queues the rewrite of the listings '
+'of the prices'' products. Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg_price_list_prices__queue_listing()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM shop.queue_listing_refresh(ARRAY(
+            SELECT v.product_id FROM new_rows AS n INNER JOIN shop.product_variants AS v ON n.variant_id = v.id
+        ));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM shop.queue_listing_refresh(ARRAY(
+            SELECT v.product_id
+            FROM (SELECT n.variant_id FROM new_rows AS n UNION SELECT o.variant_id FROM old_rows AS o) AS r
+            INNER JOIN shop.product_variants AS v ON r.variant_id = v.id
+        ));
+    ELSE
+        PERFORM shop.queue_listing_refresh(ARRAY(
+            SELECT v.product_id FROM old_rows AS o INNER JOIN shop.product_variants AS v ON o.variant_id = v.id
+        ));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_price_list_prices__queue_listing() IS
+'AFTER INSERT/UPDATE/DELETE statement trigger on shop.price_list_prices (also fired when a list''s window, '
+'group or priority changes, through their re-derivation): queues the rewrite of the listings of the '
+'prices'' products. Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg_markdowns__queue_listing()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    touched_products uuid[];
+    touched_categories uuid[];
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        SELECT array_agg(n.product_id), array_agg(n.category_id)
+        INTO touched_products, touched_categories
+        FROM new_rows AS n;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        SELECT touched_products || array_agg(o.product_id), touched_categories || array_agg(o.category_id)
+        INTO touched_products, touched_categories
+        FROM old_rows AS o;
+    END IF;
+    -- A category markdown reaches every product whose category path holds the category.
+    PERFORM shop.queue_listing_refresh(ARRAY(
+        SELECT t.id FROM unnest(touched_products) AS t (id) WHERE t.id IS NOT NULL
+        UNION
+        SELECT l.product_id
+        FROM shop.product_listings AS l
+        WHERE l.category_path && ARRAY(SELECT t.id FROM unnest(touched_categories) AS t (id) WHERE t.id IS NOT NULL)
+    ));
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_markdowns__queue_listing() IS
+'AFTER INSERT/UPDATE/DELETE statement trigger on shop.markdowns: queues the rewrite of the listings of every '
+'product a changed markdown covers (its product, or every product in its category or below). Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg_categories__queue_listing()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- A rename changes the summaries and search documents below; a move changes the category paths and
+    -- the markdowns that reach the products below. Inserts reach no product yet; a deleted category
+    -- empties its products' category_id, an update of shop.products.
+    PERFORM shop.queue_listing_refresh(ARRAY(
+        SELECT l.product_id
+        FROM shop.product_listings AS l
+        WHERE l.category_path && ARRAY(
+            SELECT n.id
+            FROM new_rows AS n
+            INNER JOIN old_rows AS o ON n.id = o.id
+            WHERE (n.name, n.slug, n.parent_id) IS DISTINCT FROM (o.name, o.slug, o.parent_id)
+        )
+    ));
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_categories__queue_listing() IS
+'AFTER UPDATE statement trigger on shop.categories: when a category is renamed or moved, queues the '
+'rewrite of the listings of every product in it or below it. Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg_collection_products__queue_listing()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM shop.queue_listing_refresh(ARRAY(SELECT n.product_id FROM new_rows AS n));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM shop.queue_listing_refresh(
+            ARRAY(SELECT n.product_id FROM new_rows AS n UNION SELECT o.product_id FROM old_rows AS o)
+        );
+    ELSE
+        PERFORM shop.queue_listing_refresh(ARRAY(SELECT o.product_id FROM old_rows AS o));
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_collection_products__queue_listing() IS
+'AFTER INSERT/UPDATE/DELETE statement trigger on shop.collection_products: queues the rewrite of the '
+'listings of the products that joined or left a collection. Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg_stock_levels__listing_available()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    touched uuid[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        touched := ARRAY(SELECT n.variant_id FROM new_rows AS n);
+    ELSIF TG_OP = 'UPDATE' THEN
+        touched := ARRAY(SELECT n.variant_id FROM new_rows AS n UNION SELECT o.variant_id FROM old_rows AS o);
+    ELSE
+        touched := ARRAY(SELECT o.variant_id FROM old_rows AS o);
+    END IF;
+    touched := ARRAY(
+        SELECT DISTINCT v.product_id FROM shop.product_variants AS v WHERE v.id = ANY(touched) ORDER BY 1
+    );
+    -- Lock, then recount in a new statement (which sees every transaction that held the lock before):
+    -- two checkouts of one product, each counting only its own change, cannot overwrite each other.
+    PERFORM FROM shop.product_listings AS l WHERE l.product_id = ANY(touched) ORDER BY l.product_id FOR UPDATE;
+    UPDATE shop.product_listings AS l
+    SET available = a.available
+    FROM shop.product_availability(touched) AS a
+    WHERE l.product_id = a.product_id AND l.available IS DISTINCT FROM a.available;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_stock_levels__listing_available() IS
+'AFTER INSERT/UPDATE/DELETE statement trigger on shop.stock_levels: recounts the availability of the '
+'changed variants'' products in their listings at once (shop.product_availability), without rewriting the '
+'rest of the listing. Returns NULL.';
+
+-- == triggers ========================================================================================
+CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.products
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_products__queue_listing();
+CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.products
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_products__queue_listing();
+
+CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.product_variants
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_product_variants__queue_listing();
+CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.product_variants
+REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_product_variants__queue_listing();
+CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.product_variants
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_product_variants__queue_listing();
+
+CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.variant_prices
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_variant_prices__queue_listing();
+CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.variant_prices
+REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_variant_prices__queue_listing();
+CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.variant_prices
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_variant_prices__queue_listing();
+
+CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.price_list_prices
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_price_list_prices__queue_listing();
+CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.price_list_prices
+REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_price_list_prices__queue_listing();
+CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.price_list_prices
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_price_list_prices__queue_listing();
+
+CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.markdowns
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_markdowns__queue_listing();
+CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.markdowns
+REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_markdowns__queue_listing();
+CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.markdowns
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_markdowns__queue_listing();
+
+CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.categories
+REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_categories__queue_listing();
+
+CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.collection_products
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_collection_products__queue_listing();
+CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.collection_products
+REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_collection_products__queue_listing();
+CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.collection_products
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_collection_products__queue_listing();
+
+CREATE OR REPLACE TRIGGER listing_available_insert AFTER INSERT ON shop.stock_levels
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_levels__listing_available();
+CREATE OR REPLACE TRIGGER listing_available_update AFTER UPDATE ON shop.stock_levels
+REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_levels__listing_available();
+CREATE OR REPLACE TRIGGER listing_available_delete AFTER DELETE ON shop.stock_levels
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_levels__listing_available();
+
+-- At the end of each statement by default, so a transaction reads its own writes in the listings too. A
+-- bulk load (shop.seed_catalog, the CSV import) runs `SET CONSTRAINTS shop.product_listings_flush
+-- DEFERRED` and pays for one rewrite at commit. CREATE OR REPLACE does not exist for constraint triggers.
+DROP TRIGGER IF EXISTS product_listings_flush ON shop.product_listing_flushes;
+CREATE CONSTRAINT TRIGGER product_listings_flush AFTER INSERT ON shop.product_listing_flushes
+DEFERRABLE INITIALLY IMMEDIATE
+FOR EACH ROW EXECUTE FUNCTION shop.tg_product_listing_flushes__flush();
+
+REVOKE ALL ON FUNCTION shop.tg_products__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_product_variants__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_variant_prices__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_price_list_prices__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_markdowns__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_categories__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_collection_products__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_stock_levels__listing_available() FROM PUBLIC;
+
+-- == first deploy ====================================================================================
+-- Listings for products that have none (all of them, the first time; afterwards nothing to do).
+SELECT shop.refresh_product_listings(ARRAY(
+    SELECT p.id FROM shop.products AS p
+    WHERE NOT EXISTS (SELECT FROM shop.product_listings AS l WHERE l.product_id = p.id)
+)) AS listings_written;
