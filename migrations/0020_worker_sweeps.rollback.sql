@@ -6,7 +6,7 @@ DROP FUNCTION IF EXISTS auth.sweep_sessions(integer);
 DROP FUNCTION IF EXISTS auth.sweep_refresh_tokens(integer);
 DROP FUNCTION IF EXISTS auth.sweep_staff_invitations(integer);
 DROP FUNCTION IF EXISTS integration.sweep_idempotency_keys(integer);
-DROP FUNCTION IF EXISTS shop.sweep_batch_size(integer);
+DROP FUNCTION IF EXISTS shop.sweep_rows(regclass, text, interval, integer);
 
 DROP INDEX IF EXISTS auth.login_attempts_attempted_at_idx;
 DROP INDEX IF EXISTS auth.sessions_ended_at_idx;

@@ -4,10 +4,12 @@ reaches the log."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -85,48 +87,49 @@ def test_worker_once_sweeps_every_table_and_logs_no_password(admin, admin_url: s
     admin.execute("DELETE FROM auth.accounts WHERE id = %s", [account])
 
 
+@contextlib.contextmanager
+def _worker(database_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`postcart worker` running, its output in log_path; killed at the end if still running."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([POSTCART, "worker"], env=_env(DATABASE_URL=database_url), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _terminate(proc: subprocess.Popen[bytes], within: float) -> None:
+    """SIGTERM: the process exits 0 within `within` seconds."""
+    stopped = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    assert time.monotonic() - stopped < within
+
+
 def test_worker_runs_until_sigterm(admin, admin_url: str, tmp_path: Path) -> None:
     tag = f"cli-run-{time.time_ns()}"
     account = _add_rows(admin, tag)
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([POSTCART, "worker"], env=_env(DATABASE_URL=admin_url), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
+    with _worker(admin_url, tmp_path / "worker.log") as proc:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and _rows(admin, tag, account) != YOUNG_ONLY:
             time.sleep(0.2)
         assert _rows(admin, tag, account) == YOUNG_ONLY
         assert proc.poll() is None, "the worker keeps running after its first sweeps"
-        stopped = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
-        assert time.monotonic() - stopped < 5
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert "worker stopped" in log_path.read_text()
+        _terminate(proc, within=5)
+    assert "worker stopped" in (tmp_path / "worker.log").read_text()
     admin.execute("DELETE FROM auth.accounts WHERE id = %s", [account])
 
 
 def test_worker_waits_for_a_database_that_is_not_there(tmp_path: Path) -> None:
     """Nothing listens on port 9: the worker logs its failed attempts (without the password), keeps trying,
     and still stops at once on SIGTERM."""
-    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:9/postcart"
     log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([POSTCART, "worker"], env=_env(DATABASE_URL=url), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
+    with _worker(f"postgresql://postgres:{PASSWORD}@127.0.0.1:9/postcart", log_path) as proc:
         time.sleep(3)
         assert proc.poll() is None, log_path.read_text()
-        stopped = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
-        assert time.monotonic() - stopped < 3
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+        _terminate(proc, within=3)
     output = log_path.read_text()
     assert "error connecting" in output and "Traceback" not in output
     assert PASSWORD not in output
