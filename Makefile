@@ -51,7 +51,7 @@ test: install pgtap chromium lint
 # system's PostgreSQL when running as root, 15 on Debian 12): postcart supports 15 to 18.
 test-pg18: install pgtap chromium
 	POSTCART_PG_BINDIR=$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())') \
-	  $(BIN)/pytest -p no:cacheprovider tests/sql tests/http tests/concurrency $(PYTEST_ARGS)
+	  $(BIN)/pytest -p no:cacheprovider tests/sql tests/http tests/concurrency tests/workers $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/sqlfluff lint sql migrations

@@ -45,11 +45,21 @@ def _migrate(settings: Settings, database: Database) -> list[str]:
     return applied
 
 
-def _serve(settings: Settings, database: Database, secret: str, args: argparse.Namespace, banner: list[str]) -> int:
-    from .http.app import make_app, serve
+def _serve(settings: Settings, database: Database, secret: str, args: argparse.Namespace, banner: list[str],
+           with_worker: bool = False) -> int:
+    """Serve; with_worker: the background worker runs too, in the first process only (one is enough)."""
+    from aiohttp import web
 
-    return serve(lambda: make_app(settings, database.app_url, secret), args.host, args.port, args.workers,
-                 lambda: print("\n".join(banner), flush=True))
+    from .http.app import make_app, serve
+    from .workers.service import beside
+
+    def app(index: int) -> web.Application:
+        application = make_app(settings, database.app_url, secret)
+        if with_worker and index == 0:
+            application.cleanup_ctx.append(beside(database.app_url, settings.statement_timeout))
+        return application
+
+    return serve(app, args.host, args.port, args.workers, lambda: print("\n".join(banner), flush=True))
 
 
 def _check_port(host: str, port: int) -> None:
@@ -113,7 +123,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             lines.append(f"  demo store: {demo.load(database.admin_url)} products created")
         for login in demo.present(database.admin_url):
             lines.append(f"  demo {login.kind} login: {login.email} / {login.password}")
-        status = _serve(settings, database, secret, args, lines)
+        if not settings.run_worker:
+            lines.append("  background worker: off (POSTCART_RUN_WORKER=0); run `postcart worker`")
+        status = _serve(settings, database, secret, args, lines, with_worker=settings.run_worker)
     finally:
         if database.cluster is not None:
             database.cluster.stop()
@@ -134,14 +146,27 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _running(database: Database) -> Database:
+    """The database, unless it is the embedded cluster and that is not running (then a one-line error)."""
+    if database.cluster is not None and not database.cluster.running():
+        raise SettingsError(f"the embedded PostgreSQL in {database.cluster.data_dir} is not running: use `postcart up`")
+    return database
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _check_port(args.host, args.port)
     secret = secret_key(settings)
-    database = locate(settings, start=False)
-    if database.cluster is not None and not database.cluster.running():
-        raise SettingsError(f"the embedded PostgreSQL in {database.cluster.data_dir} is not running: use `postcart up`")
+    database = _running(locate(settings, start=False))
     return _serve(settings, database, secret, args, [f"postcart serving on http://{args.host}:{args.port}"])
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .workers.service import run_alone
+
+    settings = _settings(args)
+    database = _running(locate(settings, start=False))
+    return run_alone(database.app_url, settings.statement_timeout, once=args.once)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -244,6 +269,10 @@ def parser() -> argparse.ArgumentParser:
     command("down", cmd_down, "Stop an embedded PostgreSQL left running.")
     command("migrate", cmd_migrate, "Apply pending migrations, then every file under sql/.")
     listen(command("serve", cmd_serve, "Serve the API without migrating (production, with DATABASE_URL)."))
+    worker = command("worker", cmd_worker, "Run the background worker alone (sweeps of expired sessions, "
+                     "login attempts, idempotency keys, invitations) until SIGTERM or Ctrl-C.")
+    worker.add_argument("--once", action="store_true",
+                        help="run every task until it has nothing left to do, then exit (1 if one failed)")
     command("status", cmd_status, "List applied and pending migrations.")
     url = command("db-url", cmd_db_url, "Print a libpq URL that psql accepts.")
     url.add_argument("--role", choices=["admin", "analyst", "dba", "app"], default="admin",

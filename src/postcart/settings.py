@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # A request's statements may run this long (milliseconds) before PostgreSQL cancels them: 503 timeout.
     statement_timeout: int = Field(default=10_000, ge=100)
     log_level: str = "INFO"
+    # `postcart up` runs the background worker (sweepers) in its process; 0/false leaves that to a
+    # separate `postcart worker`. `postcart serve` never runs it.
+    run_worker: bool = True
     # Browser origins allowed to call the API (comma-separated, e.g. https://shop.example,http://localhost:3000),
     # or "*" for any origin (only without credentials). Empty: no CORS headers at all.
     cors_origins: str = ""

@@ -36,7 +36,7 @@ def test_bad_database_url_is_named() -> None:
 
 def test_help_documents_every_command() -> None:
     out = run_cli("--help").stdout
-    for command in ("up", "down", "migrate", "serve", "status", "db-url", "create-staff"):
+    for command in ("up", "down", "migrate", "serve", "worker", "status", "db-url", "create-staff"):
         assert command in out
     assert "--no-demo" in run_cli("up", "--help").stdout
 

@@ -279,21 +279,22 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
     return app
 
 
-def serve(make_app: Callable[[], web.Application], host: str, port: int, workers: int = 1,
+def serve(make_app: Callable[[int], web.Application], host: str, port: int, workers: int = 1,
           print_banner: Callable[[], None] | None = None) -> int:
     """Serve until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish. With workers > 1, that many
-    processes share one listening socket (each with its own event loop and pool). Returns an exit status."""
+    processes share one listening socket (each with its own event loop and pool). make_app gets the
+    process's index, 0 to workers - 1. Returns an exit status."""
     if workers == 1:
-        _run(make_app(), host, port, None, print_banner)
+        _run(make_app(0), host, port, None, print_banner)
         return 0
     sock = socket.create_server((host, port), reuse_port=False, backlog=1024)
     children = []
-    for _ in range(workers):
+    for index in range(workers):
         pid = os.fork()
         if pid == 0:  # a worker: its own process group, so only the supervisor's signal reaches it
             os.setpgid(0, 0)
             try:
-                _run(make_app(), host, port, sock, None)
+                _run(make_app(index), host, port, sock, None)
             finally:
                 os._exit(0)
         children.append(pid)

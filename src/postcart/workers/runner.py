@@ -1,0 +1,138 @@
+"""Runs the tasks of tasks.py: each in its own asyncio task, each call of its SQL function in its own short
+transaction as the task's role, on a small pool of its own (never the web app's). A task whose database
+call fails is logged and retried after a growing pause; nothing a task raises leaves this module, so the
+web server it may run beside never notices. stop() lets every task finish the batch it is in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from ..http.context import request_id_var
+from .listener import Listener
+from .retry import Backoff, describe
+from .tasks import TASKS, Task
+
+log = logging.getLogger("postcart.worker")
+
+POOL_SIZE = 2  # tasks take turns: sweeps are short, and the web app's connections matter more
+POOL_WAIT = 10.0  # seconds a task waits for a connection before the run counts as failed
+APPLICATION_NAME = "postcart-worker"  # what DBAs see in pg_stat_activity
+STOP_GRACE = 10.0  # seconds stop() leaves a task to finish its batch before it is cancelled (rolled back)
+
+
+@dataclass
+class _State:
+    task: Task
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    in_transaction: bool = False  # stop() lets a batch finish; anything else (sleeping, waiting) it cancels
+
+
+class Worker:
+    def __init__(self, app_url: str, tasks: Sequence[Task] = TASKS, statement_timeout_ms: int = 10_000) -> None:
+        self.app_url = app_url
+        self.states = [_State(t) for t in tasks]
+        self.statement_timeout_ms = statement_timeout_ms
+        self.stopping = False
+        # Per task: rows done, calls made, failed runs. Read by tests and written to the log.
+        self.done: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self.failures: Counter[str] = Counter()
+        self._pool: AsyncConnectionPool | None = None
+        self._loops: list[asyncio.Task[None]] = []
+
+    def stop(self) -> None:
+        """Stop every task: one in a transaction finishes its batch (cancelled, so rolled back, should it
+        take more than STOP_GRACE seconds), the others stop at once, even while they wait for a database
+        that does not answer. Call it on the worker's event loop (loop.add_signal_handler does)."""
+        if self.stopping:
+            return
+        self.stopping = True
+        for state, loop in zip(self.states, self._loops, strict=True):
+            if not state.in_transaction:
+                loop.cancel()
+        if self._loops:
+            asyncio.get_running_loop().call_later(STOP_GRACE, lambda: [t.cancel() for t in self._loops])
+
+    async def run(self, once: bool = False) -> None:
+        """Until stop(): every task at once, then each on its interval or when its channel is notified.
+        With `once`, every task runs until it has nothing left to do and the method returns."""
+        options = f"-c statement_timeout={self.statement_timeout_ms}"
+        self._pool = AsyncConnectionPool(
+            self.app_url, min_size=1, max_size=POOL_SIZE, open=False, timeout=POOL_WAIT, name=APPLICATION_NAME,
+            check=AsyncConnectionPool.check_connection,  # a connection that died while idle is replaced, unseen
+            kwargs={"autocommit": True, "application_name": APPLICATION_NAME, "options": options})
+        await self._pool.open(wait=False)
+        log.info("worker running: %s", ", ".join(f"{s.task.name} every {s.task.interval:g} s" for s in self.states))
+        listener = None
+        channels: dict[str, list[asyncio.Event]] = {}
+        for state in self.states:
+            for channel in state.task.wake_on:
+                channels.setdefault(channel, []).append(state.wake)
+        if channels and not once:
+            listener = asyncio.create_task(Listener(self.app_url, channels).run())
+        self._loops = [asyncio.create_task(self._loop(s, once)) for s in self.states]
+        try:
+            await asyncio.gather(*self._loops, return_exceptions=True)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+            await self._pool.close()
+            log.info("worker stopped")
+
+    async def _loop(self, state: _State, once: bool) -> None:
+        request_id_var.set(state.task.name)  # every log line of this task names it
+        backoff = Backoff()
+        while not self.stopping:
+            state.wake.clear()
+            try:
+                await self._run_task(state)
+                backoff.reset()
+                pause = state.task.interval * random.uniform(0.9, 1.1)
+            except Exception as exc:  # noqa: BLE001 - a task never takes the process down
+                self.failures[state.task.name] += 1
+                pause = backoff.next()
+                log.warning("%s failed: %s; retrying in %.0f s", state.task.name, describe(exc), pause)
+                if once:
+                    return
+            if once:
+                return
+            # Sleep until the pause is over or a notification arrives.
+            try:
+                await asyncio.wait_for(state.wake.wait(), pause)
+            except TimeoutError:
+                pass
+
+    async def _run_task(self, state: _State) -> None:
+        """Call the task's function until it reports less than a full batch (or the worker stops)."""
+        assert self._pool is not None
+        task = state.task
+        call = sql.SQL("SELECT {}(%s)").format(sql.Identifier(*task.function.split(".")))
+        started, done, calls = time.monotonic(), 0, 0
+        while not self.stopping:
+            async with self._pool.connection() as conn:
+                state.in_transaction = True
+                try:
+                    async with conn.transaction():
+                        await conn.execute("SELECT set_config('role', %s, true)", [task.role])
+                        row = await (await conn.execute(call, [task.batch_size])).fetchone()
+                finally:
+                    state.in_transaction = False
+            count = int(row[0]) if row and row[0] is not None else 0
+            done, calls = done + count, calls + 1
+            self.done[task.name] += count
+            self.calls[task.name] += 1
+            if count < task.batch_size:
+                break
+        level = logging.INFO if done else logging.DEBUG
+        log.log(level, "%s: %d rows in %d call(s), %.0f ms", task.name, done, calls,
+                (time.monotonic() - started) * 1000)

@@ -1,0 +1,42 @@
+"""What the background worker runs. To add a task, add a Task here: a SQL function that takes a batch
+size, does at most that much work in the caller's transaction and returns how much it did (granted to
+postcart_worker alone, like the sweeps in sql/auth/50_sweeps.sql). The runner calls it again at once
+while it reports a full batch, then waits `interval` seconds, or less when a NOTIFY on one of its
+`wake_on` channels arrives (an outbox dispatcher would wake on the channel its trigger notifies)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_QUALIFIED = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    function: str  # schema-qualified: function(batch_size integer) RETURNS integer
+    interval: float  # seconds between runs, give or take a tenth (so several workers drift apart)
+    batch_size: int = 1000
+    wake_on: tuple[str, ...] = ()  # LISTEN channels whose notifications run the task at once
+    role: str = "postcart_worker"  # switched to for each call; the worker logs in as the authenticator
+
+    def __post_init__(self) -> None:
+        if not _QUALIFIED.match(self.function):
+            raise ValueError(f"task {self.name}: function must be schema.name, not {self.function!r}")
+        if self.interval <= 0 or not 1 <= self.batch_size <= 10_000:
+            raise ValueError(f"task {self.name}: interval must be positive and batch_size 1 to 10000")
+
+
+MINUTE = 60.0
+HOUR = 60 * MINUTE
+
+# Retention periods live in the functions themselves (docs/operations.md lists them); intervals here only
+# say how soon after a row's retention ends it is deleted.
+TASKS: tuple[Task, ...] = (
+    Task("sweep_login_attempts", "auth.sweep_login_attempts", interval=5 * MINUTE),
+    Task("sweep_idempotency_keys", "integration.sweep_idempotency_keys", interval=15 * MINUTE),
+    Task("sweep_refresh_tokens", "auth.sweep_refresh_tokens", interval=HOUR),
+    Task("sweep_sessions", "auth.sweep_sessions", interval=HOUR),
+    Task("sweep_staff_invitations", "auth.sweep_staff_invitations", interval=HOUR),
+)
