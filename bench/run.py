@@ -5,7 +5,8 @@ anonymous catalog reads `products` (a 20-item list page), `detail` (one product 
 typo: "hikng jaket") and `filtered` (top-level category with descendants, a price range, facets). Prints
 both throughputs, their ratio (HTTP / pgbench: how close the HTTP layer gets to what the database itself
 can do for this request) and wrk's latency percentiles. `--products 100000` seeds a generated catalog
-(postcart seed) first. Usage: python bench/run.py [--scenario me|products|detail|search|filtered]
+(postcart seed) first, once for all the scenarios given (comma-separated). Usage: python bench/run.py
+[--scenario me|products|detail|search|filtered[,...]]
 [--products N] [--seconds 10] [--connections 16] [--workers 1]
 Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's, found beside the server binaries).
 """
@@ -117,7 +118,9 @@ def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", choices=["me", "products", "detail", "search", "filtered"], default="me")
+    parser.add_argument("--scenario", default="me",
+                        help="me, products, detail, search or filtered; several separated by commas share one "
+                             "seeded cluster")
     parser.add_argument("--products", type=int, default=0,
                         help="also seed this many generated products (postcart seed) before measuring")
     parser.add_argument("--seconds", type=int, default=10)
@@ -125,6 +128,10 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=8, help="connections in all = pgbench clients")
     parser.add_argument("--workers", type=int, default=1, help="app processes (postcart serve --workers)")
     args = parser.parse_args()
+    scenarios = args.scenario.split(",")
+    unknown = set(scenarios) - {"me", "products", "detail", "search", "filtered"}
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
 
     data_dir = Path(tempfile.mkdtemp(prefix="postcart-bench-"))
     cluster = EmbeddedCluster(data_dir)
@@ -155,33 +162,38 @@ def main() -> int:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
-        if args.scenario == "me":
-            path = "/v1/me"
-            token = post_json(base + "/v1/auth/login", {"email": EMAIL, "password": PASSWORD})["access_token"]
-            with psycopg.connect(cluster.url(), autocommit=True) as conn:
-                session = conn.execute(
-                    "SELECT auth.login_succeeded(a.id, %s, interval '1 hour', 'bench', NULL) FROM auth.accounts a "
-                    "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
-            script = me_script(session)
-        else:
-            reads = {  # scenario: (query string or path, api function, its args)
-                "products": ("/v1/products?limit=20", "list_products", {"limit": "20"}),
-                "detail": (f"/v1/products/{slug}", "get_product", {"id_or_slug": slug}),
-                "search": ("/v1/products?q=hikng%20jaket&limit=20", "list_products", {"q": "hikng jaket", "limit": "20"}),
-                "filtered": (f"/v1/products?category={category}&min_price=2000&max_price=10000&currency=EUR&limit=20",
-                             "list_products", {"category": category, "min_price": "2000", "max_price": "10000",
-                                               "currency": "EUR", "limit": "20"}),
-            }
-            path, function, call_args = reads[args.scenario]
-            token, script = None, anonymous_script(function, call_args)
-        http_rps = run_wrk(base + path, token, args.seconds, args.connections)
+        measured = []  # (path, script, HTTP req/s): pgbench runs after the server stops
+        for scenario in scenarios:
+            if scenario == "me":
+                path = "/v1/me"
+                token = post_json(base + "/v1/auth/login", {"email": EMAIL, "password": PASSWORD})["access_token"]
+                with psycopg.connect(cluster.url(), autocommit=True) as conn:
+                    session = conn.execute(
+                        "SELECT auth.login_succeeded(a.id, %s, interval '1 hour', 'bench', NULL) FROM auth.accounts a "
+                        "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
+                script = me_script(session)
+            else:
+                reads = {  # scenario: (query string or path, api function, its args)
+                    "products": ("/v1/products?limit=20", "list_products", {"limit": "20"}),
+                    "detail": (f"/v1/products/{slug}", "get_product", {"id_or_slug": slug}),
+                    "search": ("/v1/products?q=hikng%20jaket&limit=20", "list_products",
+                               {"q": "hikng jaket", "limit": "20"}),
+                    "filtered": (f"/v1/products?category={category}&min_price=2000&max_price=10000&currency=EUR"
+                                 "&limit=20", "list_products", {"category": category, "min_price": "2000",
+                                                                "max_price": "10000", "currency": "EUR",
+                                                                "limit": "20"}),
+                }
+                path, function, call_args = reads[scenario]
+                token, script = None, anonymous_script(function, call_args)
+            measured.append((path, script, run_wrk(base + path, token, args.seconds, args.connections)))
         server.terminate()  # pgbench gets both cores, as the database's own limit
         server.wait()
         server = None
-        pg_tps = run_pgbench(cluster, script, args.seconds, args.pool)
-        print(f"GET {path} over HTTP: {http_rps:.0f} req/s ({args.workers} worker(s), {args.connections} connections)")
-        print(f"pgbench, same SQL:    {pg_tps:.0f} tx/s")
-        print(f"ratio HTTP/pgbench:   {http_rps / pg_tps:.2f}")
+        for path, script, http_rps in measured:
+            pg_tps = run_pgbench(cluster, script, args.seconds, args.pool)
+            print(f"GET {path} over HTTP: {http_rps:.0f} req/s ({args.workers} worker(s), {args.connections} connections)")
+            print(f"pgbench, same SQL:    {pg_tps:.0f} tx/s")
+            print(f"ratio HTTP/pgbench:   {http_rps / pg_tps:.2f}")
     finally:
         if server is not None:
             server.terminate()
