@@ -71,7 +71,8 @@ COMMENT ON TABLE shop.product_listing_prices IS
 'product''s variants in a currency, for everyone (customer_group_id NULL) or a customer group, during '
 'valid_during. Rewritten with the product''s listing; a read picks the row whose span holds now().';
 CREATE INDEX product_listing_prices_product_idx ON shop.product_listing_prices (product_id, currency);
-CREATE INDEX product_listing_prices_everyone_amount_idx ON shop.product_listing_prices (currency, min_amount, product_id)
+CREATE INDEX product_listing_prices_everyone_amount_idx
+ON shop.product_listing_prices (currency, min_amount, product_id)
 WHERE customer_group_id IS NULL;
 
 -- Products whose listing the current transaction must rewrite, and one row per such transaction whose

@@ -640,7 +640,10 @@ REVOKE ALL ON FUNCTION shop.tg_stock_levels__listing_available() FROM PUBLIC;
 
 -- == first deploy ====================================================================================
 -- Listings for products that have none (all of them, the first time; afterwards nothing to do).
-SELECT shop.refresh_product_listings(ARRAY(
-    SELECT p.id FROM shop.products AS p
-    WHERE NOT EXISTS (SELECT FROM shop.product_listings AS l WHERE l.product_id = p.id)
-)) AS listings_written;
+SELECT shop.refresh_product_listings(
+    array(
+        SELECT p.id
+        FROM shop.products AS p
+        WHERE NOT EXISTS (SELECT FROM shop.product_listings AS l WHERE l.product_id = p.id)
+    )
+) AS listings_written;
