@@ -644,6 +644,9 @@ SELECT shop.refresh_product_listings(
     array(
         SELECT p.id
         FROM shop.products AS p
-        WHERE NOT EXISTS (SELECT FROM shop.product_listings AS l WHERE l.product_id = p.id)
+        WHERE NOT EXISTS (
+            SELECT FROM shop.product_listings AS l
+            WHERE l.product_id = p.id
+        )
     )
 ) AS listings_written;
