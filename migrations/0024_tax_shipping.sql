@@ -39,7 +39,11 @@ CREATE TABLE shop.tax_rates (
     name text NOT NULL,
     valid_from timestamptz,
     valid_to timestamptz,
-    valid_during tstzrange GENERATED ALWAYS AS (tstzrange(valid_from, valid_to, '[)')) STORED,
+    -- NULL only for a reversed window, which tax_rates_window_check then refuses (with 23514, not the
+    -- range constructor's error).
+    valid_during tstzrange GENERATED ALWAYS AS (
+        CASE WHEN (valid_to < valid_from) IS NOT TRUE THEN tstzrange(valid_from, valid_to, '[)') END
+    ) STORED,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT tax_rates_region_check CHECK (region ~ '^[A-Z0-9]{1,3}$'),
@@ -162,7 +166,12 @@ CREATE TABLE shop.shipping_method_tiers (
     -- Inclusive ("up to 1 kg" is 1000); NULL: no upper limit.
     max_weight_grams bigint,
     amount bigint NOT NULL,
-    weights int8range GENERATED ALWAYS AS (int8range(min_weight_grams, max_weight_grams, '[]')) STORED,
+    -- NULL only for reversed bounds, which shipping_method_tiers_max_weight_grams_check then refuses.
+    weights int8range GENERATED ALWAYS AS (
+        CASE WHEN (max_weight_grams < min_weight_grams) IS NOT TRUE
+            THEN int8range(min_weight_grams, max_weight_grams, '[]')
+        END
+    ) STORED,
     PRIMARY KEY (method_id, min_weight_grams),
     CONSTRAINT shipping_method_tiers_method_fkey FOREIGN KEY (method_id, rate_kind)
     REFERENCES shop.shipping_methods (id, rate_kind) ON DELETE CASCADE,
