@@ -3,7 +3,7 @@
 -- exact free threshold and tier boundaries, zones by region, RLS and grants, the demo data.
 -- The fixture replaces whatever rates, zones and methods the database holds, inside this transaction.
 BEGIN;
-SELECT plan(129);
+SELECT plan(133);
 
 -- The error a statement raises: {state, message, detail (parsed JSON)}; NULL when it succeeds.
 CREATE FUNCTION pg_temp.error_of(statement text)
@@ -563,12 +563,25 @@ DELETE FROM shop.shipping_method_tiers;
 DELETE FROM shop.shipping_methods;
 DELETE FROM shop.shipping_zones;
 DELETE FROM shop.tax_rates;
+INSERT INTO shop.product_variants (product_id, sku, name, weight_grams) VALUES
+('e18b0000-0000-4000-8000-000000000001', 'TS-98-S', 'Demo-like T-shirt', 0),
+('e18b0000-0000-4000-8000-000000000001', 'MG-98-WHT', 'Demo-like mug', 55);
 SELECT is(shop.load_demo_tax_shipping(), 24, 'the demo adds 17 tax rates and 7 shipping methods');
 SELECT is(shop.load_demo_tax_shipping(), 0, 'and adds nothing the second time');
 SELECT is(pg_temp.line(11900, 'standard', 'DE', NULL, TRUE), 'net 10000 tax 1900 gross 11900', 'demo: DE 19 %');
 SELECT is(pg_temp.line(12000, 'standard', 'GB', NULL, TRUE), 'net 10000 tax 2000 gross 12000', 'demo: GB 20 %');
 SELECT is(pg_temp.line(10550, 'reduced', 'FR', NULL, TRUE), 'net 10000 tax 550 gross 10550', 'demo: FR 5.5 %');
-SELECT is(pg_temp.options('DE', NULL, 2000, 4999, 'EUR'), 'de-parcel=499 de-express=1490', 'demo: shipping in Germany');
+SELECT is(pg_temp.options('DE', NULL, 580, 3980, 'EUR'), 'de-parcel=499 de-express=1490',
+          'demo (docs example): a T-shirt and a mug to Germany');
+SELECT is(pg_temp.options('DE', NULL, 580, 5000, 'EUR'), 'de-parcel=0 de-express=1490',
+          'demo: DHL Paket is free from 50.00 exactly');
+SELECT is(pg_temp.options('DE', NULL, 2000, 4999, 'EUR'), 'de-parcel=499 de-express=1490', 'demo: 2000 g is 4.99');
+SELECT is(pg_temp.options('DE', NULL, 2001, 4999, 'EUR'), 'de-parcel=699 de-express=1490', 'demo: 2001 g is 6.99');
+SELECT is(
+    (SELECT string_agg(v.sku || '=' || v.weight_grams, ' ' ORDER BY v.sku)
+     FROM shop.product_variants AS v WHERE v.sku IN ('TS-98-S', 'MG-98-WHT')),
+    'MG-98-WHT=55 TS-98-S=180', 'demo: a demo T-shirt without a weight gets 180 g; a weight already set is kept'
+);
 SELECT is(pg_temp.options('US', 'HI', 2000, 4999, 'USD'), 'us-remote-priority=2999', 'demo: Hawaii has its own zone');
 SELECT is(pg_temp.options('FR', NULL, 2001, 15000, 'EUR'), 'eu-parcel=0', 'demo: EU parcel free from 150.00');
 
