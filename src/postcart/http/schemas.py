@@ -446,6 +446,8 @@ class VariantInput(Model):
     name: str | None = None
     options: dict[str, Any] | None = None
     position: int | None = None
+    weight_grams: int | None = Field(default=None, ge=0, le=10000000, description="Shipping weight of one unit "
+                                                                                  "(0 when absent on creation)")
     prices: list[Money] | None = Field(default=None, description="Replaces the variant's prices when given")
 
 
@@ -460,6 +462,8 @@ class ProductWrite(Model):
     description: str | None = None
     product_type: str | None = Field(default=None, description="Product type code; attributes follow it")
     attributes: dict[str, Any] | None = None
+    tax_class: str | None = Field(default=None, description="Tax class code (standard when absent on creation)",
+                                  examples=["reduced"])
     category_id: UUID | None = None
     status: Literal["draft", "published", "archived"] | None = None
     publish_at: datetime | None = Field(default=None, description="Visible from this instant (implies published)")
@@ -477,6 +481,7 @@ class AdminVariant(Model):
     name: str
     options: dict[str, Any]
     position: int
+    weight_grams: int
     prices: list[Money]
 
 
@@ -504,6 +509,7 @@ class AdminProduct(Model):
     scheduled: bool = Field(description="Published with published_at still in the future")
     product_type: ProductTypeRef | None
     attributes: dict[str, Any]
+    tax_class: str
     category: CategoryRef | None
     image_url: str | None
     media: list[AdminMedia]
