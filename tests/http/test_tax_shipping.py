@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from postcart.http.routes import ROUTES
+from tests.concurrency.test_account_races import race
 
 from .conftest import Client
 from .test_catalog_admin import staff_token
@@ -260,3 +261,31 @@ OURS = [(r.method, r.path) for r in ROUTES if "/tax-rates" in r.path or "/shippi
 def test_fuzz_as_a_store_admin(fuzz_schema: Any, method: str, path: str, store_admin: str,
                                db: psycopg.Connection, state_query: str) -> None:
     fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {store_admin}"}, db, state_query)
+
+
+# -- races: the constraints decide, many real connections at once ----------------------------------------
+def test_racing_overlapping_rates_leave_exactly_one(server: Client, store_admin: str,
+                                                    admin: psycopg.Connection) -> None:
+    region = unused_region(admin, "tax_rates")
+    counter = iter(range(1000))
+    results = race(lambda: server.post("/v1/admin/tax-rates", {
+        "country": "NO", "region": region, "tax_class": "reduced", "rate_percent": next(counter), "name": "race",
+    }, token=store_admin))
+    statuses = sorted(r.status for r in results)
+    assert statuses == [201] + [409] * (len(results) - 1), statuses
+    assert {r.error_code for r in results if r.status == 409} == {"tax_rate_overlaps"}
+    assert admin.execute("SELECT count(*) FROM shop.tax_rates WHERE country = 'NO' AND region = %s",
+                         [region]).fetchone() == (1,)
+
+
+def test_racing_methods_with_one_code_leave_exactly_one(server: Client, store_admin: str, zone: str,
+                                                        admin: psycopg.Connection) -> None:
+    results = race(lambda: server.post("/v1/admin/shipping-methods", {
+        "zone": zone, "code": f"{zone}-race", "name": "Race", "currency": "NOK", "rate_kind": "weight_tiered",
+        "tiers": [{"max_weight_grams": 1000, "amount": 100}],
+    }, token=store_admin))
+    statuses = sorted(r.status for r in results)
+    assert statuses == [201] + [409] * (len(results) - 1), statuses
+    assert admin.execute("SELECT count(*) FROM shop.shipping_method_tiers AS t JOIN shop.shipping_methods AS m"
+                         " ON m.id = t.method_id WHERE m.code = %s", [f"{zone}-race"]).fetchone() == (1,), \
+        "the losers' tiers were rolled back with them"
