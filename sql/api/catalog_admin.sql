@@ -473,13 +473,8 @@ BEGIN
             );
         END IF;
     END IF;
-    IF jsonb_typeof(args -> 'tax_class') = 'string'
-        AND NOT EXISTS (SELECT FROM shop.tax_classes AS tc WHERE tc.code = args ->> 'tax_class') THEN
-        PERFORM shop.fail(
-            404, 'tax_class_not_found',
-            jsonb_build_object('fields', jsonb_build_object('tax_class', 'no tax class has this code')),
-            'No tax class has this code.'
-        );
+    IF jsonb_typeof(args -> 'tax_class') = 'string' THEN
+        PERFORM shop.require_tax_class(args ->> 'tax_class');
     END IF;
     IF conflict IS NOT NULL THEN
         PERFORM shop.fail(

@@ -182,13 +182,7 @@ BEGIN
             'Some fields are missing or invalid; details.fields says which and why.'
         );
     END IF;
-    IF NOT EXISTS (SELECT FROM shop.tax_classes AS tc WHERE tc.code = args ->> 'tax_class') THEN
-        PERFORM shop.fail(
-            404, 'tax_class_not_found',
-            jsonb_build_object('fields', jsonb_build_object('tax_class', 'no tax class has this code')),
-            'No tax class has this code.'
-        );
-    END IF;
+    PERFORM shop.require_tax_class(args ->> 'tax_class');
 
     BEGIN
         INSERT INTO shop.tax_rates AS r (country, region, tax_class, rate_percent, name, valid_from, valid_to)
@@ -450,13 +444,8 @@ BEGIN
             'No shipping zone has this code; zones are added in SQL (docs/tax-and-shipping.md).'
         );
     END IF;
-    IF jsonb_typeof(args -> 'tax_class') = 'string'
-        AND NOT EXISTS (SELECT FROM shop.tax_classes AS tc WHERE tc.code = args ->> 'tax_class') THEN
-        PERFORM shop.fail(
-            404, 'tax_class_not_found',
-            jsonb_build_object('fields', jsonb_build_object('tax_class', 'no tax class has this code')),
-            'No tax class has this code.'
-        );
+    IF jsonb_typeof(args -> 'tax_class') = 'string' THEN
+        PERFORM shop.require_tax_class(args ->> 'tax_class');
     END IF;
 
     BEGIN

@@ -59,6 +59,27 @@ GRANT EXECUTE ON FUNCTION shop.prices_include_tax() TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.prices_include_tax() TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.prices_include_tax() TO postcart_staff;
 
+CREATE OR REPLACE FUNCTION shop.require_tax_class(code text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM shop.tax_classes AS tc WHERE tc.code = require_tax_class.code) THEN
+        PERFORM shop.fail(
+            404, 'tax_class_not_found',
+            jsonb_build_object('fields', jsonb_build_object('tax_class', 'no tax class has this code')),
+            'No tax class has this code.'
+        );
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shop.require_tax_class(text) IS
+'For the admin API: raises PT404 tax_class_not_found (details.fields.tax_class) unless a tax class has this '
+'code. Returns nothing.';
+REVOKE ALL ON FUNCTION shop.require_tax_class(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.require_tax_class(text) TO postcart_staff;
+
 -- == tax per line ====================================================================================
 CREATE OR REPLACE FUNCTION shop.compute_tax(
     amounts bigint[],

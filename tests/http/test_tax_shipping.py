@@ -4,6 +4,7 @@ shop.shipping_options) are tested in tests/sql/18_tax_shipping.sql."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -79,6 +80,38 @@ def test_a_bad_tax_class_is_refused(api: Client, manager: str) -> None:
     assert unknown.error_code == "tax_class_not_found"
     assert unknown.json["error"]["details"]["fields"] == {"tax_class": "no tax class has this code"}
     assert api.get(f"/v1/admin/products?q=vase-{t}", token=manager).json["items"] == [], "nothing was written"
+
+
+# -- the rule functions name every bad argument (for the cart and checkout that call them) -------------
+def sql_error(admin: psycopg.Connection, statement: str) -> tuple[str | None, str | None, dict]:
+    with pytest.raises(psycopg.Error) as raised:
+        admin.execute(statement)
+    diag = raised.value.diag
+    return diag.sqlstate, diag.message_primary, json.loads(diag.message_detail or "{}")
+
+
+def test_compute_tax_names_every_bad_argument(admin: psycopg.Connection) -> None:
+    state, code, detail = sql_error(admin, "SELECT * FROM shop.compute_tax(ARRAY[100, -1, NULL], "
+                                           "ARRAY['standard', 'luxury'], NULL, NULL, NULL, NULL)")
+    assert (state, code) == ("PT422", "validation_failed")
+    assert detail["fields"] == {
+        "amounts[2]": "must be a whole number of minor units, 0 or more",
+        "amounts[3]": "must be a whole number of minor units, 0 or more",
+        "tax_classes": "must name one tax class per amount",
+        "tax_classes[2]": "is not a tax class",
+        "country": "is required",
+        "prices_include_tax": "must be true or false",
+        "at": "is required",
+    }
+
+
+def test_shipping_options_names_every_bad_argument(admin: psycopg.Connection) -> None:
+    state, code, detail = sql_error(admin, "SELECT * FROM shop.shipping_options(NULL, NULL, -1, NULL, NULL)")
+    assert (state, code) == ("PT422", "validation_failed")
+    assert detail["fields"] == {
+        "country": "is required", "weight_grams": "must be a whole number of grams, 0 or more",
+        "subtotal": "must be a whole number of minor units, 0 or more", "currency": "is required",
+    }
 
 
 # -- tax rates and shipping methods (store_admin writes, any staff member reads) ----------------------
