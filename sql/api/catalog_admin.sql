@@ -198,6 +198,7 @@ AS $$
             FROM shop.product_types AS t WHERE t.id = p.product_type_id
         ),
         'attributes', p.attributes,
+        'tax_class', p.tax_class,
         'category', (
             SELECT jsonb_build_object('id', c.id, 'slug', c.slug, 'name', c.name)
             FROM shop.categories AS c WHERE c.id = p.category_id
@@ -214,6 +215,7 @@ AS $$
             SELECT jsonb_agg(
                 jsonb_build_object(
                     'id', v.id, 'sku', v.sku, 'name', v.name, 'options', v.options, 'position', v.position,
+                    'weight_grams', v.weight_grams,
                     'prices', coalesce((
                         SELECT jsonb_agg(
                             jsonb_build_object('amount', vp.amount, 'currency', vp.currency) ORDER BY vp.currency
@@ -233,9 +235,10 @@ AS $$
 $$;
 COMMENT ON FUNCTION shop.admin_product(uuid) IS
 'A product as staff see it, whatever its status: {id, slug, former_slugs, name, description, status, '
-'published_at, scheduled, product_type: {id, code, name}|null, attributes, category: {id, slug, name}|null, '
-'image_url, media: [{id, url, alt, position}], variants: [{id, sku, name, options, position, prices: '
-'[{amount, currency}]}], created_at, updated_at}; NULL when the caller cannot see it. Returns jsonb.';
+'published_at, scheduled, product_type: {id, code, name}|null, attributes, tax_class, category: {id, slug, '
+'name}|null, image_url, media: [{id, url, alt, position}], variants: [{id, sku, name, options, position, '
+'weight_grams, prices: [{amount, currency}]}], created_at, updated_at}; NULL when the caller cannot see it. '
+'Returns jsonb.';
 REVOKE ALL ON FUNCTION shop.admin_product(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.admin_product(uuid) TO postcart_staff;
 
@@ -318,6 +321,9 @@ BEGIN
         AND jsonb_typeof(args -> 'product_type') <> 'string' THEN
         fields := fields || '{"product_type": "must be the code of a product type"}';
     END IF;
+    IF args ? 'tax_class' AND jsonb_typeof(args -> 'tax_class') <> 'string' THEN
+        fields := fields || '{"tax_class": "must be the code of a tax class, e.g. standard or reduced"}';
+    END IF;
     IF args ? 'variants' THEN
         IF jsonb_typeof(args -> 'variants') <> 'array' THEN
             fields := fields || '{"variants": "must be an array"}';
@@ -371,6 +377,16 @@ BEGIN
                     AND (variant ->> 'position') ~ '^-?[0-9]{1,9}$', FALSE
                 ) THEN
                     fields := fields || jsonb_build_object(prefix || '.position', 'must be a whole number');
+                END IF;
+                -- In parentheses: PL/pgSQL would end the IF condition at the CASE's THEN.
+                IF variant ? 'weight_grams' AND NOT (CASE
+                    WHEN jsonb_typeof(variant -> 'weight_grams') = 'number' AND (variant ->> 'weight_grams') ~ '^[0-9]{1,8}$'
+                        THEN (variant ->> 'weight_grams')::integer <= 10000000
+                    ELSE FALSE
+                END) THEN
+                    fields := fields || jsonb_build_object(
+                        prefix || '.weight_grams', 'must be a whole number of grams from 0 to 10000000'
+                    );
                 END IF;
                 IF variant ? 'prices' THEN
                     IF jsonb_typeof(variant -> 'prices') <> 'array' THEN
@@ -457,6 +473,9 @@ BEGIN
             );
         END IF;
     END IF;
+    IF jsonb_typeof(args -> 'tax_class') = 'string' THEN
+        PERFORM shop.require_tax_class(args ->> 'tax_class');
+    END IF;
     IF conflict IS NOT NULL THEN
         PERFORM shop.fail(
             409, 'sku_taken', jsonb_build_object('fields', jsonb_build_object(conflict, 'is the SKU of another product''s variant')),
@@ -508,15 +527,20 @@ BEGIN
                 END
             WHERE p.id = target;
         END IF;
+        IF jsonb_typeof(args -> 'tax_class') = 'string' THEN
+            UPDATE shop.products AS p SET tax_class = args ->> 'tax_class'
+            WHERE p.id = target AND p.tax_class <> args ->> 'tax_class';
+        END IF;
 
         IF jsonb_typeof(args -> 'variants') = 'array' THEN
             FOR variant, i IN SELECT e.value, e.n FROM jsonb_array_elements(args -> 'variants') WITH ORDINALITY AS e (value, n) LOOP
                 vid := variant_ids[i];
                 IF vid IS NULL THEN
-                    INSERT INTO shop.product_variants (product_id, sku, name, options, position)
+                    INSERT INTO shop.product_variants (product_id, sku, name, options, position, weight_grams)
                     VALUES (
                         target, variant ->> 'sku', btrim(variant ->> 'name'), coalesce(variant -> 'options', '{}'),
-                        coalesce((variant ->> 'position')::integer, i::integer - 1)
+                        coalesce((variant ->> 'position')::integer, i::integer - 1),
+                        coalesce((variant ->> 'weight_grams')::integer, 0)
                     )
                     RETURNING id INTO vid;
                 ELSE
@@ -524,7 +548,8 @@ BEGIN
                         sku = coalesce(variant ->> 'sku', v.sku),
                         name = coalesce(btrim(variant ->> 'name'), v.name),
                         options = coalesce(variant -> 'options', v.options),
-                        position = coalesce((variant ->> 'position')::integer, v.position)
+                        position = coalesce((variant ->> 'position')::integer, v.position),
+                        weight_grams = coalesce((variant ->> 'weight_grams')::integer, v.weight_grams)
                     WHERE v.id = vid;
                 END IF;
                 IF variant ? 'prices' THEN
@@ -564,8 +589,8 @@ COMMENT ON FUNCTION shop.write_product(uuid, jsonb) IS
 'Creates (target NULL) or changes a product from admin API arguments (see api.admin_create_product). '
 'Validates every member first and reports all problems at once; the triggers then apply the rules every '
 'writer meets (typed attributes, slugs, visibility). Errors: PT422 validation_failed, PT404 '
-'product_not_found / category_not_found / product_type_not_found, PT409 sku_taken / slug_taken. Returns '
-'the product''s id.';
+'product_not_found / category_not_found / product_type_not_found / tax_class_not_found, PT409 sku_taken / '
+'slug_taken. Returns the product''s id.';
 REVOKE ALL ON FUNCTION shop.write_product(uuid, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.write_product(uuid, jsonb) TO catalog_manager;
 
@@ -586,12 +611,13 @@ $$;
 COMMENT ON FUNCTION api.admin_create_product(jsonb) IS
 'POST /v1/admin/products (catalog_manager): {name, slug? (made from the name when absent: unaccented, '
 'lower case, hyphenated, -2, -3 on collision), description?, product_type? (code), attributes? (typed by '
-'the product type), category_id?, status? (draft [default], published, archived), publish_at? (RFC 3339: '
-'published and visible from that instant; implies status published), variants?: [{sku, name, options?, '
-'position?, prices?: [{amount, currency}]}], media?: [{url, alt?}] (in display order)}. Returns the '
-'product as GET /v1/admin/products/{id}. Errors: PT422 validation_failed (details.fields names each bad '
-'member, e.g. "attributes.size" or "variants.0.sku"), PT404 category_not_found, PT404 '
-'product_type_not_found, PT409 sku_taken, PT409 slug_taken.';
+'the product type), tax_class? (code, default standard), category_id?, status? (draft [default], '
+'published, archived), publish_at? (RFC 3339: published and visible from that instant; implies status '
+'published), variants?: [{sku, name, options?, position?, weight_grams? (default 0), prices?: [{amount, '
+'currency}]}], media?: [{url, alt?}] (in display order)}. Returns the product as GET '
+'/v1/admin/products/{id}. Errors: PT422 validation_failed (details.fields names each bad member, e.g. '
+'"attributes.size" or "variants.0.sku"), PT404 category_not_found, PT404 product_type_not_found, PT404 '
+'tax_class_not_found, PT409 sku_taken, PT409 slug_taken.';
 REVOKE ALL ON FUNCTION api.admin_create_product(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_create_product(jsonb) TO catalog_manager;
 

@@ -273,6 +273,7 @@ BEGIN
             END LOOP;
         END LOOP;
     END LOOP;
+    PERFORM shop.load_demo_tax_shipping();
 
     RETURN product_number;
 END
@@ -282,6 +283,7 @@ COMMENT ON FUNCTION shop.load_demo_catalog() IS
 'Home (Mugs, Posters) and Accessories (Bags, Caps), 2-4 variants each with EUR and USD prices, stock '
 'in two warehouses (some variants sold out), two drafts and one archived product, and the demo stores of '
 'shop.load_demo_stores(). Does nothing when any '
-'product exists. Returns the number of products created (0 when the catalog was not empty).';
+'product exists. Returns the number of products created (0 when the catalog was not empty). Then loads '
+'the demo tax rates, shipping and variant weights (shop.load_demo_tax_shipping()).';
 REVOKE ALL ON FUNCTION shop.load_demo_catalog() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.load_demo_catalog() TO postcart_owner;

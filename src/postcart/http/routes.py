@@ -103,6 +103,17 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/admin/markdowns", "create_markdown",
           "Schedule a percent markdown on a category or product (catalog_manager).", "prices", status=201,
           auth="required", request=s.MarkdownRequest, response=s.MarkdownResponse),
+    # tax and shipping (docs/tax-and-shipping.md): staff read, store_admin writes
+    Route("GET", "/v1/admin/tax-rates", "admin_list_tax_rates", "Tax rates (any staff member).", "tax and shipping",
+          auth="required", query=s.TaxRateQuery, response=s.TaxRateList),
+    Route("POST", "/v1/admin/tax-rates", "admin_create_tax_rate", "Add a tax rate (store_admin).", "tax and shipping",
+          status=201, auth="required", request=s.TaxRateRequest, response=s.TaxRateResponse),
+    Route("GET", "/v1/admin/shipping-methods", "admin_list_shipping_methods",
+          "Shipping methods, active or not (any staff member).", "tax and shipping", auth="required",
+          query=s.ListQuery, response=s.ShippingMethodList),
+    Route("POST", "/v1/admin/shipping-methods", "admin_create_shipping_method",
+          "Add a shipping method to a zone (store_admin).", "tax and shipping", status=201, auth="required",
+          request=s.ShippingMethodRequest, response=s.ShippingMethodResponse),
     # staff catalog management (catalog_manager; the database refuses everyone else)
     Route("POST", "/v1/admin/product-types", "admin_create_product_type", "Create a product type.", "catalog admin",
           status=201, auth="required", request=s.ProductTypeRequest, response=s.ProductType),

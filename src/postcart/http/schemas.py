@@ -417,6 +417,109 @@ class MarkdownResponse(Model):
     markdown: Markdown
 
 
+# -- tax and shipping (docs/tax-and-shipping.md) ---------------------------------------------
+class TaxRateQuery(ListQuery):
+    country: str | None = Field(default=None, pattern="^[A-Z]{2}$", examples=["DE"],
+                                description="Only this country's rates")
+
+
+class TaxRateRequest(Model):
+    country: str = Field(pattern="^[A-Z]{2}$", examples=["US"], description="ISO 3166-1 alpha-2")
+    region: str | None = Field(default=None, pattern="^[A-Z0-9]{1,3}$", examples=["CA"],
+                               description="ISO 3166-2 subdivision code without the country; none: the whole country")
+    tax_class: str = Field(examples=["standard"])
+    rate_percent: float = Field(ge=0, le=100, examples=[7.25], description="At most four decimals")
+    name: str = Field(examples=["CA sales tax"], description="The label on receipts")
+    valid_from: datetime | None = Field(default=None, description="Inclusive; open when absent")
+    valid_to: datetime | None = Field(default=None, description="Exclusive; open when absent")
+
+
+class TaxRate(Model):
+    id: UUID
+    country: str
+    region: str | None
+    tax_class: str
+    rate_percent: float
+    name: str
+    valid_from: datetime | None
+    valid_to: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaxRateResponse(Model):
+    tax_rate: TaxRate
+
+
+class TaxRateList(Model):
+    items: list[TaxRate]
+    next_cursor: str | None
+
+
+class WeightTierInput(Model):
+    min_weight_grams: int = Field(default=0, ge=0)
+    max_weight_grams: int | None = Field(default=None, ge=0, description="Inclusive; none: no upper limit")
+    amount: int = Field(ge=0, description="Integer minor units of the method's currency")
+
+
+class ShippingMethodRequest(Model):
+    zone: str = Field(examples=["de"], description="Shipping zone code (zones are managed in SQL)")
+    code: str = Field(examples=["de-parcel"], description="Lower-case words joined by hyphens; what a cart selects")
+    name: str
+    currency: str = Field(pattern="^[A-Z]{3}$", examples=["EUR"])
+    rate_kind: Literal["flat", "weight_tiered"]
+    flat_amount: int | None = Field(default=None, ge=0, description="Required for flat methods")
+    free_from_subtotal: int | None = Field(default=None, ge=0, description="Free from this subtotal (inclusive)")
+    tax_class: str | None = Field(default=None, description="Default standard")
+    active: bool = True
+    position: int = Field(default=0, ge=-1000000, le=1000000, description="Order among equal prices")
+    tiers: list[WeightTierInput] | None = Field(default=None, max_length=100,
+                                                description="Weight-tiered methods: at least one, not overlapping")
+
+
+class ZoneCountry(Model):
+    country: str
+    region: str | None
+
+
+class ShippingZone(Model):
+    code: str
+    name: str
+    countries: list[ZoneCountry]
+
+
+class WeightTier(Model):
+    min_weight_grams: int
+    max_weight_grams: int | None
+    amount: Money
+
+
+class ShippingMethod(Model):
+    id: UUID
+    code: str
+    name: str
+    zone: ShippingZone
+    currency: str
+    rate_kind: Literal["flat", "weight_tiered"]
+    flat_amount: Money | None
+    free_from_subtotal: Money | None
+    tiers: list[WeightTier]
+    tax_class: str
+    active: bool
+    position: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ShippingMethodResponse(Model):
+    shipping_method: ShippingMethod
+
+
+class ShippingMethodList(Model):
+    items: list[ShippingMethod]
+    next_cursor: str | None
+
+
 # -- staff catalog management -------------------------------------------------------------------
 class AttributeDefinition(Model):
     type: Literal["text", "number", "boolean", "enum"]
@@ -451,6 +554,8 @@ class VariantInput(Model):
     name: str | None = None
     options: dict[str, Any] | None = None
     position: int | None = None
+    weight_grams: int | None = Field(default=None, ge=0, le=10000000, description="Shipping weight of one unit "
+                                                                                  "(0 when absent on creation)")
     prices: list[Money] | None = Field(default=None, description="Replaces the variant's prices when given")
 
 
@@ -465,6 +570,8 @@ class ProductWrite(Model):
     description: str | None = None
     product_type: str | None = Field(default=None, description="Product type code; attributes follow it")
     attributes: dict[str, Any] | None = None
+    tax_class: str | None = Field(default=None, description="Tax class code (standard when absent on creation)",
+                                  examples=["reduced"])
     category_id: UUID | None = None
     status: Literal["draft", "published", "archived"] | None = None
     publish_at: datetime | None = Field(default=None, description="Visible from this instant (implies published)")
@@ -482,6 +589,7 @@ class AdminVariant(Model):
     name: str
     options: dict[str, Any]
     position: int
+    weight_grams: int
     prices: list[Money]
 
 
@@ -509,6 +617,7 @@ class AdminProduct(Model):
     scheduled: bool = Field(description="Published with published_at still in the future")
     product_type: ProductTypeRef | None
     attributes: dict[str, Any]
+    tax_class: str
     category: CategoryRef | None
     image_url: str | None
     media: list[AdminMedia]
