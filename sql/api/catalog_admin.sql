@@ -263,6 +263,7 @@ DECLARE
     prefix text;
     vid uuid;
     variant_ids uuid[] := '{}';
+    removals text[] := '{}';
     skus text[] := '{}';
     currencies text[];
     conflict text;
@@ -341,6 +342,20 @@ BEGIN
                     FROM shop.product_variants AS v WHERE v.sku = variant ->> 'sku' AND v.product_id = target;
                 END IF;
                 variant_ids := variant_ids || vid;
+                IF variant ? 'remove' THEN
+                    IF jsonb_typeof(variant -> 'remove') <> 'boolean' THEN
+                        fields := fields || jsonb_build_object(prefix || '.remove', 'must be true or false');
+                    ELSIF (variant ->> 'remove')::boolean THEN
+                        -- Removed, nothing else of the item applies.
+                        removals := removals || prefix;
+                        IF vid IS NULL AND NOT fields ? (prefix || '.id') THEN
+                            fields := fields || jsonb_build_object(
+                                prefix, 'names no variant of this product: give the id or sku of the one to remove'
+                            );
+                        END IF;
+                        CONTINUE;
+                    END IF;
+                END IF;
                 problem := auth.text_field_error(variant, 'sku', vid IS NULL, 64);
                 IF problem IS NULL AND variant ? 'sku' AND (variant ->> 'sku') !~ '^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$' THEN
                     problem := 'must be letters, digits and . _ / -, starting with a letter or digit';
@@ -407,6 +422,16 @@ BEGIN
                     END IF;
                 END IF;
             END LOOP;
+            -- One item per variant: a later item naming a variant again (by id or sku) is refused.
+            fields := fields || coalesce((
+                SELECT jsonb_object_agg('variants.' || (d.n - 1), format('names the same variant as variants.%s', d.first_n - 1))
+                FROM (
+                    SELECT x.n, min(x.n) OVER (PARTITION BY x.vid) AS first_n
+                    FROM unnest(variant_ids) WITH ORDINALITY AS x (vid, n)
+                    WHERE x.vid IS NOT NULL
+                ) AS d
+                WHERE d.n > d.first_n
+            ), '{}');
         END IF;
     END IF;
     IF args ? 'media' THEN
@@ -441,6 +466,17 @@ BEGIN
     END IF;
 
     -- -- what the ids and codes refer to ------------------------------------------------------------
+    IF cardinality(removals) > 0 AND shop.ever_visible(existing.status, existing.published_at, existing.first_visible_at) THEN
+        PERFORM shop.fail(
+            409, 'product_was_published',
+            jsonb_build_object('fields', (
+                SELECT jsonb_object_agg(r.prefix || '.remove', 'the product has been on the storefront: its variants stay')
+                FROM unnest(removals) AS r (prefix)
+            )),
+            'Variants of a product that has been shown stay for the orders that name them; to stop selling one, '
+            || 'remove its prices (prices: []).'
+        );
+    END IF;
     IF new_category IS NOT NULL AND NOT EXISTS (SELECT FROM shop.categories AS c WHERE c.id = new_category) THEN
         PERFORM shop.fail(
             404, 'category_not_found', jsonb_build_object('fields', jsonb_build_object('category_id', 'no category has this id')),
@@ -512,6 +548,11 @@ BEGIN
         IF jsonb_typeof(args -> 'variants') = 'array' THEN
             FOR variant, i IN SELECT e.value, e.n FROM jsonb_array_elements(args -> 'variants') WITH ORDINALITY AS e (value, n) LOOP
                 vid := variant_ids[i];
+                IF coalesce(variant ->> 'remove', '') = 'true' THEN
+                    -- Its prices, price list prices and stock rows go with it (ON DELETE CASCADE).
+                    DELETE FROM shop.product_variants AS v WHERE v.id = vid;
+                    CONTINUE;
+                END IF;
                 IF vid IS NULL THEN
                     INSERT INTO shop.product_variants (product_id, sku, name, options, position)
                     VALUES (
@@ -617,8 +658,10 @@ COMMENT ON FUNCTION api.admin_update_product(jsonb) IS
 'status published without publish_at publishes now (a product already published keeps its time); '
 'publish_at reschedules. variants: each item updates the variant with its id, or with its sku on this '
 'product, or else adds one; variants not listed are kept; a variant''s prices, when given, replace its '
-'prices (a currency left out is no longer sold). media, when given, replaces the list. Returns the '
-'product as GET /v1/admin/products/{id}. Errors: PT404 product_not_found, and those of POST.';
+'prices (a currency left out is no longer sold); {id or sku, remove: true} deletes a variant of a product '
+'never shown on the storefront (else PT409 product_was_published: remove its prices instead). media, '
+'when given, replaces the list. Returns the product as GET /v1/admin/products/{id}. Errors: PT404 '
+'product_not_found, PT409 product_was_published, and those of POST.';
 REVOKE ALL ON FUNCTION api.admin_update_product(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_update_product(jsonb) TO catalog_manager;
 
@@ -751,6 +794,72 @@ COMMENT ON FUNCTION api.admin_list_products(jsonb) IS
 'variant_count, updated_at}], next_cursor}. Errors: PT400 validation_failed.';
 REVOKE ALL ON FUNCTION api.admin_list_products(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_list_products(jsonb) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.admin_delete_product(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    product record;
+BEGIN
+    -- Locked: a concurrent publication waits for the delete, or the delete for it and then refuses.
+    SELECT p.id, p.status, p.published_at, p.first_visible_at INTO product
+    FROM shop.products AS p WHERE p.id = shop.uuid_or_null(args ->> 'id') FOR UPDATE;
+    IF product.id IS NULL THEN
+        PERFORM shop.fail(404, 'product_not_found', jsonb_build_object('id', args ->> 'id'), 'No product has this id.');
+    END IF;
+    IF shop.ever_visible(product.status, product.published_at, product.first_visible_at) THEN
+        PERFORM shop.fail(
+            409, 'product_was_published',
+            jsonb_build_object(
+                'id', product.id,
+                'first_visible_at', auth.to_rfc3339(coalesce(product.first_visible_at, product.published_at))
+            ),
+            'A product that has been on the storefront stays for the orders that name it: archive it instead '
+            || '(PATCH with status archived).'
+        );
+    END IF;
+    -- Variants, prices, media, collection entries, former slugs and markdowns of the product go with it
+    -- (ON DELETE CASCADE); the policy products_delete_catalog refuses the same rows for direct SQL.
+    DELETE FROM shop.products AS p WHERE p.id = product.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_product(jsonb) IS
+'DELETE /v1/admin/products/{id} (catalog_manager): deletes a product that has never been visible on the '
+'storefront (a draft, or a scheduled product before its instant), with its variants, prices, media, '
+'collection entries and markdowns. Returns NULL (204). Errors: PT404 product_not_found; PT409 '
+'product_was_published (details.first_visible_at) for one that has been shown: archive it instead.';
+REVOKE ALL ON FUNCTION api.admin_delete_product(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_product(jsonb) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.admin_delete_product_media(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- The product's image_url follows (trigger zz_image_url).
+    DELETE FROM shop.product_media AS m
+    WHERE m.id = shop.uuid_or_null(args ->> 'media_id') AND m.product_id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'media_not_found', jsonb_build_object('id', args ->> 'id', 'media_id', args ->> 'media_id'),
+            'This product has no image with this id.'
+        );
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_product_media(jsonb) IS
+'DELETE /v1/admin/products/{id}/media/{media_id} (catalog_manager): removes one image of a product, '
+'whatever its status; the next image becomes image_url. Returns NULL (204). Errors: PT404 media_not_found '
+'(unknown product, unknown image, or an image of another product).';
+REVOKE ALL ON FUNCTION api.admin_delete_product_media(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_product_media(jsonb) TO catalog_manager;
 
 -- == categories ======================================================================================
 CREATE OR REPLACE FUNCTION shop.category_json(category_id uuid)
@@ -898,6 +1007,28 @@ COMMENT ON FUNCTION api.admin_update_category(jsonb) IS
 REVOKE ALL ON FUNCTION api.admin_update_category(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_update_category(jsonb) TO catalog_manager;
 
+CREATE OR REPLACE FUNCTION api.admin_delete_category(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Refused while not empty by the trigger _050_delete_only_empty (PT409 category_not_empty).
+    DELETE FROM shop.categories AS c WHERE c.id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(404, 'category_not_found', jsonb_build_object('id', args ->> 'id'), 'No category has this id.');
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_category(jsonb) IS
+'DELETE /v1/admin/categories/{id} (catalog_manager): deletes an empty category (no subcategories, no '
+'products) and the markdowns on it. Returns NULL (204). Errors: PT404 category_not_found; PT409 '
+'category_not_empty (details: subcategories, products) otherwise: move them first.';
+REVOKE ALL ON FUNCTION api.admin_delete_category(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_category(jsonb) TO catalog_manager;
+
 -- == collections =====================================================================================
 CREATE OR REPLACE FUNCTION shop.admin_collection(collection_id uuid)
 RETURNS jsonb
@@ -1041,6 +1172,28 @@ COMMENT ON FUNCTION api.admin_set_collection_products(jsonb) IS
 'PT422 validation_failed.';
 REVOKE ALL ON FUNCTION api.admin_set_collection_products(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_set_collection_products(jsonb) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.admin_delete_collection(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Its entries and markdowns go with it (ON DELETE CASCADE); the products stay.
+    DELETE FROM shop.collections AS c WHERE c.id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(404, 'collection_not_found', jsonb_build_object('id', args ->> 'id'), 'No collection has this id.');
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_collection(jsonb) IS
+'DELETE /v1/admin/collections/{id} (catalog_manager): deletes a collection with its list of products and '
+'its markdowns (the products themselves stay; a markdown on the collection stops applying). Returns NULL '
+'(204). Errors: PT404 collection_not_found.';
+REVOKE ALL ON FUNCTION api.admin_delete_collection(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_collection(jsonb) TO catalog_manager;
 
 CREATE OR REPLACE FUNCTION api.get_collection(args jsonb)
 RETURNS jsonb
