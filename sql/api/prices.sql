@@ -468,7 +468,7 @@ BEGIN
     FROM (
         SELECT
             jsonb_build_object(
-                'sku', v.sku, 'currency', pp.currency, 'min_quantity', pp.min_quantity,
+                'sku', v.sku, 'amount', pp.amount, 'currency', pp.currency, 'min_quantity', pp.min_quantity,
                 'starts_at', auth.to_rfc3339(pp.starts_at), 'ends_at', auth.to_rfc3339(pp.ends_at)
             ) AS price,
             row_number() OVER (ORDER BY v.sku, pp.currency, pp.min_quantity, pp.starts_at NULLS FIRST) AS n
@@ -519,7 +519,7 @@ COMMENT ON FUNCTION api.update_price_list(jsonb) IS
 'unchanged. The list''s prices follow at once (their copied group, priority and window are re-derived by '
 'trigger, and the exclusion constraint rechecked). Returns {price_list}. Errors: PT404 '
 'price_list_not_found; PT422 validation_failed; PT422 price_outside_list_window when a price''s own '
-'window would not meet the new one (details.prices names up to 20); PT409 price_list_exists.';
+'window would not meet the new one (details.prices names up to 20 with their amounts and windows); PT409 price_list_exists.';
 REVOKE ALL ON FUNCTION api.update_price_list(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.update_price_list(jsonb) TO catalog_manager;
 

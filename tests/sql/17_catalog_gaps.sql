@@ -276,9 +276,10 @@ SELECT is(
     pg_temp.error_of($$SELECT api.update_price_list('{"id": "e17e0000-0000-4000-8000-000000000001", "starts_at": "2032-03-20T00:00:00Z"}')$$),
     '{"state": "PT422", "message": "price_outside_list_window", "detail": {
        "fields": {"starts_at": "leaves prices of the list (details.prices) outside its window"},
-       "prices": [{"sku": "TST17-2", "currency": "EUR", "min_quantity": 1, "starts_at": null, "ends_at": "2032-03-08T00:00:00.000000Z"},
-                  {"sku": "TST17-2", "currency": "EUR", "min_quantity": 1, "starts_at": "2032-03-08T00:00:00.000000Z",
-                   "ends_at": "2032-03-15T00:00:00.000000Z"}]}}',
+       "prices": [{"sku": "TST17-2", "amount": 1500, "currency": "EUR", "min_quantity": 1, "starts_at": null,
+                   "ends_at": "2032-03-08T00:00:00.000000Z"},
+                  {"sku": "TST17-2", "amount": 1200, "currency": "EUR", "min_quantity": 1,
+                   "starts_at": "2032-03-08T00:00:00.000000Z", "ends_at": "2032-03-15T00:00:00.000000Z"}]}}',
     'a window that leaves prices without a window is 422, naming the list''s field and the prices'
 );
 SELECT is(
