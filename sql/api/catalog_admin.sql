@@ -1424,9 +1424,6 @@ DECLARE
     currencies text[];
     lines jsonb;
     problems jsonb;
-    publish_map jsonb;
-    firsts jsonb;
-    key_by_id jsonb;
     imported jsonb;
     created integer;
     updated integer;
@@ -1632,114 +1629,200 @@ BEGIN
     END IF;
 
     -- -- write: products, then variants, prices and media ------------------------------------------------
-    -- publish_at of the products that give one (the BEFORE INSERT trigger stamps the proposed row, so the
-    -- conflict branch cannot tell from excluded whether the file gave a time).
-    SELECT coalesce(jsonb_object_agg(x.value ->> 'key', x.value -> 'cells' ->> 'publish_at'), '{}')
-    INTO publish_map
-    FROM jsonb_array_elements(lines) AS x (value)
-    WHERE x.value ->> 'row' = x.value ->> 'first' AND x.value -> 'cells' ->> 'publish_at' IS NOT NULL;
+    -- Only what changes is written: an unchanged row costs no trigger, no new row version and no index
+    -- entry (re-importing an export is mostly unchanged rows). Each table takes an UPDATE of the rows that
+    -- differ and an INSERT of the new ones. Imports take turns, so the rows one finds existing stay so.
+    PERFORM pg_advisory_xact_lock(hashtextextended('shop.products import', 0));
 
-    -- The products, each from its first row, with the id it gets if it is new. Ids and keys are then
-    -- looked up in jsonb objects: the row counts of jsonb sets are unknown to the planner, so joins
-    -- between them could become nested loops.
-    SELECT
-        jsonb_agg(jsonb_build_object('key', f.product_key, 'id', f.new_id, 'c', f.c)),
-        jsonb_object_agg(f.new_id, f.product_key)
-    INTO firsts, key_by_id
+    -- key -> {id, inserted, c}: each product from its first row, with its id (its slug's, or a new one).
+    -- Ids and keys are then looked up in this object: the planner cannot estimate the size of jsonb sets,
+    -- and joins between them could become nested loops.
+    SELECT coalesce(jsonb_object_agg(
+        f.product_key, jsonb_build_object('id', coalesce(p.id, gen_random_uuid()), 'inserted', p.id IS NULL, 'c', f.c)
+    ), '{}')
+    INTO imported
     FROM (
-        SELECT x.value ->> 'key' AS product_key, x.value -> 'cells' AS c, gen_random_uuid() AS new_id
+        SELECT x.value ->> 'key' AS product_key, x.value -> 'cells' AS c
         FROM jsonb_array_elements(lines) AS x (value)
         WHERE x.value ->> 'row' = x.value ->> 'first'
-    ) AS f;
+    ) AS f
+    LEFT JOIN shop.products AS p ON f.c ->> 'product_slug' = p.slug;
 
-    WITH upserted AS (
-        INSERT INTO shop.products AS p (
+    BEGIN
+        -- Existing products: columns the file has replace the stored ones (absent columns are kept).
+        UPDATE shop.products AS p SET
+            name = n.name,
+            description = n.description,
+            attributes = n.attributes,
+            category_id = n.category_id,
+            product_type_id = n.product_type_id,
+            status = n.status,
+            published_at = n.published_at
+        FROM (
+            SELECT
+                o.id,
+                i.value -> 'c' ->> 'name' AS name,
+                CASE
+                    WHEN header @> '{description}' THEN coalesce(i.value -> 'c' ->> 'description', '') ELSE o.description
+                END AS description,
+                CASE
+                    WHEN header @> '{attributes}' THEN coalesce((i.value -> 'c' ->> 'attributes')::jsonb, '{}')
+                    ELSE o.attributes
+                END AS attributes,
+                CASE
+                    WHEN header @> '{category}'
+                        THEN (SELECT k.id FROM shop.categories AS k WHERE k.slug = i.value -> 'c' ->> 'category')
+                    ELSE o.category_id
+                END AS category_id,
+                CASE
+                    WHEN header @> '{product_type}'
+                        THEN (SELECT t.id FROM shop.product_types AS t WHERE t.code = i.value -> 'c' ->> 'product_type')
+                    ELSE o.product_type_id
+                END AS product_type_id,
+                s.status,
+                CASE
+                    WHEN i.value -> 'c' ->> 'publish_at' IS NOT NULL THEN shop.timestamp_or_null(i.value -> 'c' ->> 'publish_at')
+                    -- Publishing without a time publishes now; a published product keeps its time.
+                    WHEN s.status = 'published' AND o.status <> 'published' THEN now()
+                    ELSE o.published_at
+                END AS published_at
+            FROM jsonb_each(imported) AS i
+            INNER JOIN shop.products AS o ON (i.value ->> 'id')::uuid = o.id
+            CROSS JOIN LATERAL (
+                SELECT CASE
+                    WHEN NOT header && '{status,publish_at}' THEN o.status
+                    WHEN i.value -> 'c' ->> 'publish_at' IS NOT NULL THEN 'published'
+                    ELSE coalesce(i.value -> 'c' ->> 'status', 'draft')
+                END AS status
+            ) AS s
+            WHERE NOT (i.value ->> 'inserted')::boolean
+        ) AS n
+        WHERE
+            p.id = n.id
+            AND (p.name, p.description, p.attributes, p.category_id, p.product_type_id, p.status, p.published_at)
+            IS DISTINCT FROM (n.name, n.description, n.attributes, n.category_id, n.product_type_id, n.status, n.published_at);
+
+        INSERT INTO shop.products (
             id, slug, name, description, attributes, category_id, product_type_id, status, published_at
         )
         SELECT
-            (f.value ->> 'id')::uuid,
-            f.value -> 'c' ->> 'product_slug',
-            f.value -> 'c' ->> 'name',
-            coalesce(f.value -> 'c' ->> 'description', ''),
-            coalesce((f.value -> 'c' ->> 'attributes')::jsonb, '{}'),
-            (SELECT k.id FROM shop.categories AS k WHERE k.slug = f.value -> 'c' ->> 'category'),
-            (SELECT t.id FROM shop.product_types AS t WHERE t.code = f.value -> 'c' ->> 'product_type'),
+            (i.value ->> 'id')::uuid,
+            i.value -> 'c' ->> 'product_slug',
+            i.value -> 'c' ->> 'name',
+            coalesce(i.value -> 'c' ->> 'description', ''),
+            coalesce((i.value -> 'c' ->> 'attributes')::jsonb, '{}'),
+            (SELECT k.id FROM shop.categories AS k WHERE k.slug = i.value -> 'c' ->> 'category'),
+            (SELECT t.id FROM shop.product_types AS t WHERE t.code = i.value -> 'c' ->> 'product_type'),
             CASE
-                WHEN f.value -> 'c' ->> 'publish_at' IS NOT NULL THEN 'published'
-                ELSE coalesce(f.value -> 'c' ->> 'status', 'draft')
+                WHEN i.value -> 'c' ->> 'publish_at' IS NOT NULL THEN 'published'
+                ELSE coalesce(i.value -> 'c' ->> 'status', 'draft')
             END,
-            shop.timestamp_or_null(f.value -> 'c' ->> 'publish_at')
-        FROM jsonb_array_elements(coalesce(firsts, '[]')) AS f (value)
-        ON CONFLICT (slug) DO UPDATE SET
-            name = excluded.name,
-            description = CASE WHEN header @> '{description}' THEN excluded.description ELSE p.description END,
-            attributes = CASE WHEN header @> '{attributes}' THEN excluded.attributes ELSE p.attributes END,
-            category_id = CASE WHEN header @> '{category}' THEN excluded.category_id ELSE p.category_id END,
-            product_type_id = CASE
-                WHEN header @> '{product_type}' THEN excluded.product_type_id ELSE p.product_type_id
-            END,
-            status = CASE WHEN header && '{status,publish_at}' THEN excluded.status ELSE p.status END,
-            published_at = CASE
-                WHEN publish_map ? p.slug THEN (publish_map ->> p.slug)::timestamptz
-                WHEN header && '{status,publish_at}' AND excluded.status = 'published' AND p.status <> 'published'
-                    THEN now()
-                ELSE p.published_at
-            END
-        RETURNING p.id, p.slug
-    )
+            shop.timestamp_or_null(i.value -> 'c' ->> 'publish_at')
+        FROM jsonb_each(imported) AS i
+        WHERE (i.value ->> 'inserted')::boolean;
 
-    -- key -> {id, inserted}: a created product has the id given above, an updated one is its slug's.
-    SELECT jsonb_object_agg(
-        coalesce(key_by_id ->> u.id::text, u.slug),
-        jsonb_build_object('id', u.id, 'inserted', key_by_id ? u.id::text)
-    )
-    INTO imported
-    FROM upserted AS u;
-    imported := coalesce(imported, '{}');
+        -- Variants by SKU (the checks made sure an existing SKU is this product's): changed ones, then new ones.
+        UPDATE shop.product_variants AS v SET
+            name = n.name,
+            options = coalesce(n.options, v.options),
+            position = coalesce(n.position, v.position)
+        FROM (
+            SELECT
+                x.value -> 'cells' ->> 'sku' AS sku,
+                x.value -> 'cells' ->> 'variant_name' AS name,
+                CASE WHEN header @> '{options}' THEN coalesce((x.value -> 'cells' ->> 'options')::jsonb, '{}') END AS options,
+                CASE WHEN header @> '{position}' THEN coalesce((x.value -> 'cells' ->> 'position')::integer, 0) END AS position
+            FROM jsonb_array_elements(lines) AS x (value)
+            WHERE x.value -> 'cells' ->> 'sku' IS NOT NULL
+        ) AS n
+        WHERE
+            v.sku = n.sku
+            AND (v.name, v.options, v.position)
+            IS DISTINCT FROM (n.name, coalesce(n.options, v.options), coalesce(n.position, v.position));
 
-    INSERT INTO shop.product_variants AS v (product_id, sku, name, options, position)
-    SELECT
-        (imported -> (x.value ->> 'key') ->> 'id')::uuid,
-        x.value -> 'cells' ->> 'sku',
-        x.value -> 'cells' ->> 'variant_name',
-        coalesce((x.value -> 'cells' ->> 'options')::jsonb, '{}'),
-        coalesce((x.value -> 'cells' ->> 'position')::integer, 0)
-    FROM jsonb_array_elements(lines) AS x (value)
-    WHERE x.value -> 'cells' ->> 'sku' IS NOT NULL
-    ORDER BY (x.value ->> 'row')::integer
-    ON CONFLICT (sku) DO UPDATE SET
-        name = excluded.name,
-        options = CASE WHEN header @> '{options}' THEN excluded.options ELSE v.options END,
-        position = CASE WHEN header @> '{position}' THEN excluded.position ELSE v.position END;
-
-    -- A price column's empty cell removes that price; currencies without a column are left alone.
-    DELETE FROM shop.variant_prices AS vp
-    USING jsonb_array_elements(lines) AS x (value), unnest(currencies) AS cur, shop.product_variants AS v
-    WHERE
-        v.sku = x.value -> 'cells' ->> 'sku'
-        AND vp.variant_id = v.id
-        AND vp.currency = cur::bpchar
-        AND x.value -> 'cells' ->> ('price_' || cur) IS NULL;
-    INSERT INTO shop.variant_prices (variant_id, currency, amount)
-    SELECT v.id, cur, (x.value -> 'cells' ->> ('price_' || cur))::bigint
-    FROM jsonb_array_elements(lines) AS x (value)
-    CROSS JOIN unnest(currencies) AS cur
-    INNER JOIN shop.product_variants AS v ON x.value -> 'cells' ->> 'sku' = v.sku
-    WHERE x.value -> 'cells' ->> ('price_' || cur) IS NOT NULL
-    ON CONFLICT ON CONSTRAINT variant_prices_pkey DO UPDATE SET amount = excluded.amount;
-
-    IF header @> '{media}' THEN
-        DELETE FROM shop.product_media AS m
-        WHERE m.product_id IN (SELECT (i.value ->> 'id')::uuid FROM jsonb_each(imported) AS i);
-        INSERT INTO shop.product_media (product_id, url, alt, position)
-        SELECT (imported -> (x.value ->> 'key') ->> 'id')::uuid, m.value ->> 'url', coalesce(m.value ->> 'alt', ''), m.n - 1
+        INSERT INTO shop.product_variants (product_id, sku, name, options, position)
+        SELECT
+            (imported -> (x.value ->> 'key') ->> 'id')::uuid,
+            x.value -> 'cells' ->> 'sku',
+            x.value -> 'cells' ->> 'variant_name',
+            coalesce((x.value -> 'cells' ->> 'options')::jsonb, '{}'),
+            coalesce((x.value -> 'cells' ->> 'position')::integer, 0)
         FROM jsonb_array_elements(lines) AS x (value)
-        CROSS JOIN LATERAL jsonb_array_elements(coalesce((x.value -> 'cells' ->> 'media')::jsonb, '[]'))
-            WITH ORDINALITY AS m (value, n)
-        WHERE x.value ->> 'row' = x.value ->> 'first';
+        WHERE
+            x.value -> 'cells' ->> 'sku' IS NOT NULL
+            AND NOT EXISTS (SELECT FROM shop.product_variants AS v WHERE v.sku = x.value -> 'cells' ->> 'sku')
+        ORDER BY (x.value ->> 'row')::integer;
+
+        -- Prices: an empty price_<CUR> cell removes that price, a changed amount is updated, a new one added;
+        -- currencies without a column are left alone.
+        DELETE FROM shop.variant_prices AS vp
+        USING jsonb_array_elements(lines) AS x (value), unnest(currencies) AS cur, shop.product_variants AS v
+        WHERE
+            v.sku = x.value -> 'cells' ->> 'sku'
+            AND vp.variant_id = v.id
+            AND vp.currency = cur::bpchar
+            AND x.value -> 'cells' ->> ('price_' || cur) IS NULL;
+        UPDATE shop.variant_prices AS vp SET amount = n.amount
+        FROM (
+            SELECT v.id AS variant_id, cur::bpchar AS currency, (x.value -> 'cells' ->> ('price_' || cur))::bigint AS amount
+            FROM jsonb_array_elements(lines) AS x (value)
+            CROSS JOIN unnest(currencies) AS cur
+            INNER JOIN shop.product_variants AS v ON x.value -> 'cells' ->> 'sku' = v.sku
+            WHERE x.value -> 'cells' ->> ('price_' || cur) IS NOT NULL
+        ) AS n
+        WHERE vp.variant_id = n.variant_id AND vp.currency = n.currency AND vp.amount <> n.amount;
+        INSERT INTO shop.variant_prices (variant_id, currency, amount)
+        SELECT v.id, cur, (x.value -> 'cells' ->> ('price_' || cur))::bigint
+        FROM jsonb_array_elements(lines) AS x (value)
+        CROSS JOIN unnest(currencies) AS cur
+        INNER JOIN shop.product_variants AS v ON x.value -> 'cells' ->> 'sku' = v.sku
+        WHERE
+            x.value -> 'cells' ->> ('price_' || cur) IS NOT NULL
+            AND NOT EXISTS (SELECT FROM shop.variant_prices AS vp WHERE vp.variant_id = v.id AND vp.currency = cur::bpchar);
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM shop.fail(
+            409, 'import_conflict', '{}',
+            'Another change created some of these products or SKUs at the same moment; nothing was imported. '
+            || 'Send the file again.'
+        );
+    END;
+
+    -- Media: a product whose list of images differs from the file's gets the file's.
+    IF header @> '{media}' THEN
+        WITH wanted AS (
+            SELECT
+                (i.value ->> 'id')::uuid AS product_id,
+                (
+                    SELECT jsonb_agg(jsonb_build_object('url', m.value ->> 'url', 'alt', coalesce(m.value ->> 'alt', '')) ORDER BY m.n)
+                    FROM jsonb_array_elements(coalesce((i.value -> 'c' ->> 'media')::jsonb, '[]')) WITH ORDINALITY AS m (value, n)
+                ) AS media
+            FROM jsonb_each(imported) AS i
+        ),
+
+        changed AS (
+            SELECT w.product_id, w.media
+            FROM wanted AS w
+            WHERE w.media IS DISTINCT FROM (
+                SELECT jsonb_agg(jsonb_build_object('url', m.url, 'alt', m.alt) ORDER BY m.position, m.id)
+                FROM shop.product_media AS m WHERE m.product_id = w.product_id
+            )
+        ),
+
+        removed AS (
+            DELETE FROM shop.product_media AS m
+            USING changed AS c
+            WHERE m.product_id = c.product_id
+        )
+
+        INSERT INTO shop.product_media (product_id, url, alt, position)
+        SELECT c.product_id, m.value ->> 'url', m.value ->> 'alt', m.n - 1
+        FROM changed AS c
+        CROSS JOIN LATERAL jsonb_array_elements(c.media) WITH ORDINALITY AS m (value, n);
     END IF;
 
-    SELECT count(*) FILTER (WHERE (i.value ->> 'inserted')::boolean), count(*) FILTER (WHERE NOT (i.value ->> 'inserted')::boolean)
+    SELECT
+        count(*) FILTER (WHERE (i.value ->> 'inserted')::boolean),
+        count(*) FILTER (WHERE NOT (i.value ->> 'inserted')::boolean)
     INTO created, updated
     FROM jsonb_each(imported) AS i;
     RETURN jsonb_build_object('created', created, 'updated', updated);
