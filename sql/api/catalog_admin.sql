@@ -1469,26 +1469,37 @@ BEGIN
     currencies := ARRAY(SELECT substr(h, 7) FROM unnest(header) AS h WHERE h LIKE 'price\_%');
 
     -- -- the rows as objects, grouped by product (product_slug, else name) -----------------------------
-    SELECT coalesce(jsonb_agg(l ORDER BY (l ->> 'row')::integer), '[]')
+    -- A later row of a product carries its first row's cells (first_cells), to be compared with them.
+    SELECT coalesce(jsonb_agg(
+        jsonb_build_object(
+            'row', y.n, 'width', y.width, 'key', y.product_key, 'first', y.first_row, 'cells', y.cells,
+            'first_cells', CASE WHEN y.first_row <> y.n THEN y.first_cells END
+        )
+        ORDER BY y.n
+    ), '[]')
     INTO lines
     FROM (
-        SELECT jsonb_build_object(
-            'row', e.n,
-            'width', CASE WHEN jsonb_typeof(e.value) = 'array' THEN jsonb_array_length(e.value) END,
-            'key', coalesce(nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
-                            ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))),
-            'first', min(e.n) OVER (PARTITION BY coalesce(
-                nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
-                ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))
-            )),
-            'cells', (
-                SELECT jsonb_object_agg(h.col, nullif(btrim(e.value ->> (h.n::integer - 1)), ''))
-                FROM unnest(header) WITH ORDINALITY AS h (col, n)
-            )
-        ) AS l
-        FROM jsonb_array_elements(args -> 'rows') WITH ORDINALITY AS e (value, n)
-        WHERE e.n > 1
-    ) AS x;
+        SELECT
+            x.*,
+            first_value(x.n) OVER product_rows AS first_row,
+            first_value(x.cells) OVER product_rows AS first_cells
+        FROM (
+            SELECT
+                e.n,
+                CASE WHEN jsonb_typeof(e.value) = 'array' THEN jsonb_array_length(e.value) END AS width,
+                coalesce(
+                    nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
+                    ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))
+                ) AS product_key,
+                (
+                    SELECT jsonb_object_agg(h.col, nullif(btrim(e.value ->> (h.n::integer - 1)), ''))
+                    FROM unnest(header) WITH ORDINALITY AS h (col, n)
+                ) AS cells
+            FROM jsonb_array_elements(args -> 'rows') WITH ORDINALITY AS e (value, n)
+            WHERE e.n > 1
+        ) AS x
+        WINDOW product_rows AS (PARTITION BY x.product_key ORDER BY x.n)
+    ) AS y;
 
     -- -- every problem of every row, at once -----------------------------------------------------------
     WITH l AS (
@@ -1498,19 +1509,19 @@ BEGIN
             x.value ->> 'key' AS product_key,
             (x.value ->> 'width')::integer AS width,
             x.value -> 'cells' AS c,
+            x.value -> 'first_cells' AS first_c,
             min((x.value ->> 'row')::integer) OVER (PARTITION BY x.value -> 'cells' ->> 'sku') AS sku_first
         FROM jsonb_array_elements(lines) AS x (value)
     ),
 
-    -- Each product column of each row beside the same column of the product's first row.
+    -- Each product column of each later row of a product beside the same column of its first row.
     product_cells AS (
-        SELECT
-            l.row_no, l.first_row, col, l.c ->> col AS value,
-            first_value(l.c ->> col) OVER (PARTITION BY l.first_row, col ORDER BY l.row_no) AS first_value
+        SELECT l.row_no, l.first_row, col, l.c ->> col AS value, l.first_c ->> col AS first_value
         FROM l
         CROSS JOIN unnest(ARRAY[
             'name', 'description', 'status', 'publish_at', 'category', 'product_type', 'attributes', 'media'
         ]) AS col
+        WHERE l.row_no <> l.first_row
     ),
 
     checks AS (
@@ -1614,7 +1625,7 @@ BEGIN
         -- A product's columns are read from its first row; its other rows repeat them or leave them empty.
         SELECT pc.row_no, pc.col, format('differs from row %s, the product''s first row', pc.first_row)
         FROM product_cells AS pc
-        WHERE pc.row_no <> pc.first_row AND pc.value IS NOT NULL AND pc.value IS DISTINCT FROM pc.first_value
+        WHERE pc.value IS NOT NULL AND pc.value IS DISTINCT FROM pc.first_value
     )
 
     SELECT jsonb_agg(jsonb_build_object('row', c.row_no, 'field', c.field, 'message', c.message)
