@@ -324,27 +324,12 @@ SECURITY INVOKER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    page_size integer := shop.page_size(args);
+    page_size integer;
     after_name text;
     after_id uuid;
     result jsonb;
 BEGIN
-    IF page_size IS NULL THEN
-        PERFORM shop.fail(
-            400, 'validation_failed', '{"fields": {"limit": "must be between 1 and 100"}}',
-            'Some query parameters are invalid; details.fields says which and why.'
-        );
-    END IF;
-    IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
-        after_name := shop.decode_cursor(args ->> 'cursor') ->> 'name';
-        after_id := shop.uuid_or_null(shop.decode_cursor(args ->> 'cursor') ->> 'id');
-        IF after_name IS NULL OR after_id IS NULL THEN
-            PERFORM shop.fail(
-                400, 'invalid_cursor', '{"fields": {"cursor": "is not a cursor from this list"}}',
-                'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
-            );
-        END IF;
-    END IF;
+    SELECT k.page_size, k.after_name, k.after_id INTO page_size, after_name, after_id FROM shop.name_keyset(args) AS k;
 
     WITH page AS (
         SELECT l.id, l.name, row_number() OVER (ORDER BY l.name, l.id) AS n

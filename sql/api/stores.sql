@@ -136,6 +136,75 @@ GRANT EXECUTE ON FUNCTION api.list_stores(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.list_stores(jsonb) TO postcart_staff;
 
 -- == POST /v1/admin/stores ===========================================================================
+CREATE OR REPLACE FUNCTION shop.store_problems(args jsonb, creating boolean)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    -- Creating: every member is required but line2, pickup and listed. Changing: only the members sent are
+    -- checked, and the code cannot change.
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'code', CASE
+            WHEN NOT creating THEN CASE WHEN args ? 'code' THEN 'cannot be changed: codes are stable' END
+            ELSE coalesce(
+                auth.text_field_error(args, 'code', TRUE, 32),
+                CASE WHEN btrim(args ->> 'code') !~ '^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$'
+                    THEN 'must be letters and digits in groups joined by hyphens, such as BER-1' END
+            )
+        END,
+        'name', auth.text_field_error(args, 'name', creating OR args ? 'name', 200),
+        'address', CASE
+            WHEN NOT creating AND NOT args ? 'address' THEN NULL
+            WHEN creating AND coalesce(jsonb_typeof(args -> 'address'), 'null') = 'null' THEN 'is required'
+            WHEN jsonb_typeof(args -> 'address') IS DISTINCT FROM 'object' THEN CASE
+                WHEN creating THEN 'must be an object with line1, line2 (optional), city, postal_code and country'
+                ELSE 'must be an object with any of line1, line2, city, postal_code and country'
+            END
+        END,
+        'latitude', CASE
+            WHEN NOT creating AND NOT args ? 'latitude' THEN NULL
+            WHEN jsonb_typeof(args -> 'latitude') IS DISTINCT FROM 'number'
+                THEN 'must be a number of degrees between -90 and 90'
+            WHEN NOT (args ->> 'latitude')::numeric BETWEEN -90 AND 90
+                THEN 'must be a number of degrees between -90 and 90'
+        END,
+        'longitude', CASE
+            WHEN NOT creating AND NOT args ? 'longitude' THEN NULL
+            WHEN jsonb_typeof(args -> 'longitude') IS DISTINCT FROM 'number'
+                THEN 'must be a number of degrees between -180 and 180'
+            WHEN NOT (args ->> 'longitude')::numeric BETWEEN -180 AND 180
+                THEN 'must be a number of degrees between -180 and 180'
+        END,
+        'pickup', CASE
+            WHEN jsonb_typeof(args -> 'pickup') NOT IN ('boolean', 'null') THEN 'must be true or false'
+        END,
+        'listed', CASE
+            WHEN jsonb_typeof(args -> 'listed') NOT IN ('boolean', 'null') THEN 'must be true or false'
+        END
+    )) || CASE WHEN jsonb_typeof(args -> 'address') = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
+        'address.line1', auth.text_field_error(args -> 'address', 'line1', creating OR args -> 'address' ? 'line1', 200),
+        'address.line2', auth.text_field_error(args -> 'address', 'line2', FALSE, 200),
+        'address.city', auth.text_field_error(args -> 'address', 'city', creating OR args -> 'address' ? 'city', 100),
+        'address.postal_code', auth.text_field_error(
+            args -> 'address', 'postal_code', creating OR args -> 'address' ? 'postal_code', 20
+        ),
+        'address.country', CASE WHEN creating OR args -> 'address' ? 'country' THEN coalesce(
+            auth.text_field_error(args -> 'address', 'country', TRUE, 2),
+            CASE
+                WHEN NOT EXISTS (
+                    SELECT FROM shop.countries AS c WHERE c.code = upper(btrim(args -> 'address' ->> 'country'))
+                ) THEN 'must be an ISO 3166-1 alpha-2 country code'
+            END
+        ) END
+    )) ELSE '{}' END
+$$;
+COMMENT ON FUNCTION shop.store_problems(jsonb, boolean) IS
+'Validates the members of POST /v1/admin/stores (creating) or PATCH /v1/admin/stores/{id}: {code, name, '
+'address: {line1, line2, city, postal_code, country}, latitude, longitude, pickup, listed}. Returns '
+'{member: reason} (address members as address.line1 ...), empty when fine.';
+REVOKE ALL ON FUNCTION shop.store_problems(jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.store_problems(jsonb, boolean) TO catalog_manager;
+
 CREATE OR REPLACE FUNCTION api.create_store(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -150,53 +219,8 @@ DECLARE
     fields jsonb;
     store shop.warehouses;
 BEGIN
-    fields := jsonb_strip_nulls(jsonb_build_object(
-        'code', coalesce(
-            auth.text_field_error(args, 'code', TRUE, 32),
-            CASE WHEN v_code !~ '^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$'
-                THEN 'must be letters and digits in groups joined by hyphens, such as BER-1' END
-        ),
-        'name', auth.text_field_error(args, 'name', TRUE, 200),
-        'address', CASE
-            WHEN address IS NULL OR jsonb_typeof(address) = 'null' THEN 'is required'
-            WHEN jsonb_typeof(address) <> 'object'
-                THEN 'must be an object with line1, line2 (optional), city, postal_code and country'
-        END,
-        'latitude', CASE
-            WHEN jsonb_typeof(args -> 'latitude') IS DISTINCT FROM 'number'
-                THEN 'must be a number of degrees between -90 and 90'
-            WHEN NOT (args ->> 'latitude')::numeric BETWEEN -90 AND 90
-                THEN 'must be a number of degrees between -90 and 90'
-        END,
-        'longitude', CASE
-            WHEN jsonb_typeof(args -> 'longitude') IS DISTINCT FROM 'number'
-                THEN 'must be a number of degrees between -180 and 180'
-            WHEN NOT (args ->> 'longitude')::numeric BETWEEN -180 AND 180
-                THEN 'must be a number of degrees between -180 and 180'
-        END,
-        'pickup', CASE
-            WHEN jsonb_typeof(args -> 'pickup') NOT IN ('boolean', 'null') THEN 'must be true or false'
-        END,
-        'listed', CASE
-            WHEN jsonb_typeof(args -> 'listed') NOT IN ('boolean', 'null') THEN 'must be true or false'
-        END
-    ));
-    IF jsonb_typeof(address) = 'object' THEN
-        v_country := upper(btrim(address ->> 'country'));
-        fields := fields || jsonb_strip_nulls(jsonb_build_object(
-            'address.line1', auth.text_field_error(address, 'line1', TRUE, 200),
-            'address.line2', auth.text_field_error(address, 'line2', FALSE, 200),
-            'address.city', auth.text_field_error(address, 'city', TRUE, 100),
-            'address.postal_code', auth.text_field_error(address, 'postal_code', TRUE, 20),
-            'address.country', coalesce(
-                auth.text_field_error(address, 'country', TRUE, 2),
-                CASE
-                    WHEN NOT EXISTS (SELECT FROM shop.countries AS c WHERE c.code = v_country)
-                        THEN 'must be an ISO 3166-1 alpha-2 country code'
-                END
-            )
-        ));
-    END IF;
+    fields := shop.store_problems(args, TRUE);
+    v_country := upper(btrim(address ->> 'country'));
     IF fields <> '{}' THEN
         PERFORM shop.fail(
             422, 'validation_failed',
@@ -272,29 +296,12 @@ SECURITY INVOKER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    page_size integer := shop.page_size(args);
-    last_seen jsonb;
+    page_size integer;
     after_name text;
     after_id uuid;
     result jsonb;
 BEGIN
-    IF page_size IS NULL THEN
-        PERFORM shop.fail(
-            400, 'validation_failed', '{"fields": {"limit": "must be between 1 and 100"}}',
-            'Some query parameters are invalid; details.fields says which and why.'
-        );
-    END IF;
-    IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
-        last_seen := shop.decode_cursor(args ->> 'cursor');
-        after_name := last_seen ->> 'name';
-        after_id := shop.uuid_or_null(last_seen ->> 'id');
-        IF after_name IS NULL OR after_id IS NULL THEN
-            PERFORM shop.fail(
-                400, 'invalid_cursor', '{"fields": {"cursor": "is not a cursor from this list"}}',
-                'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
-            );
-        END IF;
-    END IF;
+    SELECT k.page_size, k.after_name, k.after_id INTO page_size, after_name, after_id FROM shop.name_keyset(args) AS k;
 
     -- Every place, listed or not (the staff policy shows them all), by name: index warehouses_name_id_idx.
     WITH page AS (
@@ -347,45 +354,7 @@ BEGIN
         PERFORM shop.fail(404, 'store_not_found', jsonb_build_object('id', args ->> 'id'), 'There is no place with this id.');
     END IF;
     -- Only the members sent are checked and changed; address members likewise (line2 null clears it).
-    fields := jsonb_strip_nulls(jsonb_build_object(
-        'code', CASE WHEN args ? 'code' THEN 'cannot be changed: codes are stable' END,
-        'name', auth.text_field_error(args, 'name', args ? 'name', 200),
-        'address', CASE
-            WHEN args ? 'address' AND jsonb_typeof(address) IS DISTINCT FROM 'object'
-                THEN 'must be an object with any of line1, line2, city, postal_code and country'
-        END,
-        'latitude', CASE
-            WHEN NOT args ? 'latitude' THEN NULL
-            WHEN jsonb_typeof(args -> 'latitude') IS DISTINCT FROM 'number'
-                THEN 'must be a number of degrees between -90 and 90'
-            WHEN NOT (args ->> 'latitude')::numeric BETWEEN -90 AND 90
-                THEN 'must be a number of degrees between -90 and 90'
-        END,
-        'longitude', CASE
-            WHEN NOT args ? 'longitude' THEN NULL
-            WHEN jsonb_typeof(args -> 'longitude') IS DISTINCT FROM 'number'
-                THEN 'must be a number of degrees between -180 and 180'
-            WHEN NOT (args ->> 'longitude')::numeric BETWEEN -180 AND 180
-                THEN 'must be a number of degrees between -180 and 180'
-        END,
-        'pickup', CASE WHEN args ? 'pickup' AND jsonb_typeof(args -> 'pickup') <> 'boolean' THEN 'must be true or false' END,
-        'listed', CASE WHEN args ? 'listed' AND jsonb_typeof(args -> 'listed') <> 'boolean' THEN 'must be true or false' END
-    ));
-    IF jsonb_typeof(address) = 'object' THEN
-        fields := fields || jsonb_strip_nulls(jsonb_build_object(
-            'address.line1', auth.text_field_error(address, 'line1', address ? 'line1', 200),
-            'address.line2', auth.text_field_error(address, 'line2', FALSE, 200),
-            'address.city', auth.text_field_error(address, 'city', address ? 'city', 100),
-            'address.postal_code', auth.text_field_error(address, 'postal_code', address ? 'postal_code', 20),
-            'address.country', CASE WHEN address ? 'country' THEN coalesce(
-                auth.text_field_error(address, 'country', TRUE, 2),
-                CASE
-                    WHEN NOT EXISTS (SELECT FROM shop.countries AS c WHERE c.code = v_country)
-                        THEN 'must be an ISO 3166-1 alpha-2 country code'
-                END
-            ) END
-        ));
-    END IF;
+    fields := shop.store_problems(args - 'id', FALSE);
     IF fields <> '{}' THEN
         PERFORM shop.fail(
             422, 'validation_failed', jsonb_build_object('fields', fields),
@@ -403,8 +372,8 @@ BEGIN
             country = CASE WHEN address ? 'country' THEN v_country ELSE w.country END,
             latitude = CASE WHEN args ? 'latitude' THEN (args ->> 'latitude')::double precision ELSE w.latitude END,
             longitude = CASE WHEN args ? 'longitude' THEN (args ->> 'longitude')::double precision ELSE w.longitude END,
-            pickup = CASE WHEN args ? 'pickup' THEN (args ->> 'pickup')::boolean ELSE w.pickup END,
-            listed = CASE WHEN args ? 'listed' THEN (args ->> 'listed')::boolean ELSE w.listed END
+            pickup = coalesce((args ->> 'pickup')::boolean, w.pickup),
+            listed = coalesce((args ->> 'listed')::boolean, w.listed)
         WHERE w.id = store_id;
     EXCEPTION WHEN check_violation THEN
         -- The row's rules (migration 0010) hold whoever writes; say which members break them.
