@@ -504,7 +504,8 @@ COMMENT ON FUNCTION api.update_price_list(jsonb) IS
 'unchanged. The list''s prices follow at once (their copied group, priority and window are re-derived by '
 'trigger, and the exclusion constraint rechecked). Returns {price_list}. Errors: PT404 '
 'price_list_not_found; PT422 validation_failed; PT422 price_outside_list_window when a price''s own '
-'window would not meet the new one (details.prices names up to 20 with their amounts and windows); PT409 price_list_exists.';
+'window would not meet the new one (details.prices names up to 20 with their amounts and windows); PT409 '
+'price_list_exists.';
 REVOKE ALL ON FUNCTION api.update_price_list(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.update_price_list(jsonb) TO catalog_manager;
 

@@ -114,4 +114,3 @@ COMMENT ON FUNCTION shop.name_keyset(jsonb) IS
 'or PT400 invalid_cursor.';
 REVOKE ALL ON FUNCTION shop.name_keyset(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.name_keyset(jsonb) TO postcart_staff;
-
