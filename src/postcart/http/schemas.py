@@ -465,8 +465,9 @@ class PriceListDetail(Model):
 class MarkdownRequest(Model):
     name: str
     percent_off: float = Field(gt=0, le=100, description="At most two decimals, e.g. 12.5")
-    category: str | None = Field(default=None, description="Category slug (subcategories included)")
-    product: str | None = Field(default=None, description="Product slug or id (instead of category)")
+    category: str | None = Field(default=None, description="Category slug (subcategories included); one scope of "
+                                                            "category, product and collection")
+    product: str | None = Field(default=None, description="Product slug or id")
     collection: str | None = Field(default=None, description="Collection slug: the products in it at each instant")
     starts_at: datetime = Field(description="Inclusive")
     ends_at: datetime = Field(description="Exclusive")
