@@ -4,9 +4,11 @@ is never deleted from under a product just put in it, and a product is never del
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.http.conftest import Client
@@ -18,6 +20,15 @@ N = 16
 @pytest.fixture(scope="module")
 def manager(server: Client, admin_url: str) -> str:
     return staff_token(server, admin_url, "catalog_manager")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def remove_what_the_races_made(admin_url: str) -> Iterator[None]:
+    """Later catalog tests load the demo catalog into an empty store; the products raced here go."""
+    yield
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM shop.products WHERE name LIKE 'Race %'")
+        conn.execute("DELETE FROM shop.categories WHERE name LIKE 'Race %'")
 
 
 def run_all(calls: list[Any]) -> list[Any]:
