@@ -266,6 +266,7 @@ DECLARE
     prefix text;
     vid uuid;
     variant_ids uuid[] := '{}';
+    removals text[] := '{}';
     skus text[] := '{}';
     currencies text[];
     conflict text;
@@ -347,6 +348,20 @@ BEGIN
                     FROM shop.product_variants AS v WHERE v.sku = variant ->> 'sku' AND v.product_id = target;
                 END IF;
                 variant_ids := variant_ids || vid;
+                IF variant ? 'remove' THEN
+                    IF jsonb_typeof(variant -> 'remove') <> 'boolean' THEN
+                        fields := fields || jsonb_build_object(prefix || '.remove', 'must be true or false');
+                    ELSIF (variant ->> 'remove')::boolean THEN
+                        -- Removed, nothing else of the item applies.
+                        removals := removals || prefix;
+                        IF vid IS NULL AND NOT fields ? (prefix || '.id') THEN
+                            fields := fields || jsonb_build_object(
+                                prefix, 'names no variant of this product: give the id or sku of the one to remove'
+                            );
+                        END IF;
+                        CONTINUE;
+                    END IF;
+                END IF;
                 problem := auth.text_field_error(variant, 'sku', vid IS NULL, 64);
                 IF problem IS NULL AND variant ? 'sku' AND (variant ->> 'sku') !~ '^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$' THEN
                     problem := 'must be letters, digits and . _ / -, starting with a letter or digit';
@@ -423,6 +438,16 @@ BEGIN
                     END IF;
                 END IF;
             END LOOP;
+            -- One item per variant: a later item naming a variant again (by id or sku) is refused.
+            fields := fields || coalesce((
+                SELECT jsonb_object_agg('variants.' || (d.n - 1), format('names the same variant as variants.%s', d.first_n - 1))
+                FROM (
+                    SELECT x.n, min(x.n) OVER (PARTITION BY x.vid) AS first_n
+                    FROM unnest(variant_ids) WITH ORDINALITY AS x (vid, n)
+                    WHERE x.vid IS NOT NULL
+                ) AS d
+                WHERE d.n > d.first_n
+            ), '{}');
         END IF;
     END IF;
     IF args ? 'media' THEN
@@ -457,6 +482,17 @@ BEGIN
     END IF;
 
     -- -- what the ids and codes refer to ------------------------------------------------------------
+    IF cardinality(removals) > 0 AND shop.ever_visible(existing.status, existing.published_at, existing.first_visible_at) THEN
+        PERFORM shop.fail(
+            409, 'product_was_published',
+            jsonb_build_object('fields', (
+                SELECT jsonb_object_agg(r.prefix || '.remove', 'the product has been on the storefront: its variants stay')
+                FROM unnest(removals) AS r (prefix)
+            )),
+            'Variants of a product that has been shown stay for the orders that name them; to stop selling one, '
+            || 'remove its prices (prices: []).'
+        );
+    END IF;
     IF new_category IS NOT NULL AND NOT EXISTS (SELECT FROM shop.categories AS c WHERE c.id = new_category) THEN
         PERFORM shop.fail(
             404, 'category_not_found', jsonb_build_object('fields', jsonb_build_object('category_id', 'no category has this id')),
@@ -535,6 +571,11 @@ BEGIN
         IF jsonb_typeof(args -> 'variants') = 'array' THEN
             FOR variant, i IN SELECT e.value, e.n FROM jsonb_array_elements(args -> 'variants') WITH ORDINALITY AS e (value, n) LOOP
                 vid := variant_ids[i];
+                IF coalesce(variant ->> 'remove', '') = 'true' THEN
+                    -- Its prices, price list prices and stock rows go with it (ON DELETE CASCADE).
+                    DELETE FROM shop.product_variants AS v WHERE v.id = vid;
+                    CONTINUE;
+                END IF;
                 IF vid IS NULL THEN
                     INSERT INTO shop.product_variants (product_id, sku, name, options, position, weight_grams)
                     VALUES (
@@ -643,8 +684,10 @@ COMMENT ON FUNCTION api.admin_update_product(jsonb) IS
 'status published without publish_at publishes now (a product already published keeps its time); '
 'publish_at reschedules. variants: each item updates the variant with its id, or with its sku on this '
 'product, or else adds one; variants not listed are kept; a variant''s prices, when given, replace its '
-'prices (a currency left out is no longer sold). media, when given, replaces the list. Returns the '
-'product as GET /v1/admin/products/{id}. Errors: PT404 product_not_found, and those of POST.';
+'prices (a currency left out is no longer sold); {id or sku, remove: true} deletes a variant of a product '
+'never shown on the storefront (else PT409 product_was_published: remove its prices instead). media, '
+'when given, replaces the list. Returns the product as GET /v1/admin/products/{id}. Errors: PT404 '
+'product_not_found, PT409 product_was_published, and those of POST.';
 REVOKE ALL ON FUNCTION api.admin_update_product(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_update_product(jsonb) TO catalog_manager;
 
@@ -777,6 +820,72 @@ COMMENT ON FUNCTION api.admin_list_products(jsonb) IS
 'variant_count, updated_at}], next_cursor}. Errors: PT400 validation_failed.';
 REVOKE ALL ON FUNCTION api.admin_list_products(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_list_products(jsonb) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.admin_delete_product(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    product record;
+BEGIN
+    -- Locked: a concurrent publication waits for the delete, or the delete for it and then refuses.
+    SELECT p.id, p.status, p.published_at, p.first_visible_at INTO product
+    FROM shop.products AS p WHERE p.id = shop.uuid_or_null(args ->> 'id') FOR UPDATE;
+    IF product.id IS NULL THEN
+        PERFORM shop.fail(404, 'product_not_found', jsonb_build_object('id', args ->> 'id'), 'No product has this id.');
+    END IF;
+    IF shop.ever_visible(product.status, product.published_at, product.first_visible_at) THEN
+        PERFORM shop.fail(
+            409, 'product_was_published',
+            jsonb_build_object(
+                'id', product.id,
+                'first_visible_at', auth.to_rfc3339(coalesce(product.first_visible_at, product.published_at))
+            ),
+            'A product that has been on the storefront stays for the orders that name it: archive it instead '
+            || '(PATCH with status archived).'
+        );
+    END IF;
+    -- Variants, prices, media, collection entries, former slugs and markdowns of the product go with it
+    -- (ON DELETE CASCADE); the policy products_delete_catalog refuses the same rows for direct SQL.
+    DELETE FROM shop.products AS p WHERE p.id = product.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_product(jsonb) IS
+'DELETE /v1/admin/products/{id} (catalog_manager): deletes a product that has never been visible on the '
+'storefront (a draft, or a scheduled product before its instant), with its variants, prices, media, '
+'collection entries and markdowns. Returns NULL (204). Errors: PT404 product_not_found; PT409 '
+'product_was_published (details.first_visible_at) for one that has been shown: archive it instead.';
+REVOKE ALL ON FUNCTION api.admin_delete_product(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_product(jsonb) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.admin_delete_product_media(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- The product's image_url follows (trigger zz_image_url).
+    DELETE FROM shop.product_media AS m
+    WHERE m.id = shop.uuid_or_null(args ->> 'media_id') AND m.product_id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'media_not_found', jsonb_build_object('id', args ->> 'id', 'media_id', args ->> 'media_id'),
+            'This product has no image with this id.'
+        );
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_product_media(jsonb) IS
+'DELETE /v1/admin/products/{id}/media/{media_id} (catalog_manager): removes one image of a product, '
+'whatever its status; the next image becomes image_url. Returns NULL (204). Errors: PT404 media_not_found '
+'(unknown product, unknown image, or an image of another product).';
+REVOKE ALL ON FUNCTION api.admin_delete_product_media(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_product_media(jsonb) TO catalog_manager;
 
 -- == categories ======================================================================================
 CREATE OR REPLACE FUNCTION shop.category_json(category_id uuid)
@@ -924,6 +1033,28 @@ COMMENT ON FUNCTION api.admin_update_category(jsonb) IS
 REVOKE ALL ON FUNCTION api.admin_update_category(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_update_category(jsonb) TO catalog_manager;
 
+CREATE OR REPLACE FUNCTION api.admin_delete_category(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Refused while not empty by the trigger _050_delete_only_empty (PT409 category_not_empty).
+    DELETE FROM shop.categories AS c WHERE c.id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(404, 'category_not_found', jsonb_build_object('id', args ->> 'id'), 'No category has this id.');
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_category(jsonb) IS
+'DELETE /v1/admin/categories/{id} (catalog_manager): deletes an empty category (no subcategories, no '
+'products) and the markdowns on it. Returns NULL (204). Errors: PT404 category_not_found; PT409 '
+'category_not_empty (details: subcategories, products) otherwise: move them first.';
+REVOKE ALL ON FUNCTION api.admin_delete_category(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_category(jsonb) TO catalog_manager;
+
 -- == collections =====================================================================================
 CREATE OR REPLACE FUNCTION shop.admin_collection(collection_id uuid)
 RETURNS jsonb
@@ -1067,6 +1198,28 @@ COMMENT ON FUNCTION api.admin_set_collection_products(jsonb) IS
 'PT422 validation_failed.';
 REVOKE ALL ON FUNCTION api.admin_set_collection_products(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.admin_set_collection_products(jsonb) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.admin_delete_collection(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Its entries and markdowns go with it (ON DELETE CASCADE); the products stay.
+    DELETE FROM shop.collections AS c WHERE c.id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(404, 'collection_not_found', jsonb_build_object('id', args ->> 'id'), 'No collection has this id.');
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.admin_delete_collection(jsonb) IS
+'DELETE /v1/admin/collections/{id} (catalog_manager): deletes a collection with its list of products and '
+'its markdowns (the products themselves stay; a markdown on the collection stops applying). Returns NULL '
+'(204). Errors: PT404 collection_not_found.';
+REVOKE ALL ON FUNCTION api.admin_delete_collection(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_delete_collection(jsonb) TO catalog_manager;
 
 CREATE OR REPLACE FUNCTION api.get_collection(args jsonb)
 RETURNS jsonb
@@ -1297,9 +1450,6 @@ DECLARE
     currencies text[];
     lines jsonb;
     problems jsonb;
-    publish_map jsonb;
-    firsts jsonb;
-    key_by_id jsonb;
     imported jsonb;
     created integer;
     updated integer;
@@ -1345,26 +1495,37 @@ BEGIN
     currencies := ARRAY(SELECT substr(h, 7) FROM unnest(header) AS h WHERE h LIKE 'price\_%');
 
     -- -- the rows as objects, grouped by product (product_slug, else name) -----------------------------
-    SELECT coalesce(jsonb_agg(l ORDER BY (l ->> 'row')::integer), '[]')
+    -- A later row of a product carries its first row's cells (first_cells), to be compared with them.
+    SELECT coalesce(jsonb_agg(
+        jsonb_build_object(
+            'row', y.n, 'width', y.width, 'key', y.product_key, 'first', y.first_row, 'cells', y.cells,
+            'first_cells', CASE WHEN y.first_row <> y.n THEN y.first_cells END
+        )
+        ORDER BY y.n
+    ), '[]')
     INTO lines
     FROM (
-        SELECT jsonb_build_object(
-            'row', e.n,
-            'width', CASE WHEN jsonb_typeof(e.value) = 'array' THEN jsonb_array_length(e.value) END,
-            'key', coalesce(nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
-                            ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))),
-            'first', min(e.n) OVER (PARTITION BY coalesce(
-                nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
-                ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))
-            )),
-            'cells', (
-                SELECT jsonb_object_agg(h.col, nullif(btrim(e.value ->> (h.n::integer - 1)), ''))
-                FROM unnest(header) WITH ORDINALITY AS h (col, n)
-            )
-        ) AS l
-        FROM jsonb_array_elements(args -> 'rows') WITH ORDINALITY AS e (value, n)
-        WHERE e.n > 1
-    ) AS x;
+        SELECT
+            x.*,
+            first_value(x.n) OVER product_rows AS first_row,
+            first_value(x.cells) OVER product_rows AS first_cells
+        FROM (
+            SELECT
+                e.n,
+                CASE WHEN jsonb_typeof(e.value) = 'array' THEN jsonb_array_length(e.value) END AS width,
+                coalesce(
+                    nullif(btrim(e.value ->> (array_position(header, 'product_slug') - 1)), ''),
+                    ' ' || btrim(e.value ->> (array_position(header, 'name') - 1))
+                ) AS product_key,
+                (
+                    SELECT jsonb_object_agg(h.col, nullif(btrim(e.value ->> (h.n::integer - 1)), ''))
+                    FROM unnest(header) WITH ORDINALITY AS h (col, n)
+                ) AS cells
+            FROM jsonb_array_elements(args -> 'rows') WITH ORDINALITY AS e (value, n)
+            WHERE e.n > 1
+        ) AS x
+        WINDOW product_rows AS (PARTITION BY x.product_key ORDER BY x.n)
+    ) AS y;
 
     -- -- every problem of every row, at once -----------------------------------------------------------
     WITH l AS (
@@ -1374,19 +1535,19 @@ BEGIN
             x.value ->> 'key' AS product_key,
             (x.value ->> 'width')::integer AS width,
             x.value -> 'cells' AS c,
+            x.value -> 'first_cells' AS first_c,
             min((x.value ->> 'row')::integer) OVER (PARTITION BY x.value -> 'cells' ->> 'sku') AS sku_first
         FROM jsonb_array_elements(lines) AS x (value)
     ),
 
-    -- Each product column of each row beside the same column of the product's first row.
+    -- Each product column of each later row of a product beside the same column of its first row.
     product_cells AS (
-        SELECT
-            l.row_no, l.first_row, col, l.c ->> col AS value,
-            first_value(l.c ->> col) OVER (PARTITION BY l.first_row, col ORDER BY l.row_no) AS first_value
+        SELECT l.row_no, l.first_row, col, l.c ->> col AS value, l.first_c ->> col AS first_value
         FROM l
         CROSS JOIN unnest(ARRAY[
             'name', 'description', 'status', 'publish_at', 'category', 'product_type', 'attributes', 'media'
         ]) AS col
+        WHERE l.row_no <> l.first_row
     ),
 
     checks AS (
@@ -1490,7 +1651,7 @@ BEGIN
         -- A product's columns are read from its first row; its other rows repeat them or leave them empty.
         SELECT pc.row_no, pc.col, format('differs from row %s, the product''s first row', pc.first_row)
         FROM product_cells AS pc
-        WHERE pc.row_no <> pc.first_row AND pc.value IS NOT NULL AND pc.value IS DISTINCT FROM pc.first_value
+        WHERE pc.value IS NOT NULL AND pc.value IS DISTINCT FROM pc.first_value
     )
 
     SELECT jsonb_agg(jsonb_build_object('row', c.row_no, 'field', c.field, 'message', c.message)
@@ -1505,114 +1666,200 @@ BEGIN
     END IF;
 
     -- -- write: products, then variants, prices and media ------------------------------------------------
-    -- publish_at of the products that give one (the BEFORE INSERT trigger stamps the proposed row, so the
-    -- conflict branch cannot tell from excluded whether the file gave a time).
-    SELECT coalesce(jsonb_object_agg(x.value ->> 'key', x.value -> 'cells' ->> 'publish_at'), '{}')
-    INTO publish_map
-    FROM jsonb_array_elements(lines) AS x (value)
-    WHERE x.value ->> 'row' = x.value ->> 'first' AND x.value -> 'cells' ->> 'publish_at' IS NOT NULL;
+    -- Only what changes is written: an unchanged row costs no trigger, no new row version and no index
+    -- entry (re-importing an export is mostly unchanged rows). Each table takes an UPDATE of the rows that
+    -- differ and an INSERT of the new ones. Imports take turns, so the rows one finds existing stay so.
+    PERFORM pg_advisory_xact_lock(hashtextextended('shop.products import', 0));
 
-    -- The products, each from its first row, with the id it gets if it is new. Ids and keys are then
-    -- looked up in jsonb objects: the row counts of jsonb sets are unknown to the planner, so joins
-    -- between them could become nested loops.
-    SELECT
-        jsonb_agg(jsonb_build_object('key', f.product_key, 'id', f.new_id, 'c', f.c)),
-        jsonb_object_agg(f.new_id, f.product_key)
-    INTO firsts, key_by_id
+    -- key -> {id, inserted, c}: each product from its first row, with its id (its slug's, or a new one).
+    -- Ids and keys are then looked up in this object: the planner cannot estimate the size of jsonb sets,
+    -- and joins between them could become nested loops.
+    SELECT coalesce(jsonb_object_agg(
+        f.product_key, jsonb_build_object('id', coalesce(p.id, gen_random_uuid()), 'inserted', p.id IS NULL, 'c', f.c)
+    ), '{}')
+    INTO imported
     FROM (
-        SELECT x.value ->> 'key' AS product_key, x.value -> 'cells' AS c, gen_random_uuid() AS new_id
+        SELECT x.value ->> 'key' AS product_key, x.value -> 'cells' AS c
         FROM jsonb_array_elements(lines) AS x (value)
         WHERE x.value ->> 'row' = x.value ->> 'first'
-    ) AS f;
+    ) AS f
+    LEFT JOIN shop.products AS p ON f.c ->> 'product_slug' = p.slug;
 
-    WITH upserted AS (
-        INSERT INTO shop.products AS p (
+    BEGIN
+        -- Existing products: columns the file has replace the stored ones (absent columns are kept).
+        UPDATE shop.products AS p SET
+            name = n.name,
+            description = n.description,
+            attributes = n.attributes,
+            category_id = n.category_id,
+            product_type_id = n.product_type_id,
+            status = n.status,
+            published_at = n.published_at
+        FROM (
+            SELECT
+                o.id,
+                i.value -> 'c' ->> 'name' AS name,
+                CASE
+                    WHEN header @> '{description}' THEN coalesce(i.value -> 'c' ->> 'description', '') ELSE o.description
+                END AS description,
+                CASE
+                    WHEN header @> '{attributes}' THEN coalesce((i.value -> 'c' ->> 'attributes')::jsonb, '{}')
+                    ELSE o.attributes
+                END AS attributes,
+                CASE
+                    WHEN header @> '{category}'
+                        THEN (SELECT k.id FROM shop.categories AS k WHERE k.slug = i.value -> 'c' ->> 'category')
+                    ELSE o.category_id
+                END AS category_id,
+                CASE
+                    WHEN header @> '{product_type}'
+                        THEN (SELECT t.id FROM shop.product_types AS t WHERE t.code = i.value -> 'c' ->> 'product_type')
+                    ELSE o.product_type_id
+                END AS product_type_id,
+                s.status,
+                CASE
+                    WHEN i.value -> 'c' ->> 'publish_at' IS NOT NULL THEN shop.timestamp_or_null(i.value -> 'c' ->> 'publish_at')
+                    -- Publishing without a time publishes now; a published product keeps its time.
+                    WHEN s.status = 'published' AND o.status <> 'published' THEN now()
+                    ELSE o.published_at
+                END AS published_at
+            FROM jsonb_each(imported) AS i
+            INNER JOIN shop.products AS o ON (i.value ->> 'id')::uuid = o.id
+            CROSS JOIN LATERAL (
+                SELECT CASE
+                    WHEN NOT header && '{status,publish_at}' THEN o.status
+                    WHEN i.value -> 'c' ->> 'publish_at' IS NOT NULL THEN 'published'
+                    ELSE coalesce(i.value -> 'c' ->> 'status', 'draft')
+                END AS status
+            ) AS s
+            WHERE NOT (i.value ->> 'inserted')::boolean
+        ) AS n
+        WHERE
+            p.id = n.id
+            AND (p.name, p.description, p.attributes, p.category_id, p.product_type_id, p.status, p.published_at)
+            IS DISTINCT FROM (n.name, n.description, n.attributes, n.category_id, n.product_type_id, n.status, n.published_at);
+
+        INSERT INTO shop.products (
             id, slug, name, description, attributes, category_id, product_type_id, status, published_at
         )
         SELECT
-            (f.value ->> 'id')::uuid,
-            f.value -> 'c' ->> 'product_slug',
-            f.value -> 'c' ->> 'name',
-            coalesce(f.value -> 'c' ->> 'description', ''),
-            coalesce((f.value -> 'c' ->> 'attributes')::jsonb, '{}'),
-            (SELECT k.id FROM shop.categories AS k WHERE k.slug = f.value -> 'c' ->> 'category'),
-            (SELECT t.id FROM shop.product_types AS t WHERE t.code = f.value -> 'c' ->> 'product_type'),
+            (i.value ->> 'id')::uuid,
+            i.value -> 'c' ->> 'product_slug',
+            i.value -> 'c' ->> 'name',
+            coalesce(i.value -> 'c' ->> 'description', ''),
+            coalesce((i.value -> 'c' ->> 'attributes')::jsonb, '{}'),
+            (SELECT k.id FROM shop.categories AS k WHERE k.slug = i.value -> 'c' ->> 'category'),
+            (SELECT t.id FROM shop.product_types AS t WHERE t.code = i.value -> 'c' ->> 'product_type'),
             CASE
-                WHEN f.value -> 'c' ->> 'publish_at' IS NOT NULL THEN 'published'
-                ELSE coalesce(f.value -> 'c' ->> 'status', 'draft')
+                WHEN i.value -> 'c' ->> 'publish_at' IS NOT NULL THEN 'published'
+                ELSE coalesce(i.value -> 'c' ->> 'status', 'draft')
             END,
-            shop.timestamp_or_null(f.value -> 'c' ->> 'publish_at')
-        FROM jsonb_array_elements(coalesce(firsts, '[]')) AS f (value)
-        ON CONFLICT (slug) DO UPDATE SET
-            name = excluded.name,
-            description = CASE WHEN header @> '{description}' THEN excluded.description ELSE p.description END,
-            attributes = CASE WHEN header @> '{attributes}' THEN excluded.attributes ELSE p.attributes END,
-            category_id = CASE WHEN header @> '{category}' THEN excluded.category_id ELSE p.category_id END,
-            product_type_id = CASE
-                WHEN header @> '{product_type}' THEN excluded.product_type_id ELSE p.product_type_id
-            END,
-            status = CASE WHEN header && '{status,publish_at}' THEN excluded.status ELSE p.status END,
-            published_at = CASE
-                WHEN publish_map ? p.slug THEN (publish_map ->> p.slug)::timestamptz
-                WHEN header && '{status,publish_at}' AND excluded.status = 'published' AND p.status <> 'published'
-                    THEN now()
-                ELSE p.published_at
-            END
-        RETURNING p.id, p.slug
-    )
+            shop.timestamp_or_null(i.value -> 'c' ->> 'publish_at')
+        FROM jsonb_each(imported) AS i
+        WHERE (i.value ->> 'inserted')::boolean;
 
-    -- key -> {id, inserted}: a created product has the id given above, an updated one is its slug's.
-    SELECT jsonb_object_agg(
-        coalesce(key_by_id ->> u.id::text, u.slug),
-        jsonb_build_object('id', u.id, 'inserted', key_by_id ? u.id::text)
-    )
-    INTO imported
-    FROM upserted AS u;
-    imported := coalesce(imported, '{}');
+        -- Variants by SKU (the checks made sure an existing SKU is this product's): changed ones, then new ones.
+        UPDATE shop.product_variants AS v SET
+            name = n.name,
+            options = coalesce(n.options, v.options),
+            position = coalesce(n.position, v.position)
+        FROM (
+            SELECT
+                x.value -> 'cells' ->> 'sku' AS sku,
+                x.value -> 'cells' ->> 'variant_name' AS name,
+                CASE WHEN header @> '{options}' THEN coalesce((x.value -> 'cells' ->> 'options')::jsonb, '{}') END AS options,
+                CASE WHEN header @> '{position}' THEN coalesce((x.value -> 'cells' ->> 'position')::integer, 0) END AS position
+            FROM jsonb_array_elements(lines) AS x (value)
+            WHERE x.value -> 'cells' ->> 'sku' IS NOT NULL
+        ) AS n
+        WHERE
+            v.sku = n.sku
+            AND (v.name, v.options, v.position)
+            IS DISTINCT FROM (n.name, coalesce(n.options, v.options), coalesce(n.position, v.position));
 
-    INSERT INTO shop.product_variants AS v (product_id, sku, name, options, position)
-    SELECT
-        (imported -> (x.value ->> 'key') ->> 'id')::uuid,
-        x.value -> 'cells' ->> 'sku',
-        x.value -> 'cells' ->> 'variant_name',
-        coalesce((x.value -> 'cells' ->> 'options')::jsonb, '{}'),
-        coalesce((x.value -> 'cells' ->> 'position')::integer, 0)
-    FROM jsonb_array_elements(lines) AS x (value)
-    WHERE x.value -> 'cells' ->> 'sku' IS NOT NULL
-    ORDER BY (x.value ->> 'row')::integer
-    ON CONFLICT (sku) DO UPDATE SET
-        name = excluded.name,
-        options = CASE WHEN header @> '{options}' THEN excluded.options ELSE v.options END,
-        position = CASE WHEN header @> '{position}' THEN excluded.position ELSE v.position END;
-
-    -- A price column's empty cell removes that price; currencies without a column are left alone.
-    DELETE FROM shop.variant_prices AS vp
-    USING jsonb_array_elements(lines) AS x (value), unnest(currencies) AS cur, shop.product_variants AS v
-    WHERE
-        v.sku = x.value -> 'cells' ->> 'sku'
-        AND vp.variant_id = v.id
-        AND vp.currency = cur::bpchar
-        AND x.value -> 'cells' ->> ('price_' || cur) IS NULL;
-    INSERT INTO shop.variant_prices (variant_id, currency, amount)
-    SELECT v.id, cur, (x.value -> 'cells' ->> ('price_' || cur))::bigint
-    FROM jsonb_array_elements(lines) AS x (value)
-    CROSS JOIN unnest(currencies) AS cur
-    INNER JOIN shop.product_variants AS v ON x.value -> 'cells' ->> 'sku' = v.sku
-    WHERE x.value -> 'cells' ->> ('price_' || cur) IS NOT NULL
-    ON CONFLICT ON CONSTRAINT variant_prices_pkey DO UPDATE SET amount = excluded.amount;
-
-    IF header @> '{media}' THEN
-        DELETE FROM shop.product_media AS m
-        WHERE m.product_id IN (SELECT (i.value ->> 'id')::uuid FROM jsonb_each(imported) AS i);
-        INSERT INTO shop.product_media (product_id, url, alt, position)
-        SELECT (imported -> (x.value ->> 'key') ->> 'id')::uuid, m.value ->> 'url', coalesce(m.value ->> 'alt', ''), m.n - 1
+        INSERT INTO shop.product_variants (product_id, sku, name, options, position)
+        SELECT
+            (imported -> (x.value ->> 'key') ->> 'id')::uuid,
+            x.value -> 'cells' ->> 'sku',
+            x.value -> 'cells' ->> 'variant_name',
+            coalesce((x.value -> 'cells' ->> 'options')::jsonb, '{}'),
+            coalesce((x.value -> 'cells' ->> 'position')::integer, 0)
         FROM jsonb_array_elements(lines) AS x (value)
-        CROSS JOIN LATERAL jsonb_array_elements(coalesce((x.value -> 'cells' ->> 'media')::jsonb, '[]'))
-            WITH ORDINALITY AS m (value, n)
-        WHERE x.value ->> 'row' = x.value ->> 'first';
+        WHERE
+            x.value -> 'cells' ->> 'sku' IS NOT NULL
+            AND NOT EXISTS (SELECT FROM shop.product_variants AS v WHERE v.sku = x.value -> 'cells' ->> 'sku')
+        ORDER BY (x.value ->> 'row')::integer;
+
+        -- Prices: an empty price_<CUR> cell removes that price, a changed amount is updated, a new one added;
+        -- currencies without a column are left alone.
+        DELETE FROM shop.variant_prices AS vp
+        USING jsonb_array_elements(lines) AS x (value), unnest(currencies) AS cur, shop.product_variants AS v
+        WHERE
+            v.sku = x.value -> 'cells' ->> 'sku'
+            AND vp.variant_id = v.id
+            AND vp.currency = cur::bpchar
+            AND x.value -> 'cells' ->> ('price_' || cur) IS NULL;
+        UPDATE shop.variant_prices AS vp SET amount = n.amount
+        FROM (
+            SELECT v.id AS variant_id, cur::bpchar AS currency, (x.value -> 'cells' ->> ('price_' || cur))::bigint AS amount
+            FROM jsonb_array_elements(lines) AS x (value)
+            CROSS JOIN unnest(currencies) AS cur
+            INNER JOIN shop.product_variants AS v ON x.value -> 'cells' ->> 'sku' = v.sku
+            WHERE x.value -> 'cells' ->> ('price_' || cur) IS NOT NULL
+        ) AS n
+        WHERE vp.variant_id = n.variant_id AND vp.currency = n.currency AND vp.amount <> n.amount;
+        INSERT INTO shop.variant_prices (variant_id, currency, amount)
+        SELECT v.id, cur, (x.value -> 'cells' ->> ('price_' || cur))::bigint
+        FROM jsonb_array_elements(lines) AS x (value)
+        CROSS JOIN unnest(currencies) AS cur
+        INNER JOIN shop.product_variants AS v ON x.value -> 'cells' ->> 'sku' = v.sku
+        WHERE
+            x.value -> 'cells' ->> ('price_' || cur) IS NOT NULL
+            AND NOT EXISTS (SELECT FROM shop.variant_prices AS vp WHERE vp.variant_id = v.id AND vp.currency = cur::bpchar);
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM shop.fail(
+            409, 'import_conflict', '{}',
+            'Another change created some of these products or SKUs at the same moment; nothing was imported. '
+            || 'Send the file again.'
+        );
+    END;
+
+    -- Media: a product whose list of images differs from the file's gets the file's.
+    IF header @> '{media}' THEN
+        WITH wanted AS (
+            SELECT
+                (i.value ->> 'id')::uuid AS product_id,
+                (
+                    SELECT jsonb_agg(jsonb_build_object('url', m.value ->> 'url', 'alt', coalesce(m.value ->> 'alt', '')) ORDER BY m.n)
+                    FROM jsonb_array_elements(coalesce((i.value -> 'c' ->> 'media')::jsonb, '[]')) WITH ORDINALITY AS m (value, n)
+                ) AS media
+            FROM jsonb_each(imported) AS i
+        ),
+
+        changed AS (
+            SELECT w.product_id, w.media
+            FROM wanted AS w
+            WHERE w.media IS DISTINCT FROM (
+                SELECT jsonb_agg(jsonb_build_object('url', m.url, 'alt', m.alt) ORDER BY m.position, m.id)
+                FROM shop.product_media AS m WHERE m.product_id = w.product_id
+            )
+        ),
+
+        removed AS (
+            DELETE FROM shop.product_media AS m
+            USING changed AS c
+            WHERE m.product_id = c.product_id
+        )
+
+        INSERT INTO shop.product_media (product_id, url, alt, position)
+        SELECT c.product_id, m.value ->> 'url', m.value ->> 'alt', m.n - 1
+        FROM changed AS c
+        CROSS JOIN LATERAL jsonb_array_elements(c.media) WITH ORDINALITY AS m (value, n);
     END IF;
 
-    SELECT count(*) FILTER (WHERE (i.value ->> 'inserted')::boolean), count(*) FILTER (WHERE NOT (i.value ->> 'inserted')::boolean)
+    SELECT
+        count(*) FILTER (WHERE (i.value ->> 'inserted')::boolean),
+        count(*) FILTER (WHERE NOT (i.value ->> 'inserted')::boolean)
     INTO created, updated
     FROM jsonb_each(imported) AS i;
     RETURN jsonb_build_object('created', created, 'updated', updated);

@@ -212,23 +212,30 @@ GRANT EXECUTE ON FUNCTION api.set_customer_group(jsonb) TO catalog_manager;
 GRANT EXECUTE ON FUNCTION api.set_customer_group(jsonb) TO store_admin;
 
 -- == POST /v1/admin/price-lists ======================================================================
-CREATE OR REPLACE FUNCTION api.create_price_list(args jsonb)
-RETURNS jsonb
+CREATE OR REPLACE FUNCTION shop.price_list_fields(
+    args jsonb,
+    existing shop.price_lists,
+    OUT fields jsonb,
+    OUT group_id uuid,
+    OUT new_starts timestamptz,
+    OUT new_ends timestamptz,
+    OUT new_priority integer
+)
 LANGUAGE plpgsql
-VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, extensions, pg_temp
+STABLE
 AS $$
 DECLARE
-    fields jsonb;
-    group_id uuid;
-    new_id uuid;
+    creating boolean := existing.id IS NULL;
 BEGIN
+    -- Absent members keep the existing list's values (none when creating); null clears them.
+    group_id := existing.customer_group_id;
     IF jsonb_typeof(args -> 'customer_group') = 'string' THEN
         SELECT g.id INTO group_id FROM shop.customer_groups AS g WHERE g.code = btrim(args ->> 'customer_group');
+    ELSIF args ? 'customer_group' THEN
+        group_id := NULL;
     END IF;
     fields := jsonb_strip_nulls(jsonb_build_object(
-        'name', auth.text_field_error(args, 'name', TRUE, 200),
+        'name', auth.text_field_error(args, 'name', creating OR args ? 'name', 200),
         'customer_group', CASE
             WHEN coalesce(jsonb_typeof(args -> 'customer_group'), 'null') = 'null' THEN NULL
             WHEN jsonb_typeof(args -> 'customer_group') <> 'string' THEN 'must be a customer group code'
@@ -244,22 +251,51 @@ BEGIN
                 THEN 'must be a whole number between -1000000 and 1000000'
         END
     ));
-    IF NOT fields ?| ARRAY['starts_at', 'ends_at']
-        AND (args ->> 'ends_at')::timestamptz <= (args ->> 'starts_at')::timestamptz THEN
-        fields := fields || '{"ends_at": "must be later than starts_at"}';
+    IF fields ?| ARRAY['starts_at', 'ends_at', 'priority'] THEN
+        RETURN;
     END IF;
-    IF fields <> '{}' THEN
+    new_starts := CASE WHEN args ? 'starts_at' THEN (args ->> 'starts_at')::timestamptz ELSE existing.starts_at END;
+    new_ends := CASE WHEN args ? 'ends_at' THEN (args ->> 'ends_at')::timestamptz ELSE existing.ends_at END;
+    new_priority := CASE
+        WHEN args ? 'priority' THEN coalesce((args ->> 'priority')::integer, 0) ELSE coalesce(existing.priority, 0)
+    END;
+    IF new_ends <= new_starts THEN
+        fields := fields || jsonb_build_object(
+            CASE WHEN args ? 'ends_at' THEN 'ends_at' ELSE 'starts_at' END,
+            CASE WHEN args ? 'ends_at' THEN 'must be later than starts_at' ELSE 'must be earlier than ends_at' END
+        );
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shop.price_list_fields(jsonb, shop.price_lists) IS
+'Validates the members of POST /v1/admin/price-lists (existing NULL) or PATCH /v1/admin/price-lists/{id} '
+'(existing: the list): {name, customer_group (code or null), starts_at, ends_at (RFC 3339 or null), '
+'priority}. Returns fields ({member: reason}, empty when fine) and the resulting group_id, new_starts, '
+'new_ends and new_priority (absent members keep existing values).';
+REVOKE ALL ON FUNCTION shop.price_list_fields(jsonb, shop.price_lists) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.price_list_fields(jsonb, shop.price_lists) TO catalog_manager;
+
+CREATE OR REPLACE FUNCTION api.create_price_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    checked record;
+    new_id uuid;
+BEGIN
+    SELECT * INTO checked FROM shop.price_list_fields(args, NULL);
+    IF checked.fields <> '{}' THEN
         PERFORM shop.fail(
-            422, 'validation_failed', jsonb_build_object('fields', fields),
+            422, 'validation_failed', jsonb_build_object('fields', checked.fields),
             'Some fields are missing or invalid; see details.fields.'
         );
     END IF;
     BEGIN
         INSERT INTO shop.price_lists (name, customer_group_id, starts_at, ends_at, priority)
-        VALUES (
-            btrim(args ->> 'name'), group_id, (args ->> 'starts_at')::timestamptz,
-            (args ->> 'ends_at')::timestamptz, coalesce((args ->> 'priority')::integer, 0)
-        )
+        VALUES (btrim(args ->> 'name'), checked.group_id, checked.new_starts, checked.new_ends, checked.new_priority)
         RETURNING id INTO new_id;
     EXCEPTION WHEN unique_violation THEN
         PERFORM shop.fail(
@@ -278,6 +314,225 @@ COMMENT ON FUNCTION api.create_price_list(jsonb) IS
 'PT409 price_list_exists (names are unique).';
 REVOKE ALL ON FUNCTION api.create_price_list(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.create_price_list(jsonb) TO catalog_manager;
+
+-- == GET /v1/admin/price-lists =======================================================================
+CREATE OR REPLACE FUNCTION api.list_price_lists(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    page_size integer;
+    after_name text;
+    after_id uuid;
+    result jsonb;
+BEGIN
+    SELECT k.page_size, k.after_name, k.after_id INTO page_size, after_name, after_id FROM shop.name_keyset(args) AS k;
+
+    WITH page AS (
+        SELECT l.id, l.name, row_number() OVER (ORDER BY l.name, l.id) AS n
+        FROM shop.price_lists AS l
+        WHERE after_id IS NULL OR (l.name, l.id) > (after_name, after_id)
+        ORDER BY l.name, l.id
+        LIMIT page_size + 1
+    )
+
+    SELECT jsonb_build_object(
+        'items', coalesce((
+            SELECT jsonb_agg(
+                shop.price_list_json(page.id) || jsonb_build_object(
+                    'price_count', (SELECT count(*) FROM shop.price_list_prices AS pp WHERE pp.price_list_id = page.id)
+                )
+                ORDER BY page.n
+            )
+            FROM page WHERE page.n <= page_size
+        ), '[]'),
+        'next_cursor', (
+            SELECT shop.encode_cursor(jsonb_build_object('name', page.name, 'id', page.id))
+            FROM page
+            WHERE page.n = page_size AND EXISTS (SELECT FROM page AS more WHERE more.n > page_size)
+        )
+    )
+    INTO result;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION api.list_price_lists(jsonb) IS
+'GET /v1/admin/price-lists (catalog_manager): every price list by name, in keyset pages (limit 1..100, '
+'default 20; cursor). Returns {items: [{id, name, customer_group, starts_at, ends_at, priority, '
+'created_at, price_count}], next_cursor}. Errors: PT400 validation_failed, PT400 invalid_cursor.';
+REVOKE ALL ON FUNCTION api.list_price_lists(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.list_price_lists(jsonb) TO catalog_manager;
+
+-- == GET /v1/admin/price-lists/{id} ==================================================================
+CREATE OR REPLACE FUNCTION api.get_price_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    list_id uuid := shop.uuid_or_null(args ->> 'id');
+    list_json jsonb := shop.price_list_json(list_id);
+BEGIN
+    IF list_json IS NULL THEN
+        PERFORM shop.fail(
+            404, 'price_list_not_found', jsonb_build_object('id', args ->> 'id'), 'There is no price list with this id.'
+        );
+    END IF;
+    RETURN jsonb_build_object(
+        'price_list', list_json,
+        'prices', coalesce((
+            SELECT jsonb_agg(
+                jsonb_build_object(
+                    'sku', v.sku,
+                    'variant_id', pp.variant_id,
+                    'amount', pp.amount,
+                    'currency', pp.currency,
+                    'min_quantity', pp.min_quantity,
+                    'starts_at', auth.to_rfc3339(pp.starts_at),
+                    'ends_at', auth.to_rfc3339(pp.ends_at),
+                    'window', jsonb_build_object(
+                        'starts_at', auth.to_rfc3339(lower(pp.valid_during)),
+                        'ends_at', auth.to_rfc3339(upper(pp.valid_during))
+                    )
+                )
+                ORDER BY v.sku, pp.currency, pp.min_quantity, lower(pp.valid_during) NULLS FIRST
+            )
+            FROM shop.price_list_prices AS pp
+            INNER JOIN shop.product_variants AS v ON pp.variant_id = v.id
+            WHERE pp.price_list_id = list_id
+        ), '[]')
+    );
+END
+$$;
+COMMENT ON FUNCTION api.get_price_list(jsonb) IS
+'GET /v1/admin/price-lists/{id} (catalog_manager): the list and all its prices, by sku, currency, '
+'min_quantity and start. Returns {price_list: {id, name, customer_group, starts_at, ends_at, priority, '
+'created_at}, prices: [{sku, variant_id, amount, currency, min_quantity, starts_at, ends_at (the price''s '
+'own bounds, null = the list''s), window: {starts_at, ends_at} (when it applies: the list''s window cut by '
+'its own; null = open)}]}. Errors: PT404 price_list_not_found.';
+REVOKE ALL ON FUNCTION api.get_price_list(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.get_price_list(jsonb) TO catalog_manager;
+
+-- == PATCH /v1/admin/price-lists/{id} ================================================================
+CREATE OR REPLACE FUNCTION api.update_price_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    list_row shop.price_lists%ROWTYPE;
+    checked record;
+    stranded jsonb;
+BEGIN
+    -- Locked first, like PUT .../prices: a replacement of the prices waits for this change, or it for that.
+    SELECT l.* INTO list_row FROM shop.price_lists AS l WHERE l.id = shop.uuid_or_null(args ->> 'id') FOR UPDATE;
+    IF list_row.id IS NULL THEN
+        PERFORM shop.fail(
+            404, 'price_list_not_found', jsonb_build_object('id', args ->> 'id'), 'There is no price list with this id.'
+        );
+    END IF;
+    SELECT * INTO checked FROM shop.price_list_fields(args - 'id', list_row);
+    IF checked.fields <> '{}' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed', jsonb_build_object('fields', checked.fields),
+            'Some fields are missing or invalid; see details.fields.'
+        );
+    END IF;
+
+    -- A price whose own window would no longer meet the list's would apply never: refused, naming them
+    -- (the row trigger would refuse it too, one row at a time). Two prices of the list cannot come to
+    -- overlap: all are cut by the same window, and intervals that meet pairwise meet all together.
+    SELECT jsonb_agg(x.price ORDER BY x.n) INTO stranded
+    FROM (
+        SELECT
+            jsonb_build_object(
+                'sku', v.sku, 'amount', pp.amount, 'currency', pp.currency, 'min_quantity', pp.min_quantity,
+                'starts_at', auth.to_rfc3339(pp.starts_at), 'ends_at', auth.to_rfc3339(pp.ends_at)
+            ) AS price,
+            row_number() OVER (ORDER BY v.sku, pp.currency, pp.min_quantity, pp.starts_at NULLS FIRST) AS n
+        FROM shop.price_list_prices AS pp
+        INNER JOIN shop.product_variants AS v ON pp.variant_id = v.id
+        WHERE
+            pp.price_list_id = list_row.id
+            AND greatest(checked.new_starts, pp.starts_at) >= least(checked.new_ends, pp.ends_at)
+        ORDER BY n
+        LIMIT 20
+    ) AS x;
+    IF stranded IS NOT NULL THEN
+        PERFORM shop.fail(
+            422, 'price_outside_list_window',
+            jsonb_build_object(
+                'fields', (
+                    SELECT jsonb_object_agg(k.key, 'leaves prices of the list (details.prices) outside its window')
+                    FROM unnest(ARRAY['starts_at', 'ends_at']) AS k (key) WHERE args ? k.key
+                ),
+                'prices', stranded
+            ),
+            'Change or remove those prices (PUT /v1/admin/price-lists/{id}/prices) first, or choose a window they meet.'
+        );
+    END IF;
+
+    BEGIN
+        UPDATE shop.price_lists AS l SET
+            name = CASE WHEN args ? 'name' THEN btrim(args ->> 'name') ELSE l.name END,
+            customer_group_id = checked.group_id,
+            starts_at = checked.new_starts,
+            ends_at = checked.new_ends,
+            priority = checked.new_priority
+        WHERE l.id = list_row.id;
+    EXCEPTION WHEN unique_violation THEN
+        PERFORM shop.fail(
+            409, 'price_list_exists', jsonb_build_object('fields', jsonb_build_object(
+                'name', 'is the name of another price list'
+            )),
+            'Price list names are unique; choose another.'
+        );
+    END;
+    RETURN jsonb_build_object('price_list', shop.price_list_json(list_row.id));
+END
+$$;
+COMMENT ON FUNCTION api.update_price_list(jsonb) IS
+'PATCH /v1/admin/price-lists/{id} (catalog_manager): any of {name, customer_group (code, or null: '
+'everyone), starts_at, ends_at (RFC 3339, or null: open), priority (null: 0)}; absent members are '
+'unchanged. The list''s prices follow at once (their copied group, priority and window are re-derived by '
+'trigger, and the exclusion constraint rechecked). Returns {price_list}. Errors: PT404 '
+'price_list_not_found; PT422 validation_failed; PT422 price_outside_list_window when a price''s own '
+'window would not meet the new one (details.prices names up to 20 with their amounts and windows); PT409 '
+'price_list_exists.';
+REVOKE ALL ON FUNCTION api.update_price_list(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.update_price_list(jsonb) TO catalog_manager;
+
+-- == DELETE /v1/admin/price-lists/{id} ===============================================================
+CREATE OR REPLACE FUNCTION api.delete_price_list(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Its prices go with it (ON DELETE CASCADE).
+    DELETE FROM shop.price_lists AS l WHERE l.id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'price_list_not_found', jsonb_build_object('id', args ->> 'id'), 'There is no price list with this id.'
+        );
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.delete_price_list(jsonb) IS
+'DELETE /v1/admin/price-lists/{id} (catalog_manager): deletes the list and its prices; buyers get the '
+'next applicable price at once. Returns NULL (204). Errors: PT404 price_list_not_found.';
+REVOKE ALL ON FUNCTION api.delete_price_list(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.delete_price_list(jsonb) TO catalog_manager;
 
 -- == PUT /v1/admin/price-lists/{id}/prices ===========================================================
 CREATE OR REPLACE FUNCTION api.replace_price_list_prices(args jsonb)
@@ -442,6 +697,42 @@ COMMENT ON FUNCTION api.replace_price_list_prices(jsonb) IS
 REVOKE ALL ON FUNCTION api.replace_price_list_prices(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.replace_price_list_prices(jsonb) TO catalog_manager;
 
+-- == markdowns ======================================================================================
+CREATE OR REPLACE FUNCTION shop.markdown_json(p_id uuid)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'id', m.id,
+        'name', m.name,
+        'percent_off', m.percent_off,
+        'category', (
+            SELECT jsonb_build_object('id', c.id, 'slug', c.slug, 'name', c.name)
+            FROM shop.categories AS c WHERE c.id = m.category_id
+        ),
+        'product', (
+            SELECT jsonb_build_object('id', p.id, 'slug', p.slug, 'name', p.name)
+            FROM shop.products AS p WHERE p.id = m.product_id
+        ),
+        'collection', (
+            SELECT jsonb_build_object('id', k.id, 'slug', k.slug, 'name', k.name)
+            FROM shop.collections AS k WHERE k.id = m.collection_id
+        ),
+        'starts_at', auth.to_rfc3339(m.starts_at),
+        'ends_at', auth.to_rfc3339(m.ends_at),
+        'created_at', auth.to_rfc3339(m.created_at)
+    )
+    FROM shop.markdowns AS m
+    WHERE m.id = p_id
+$$;
+COMMENT ON FUNCTION shop.markdown_json(uuid) IS
+'A markdown as the admin API shows it: {id, name, percent_off, category|null, product|null, '
+'collection|null (each {id, slug, name}; exactly one is set), starts_at, ends_at, created_at}; NULL when '
+'unknown. Returns jsonb.';
+REVOKE ALL ON FUNCTION shop.markdown_json(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.markdown_json(uuid) TO postcart_staff;
+
 -- == POST /v1/admin/markdowns ========================================================================
 CREATE OR REPLACE FUNCTION api.create_markdown(args jsonb)
 RETURNS jsonb
@@ -452,24 +743,28 @@ SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
     fields jsonb;
-    category_row shop.categories%ROWTYPE;
-    product_row shop.products%ROWTYPE;
-    has_category boolean := coalesce(jsonb_typeof(args -> 'category'), 'null') <> 'null';
-    has_product boolean := coalesce(jsonb_typeof(args -> 'product'), 'null') <> 'null';
-    markdown_row shop.markdowns%ROWTYPE;
+    scopes text[] := ARRAY(
+        SELECT k.key FROM unnest(ARRAY['category', 'product', 'collection']) AS k (key)
+        WHERE coalesce(jsonb_typeof(args -> k.key), 'null') <> 'null'
+    );
+    category_id uuid;
+    product_id uuid;
+    collection_id uuid;
+    new_id uuid;
 BEGIN
     IF jsonb_typeof(args -> 'category') = 'string' THEN
-        SELECT c.id, c.slug, c.name INTO category_row.id, category_row.slug, category_row.name
-        FROM shop.categories AS c
-        WHERE c.slug = btrim(args ->> 'category');
+        SELECT c.id INTO category_id FROM shop.categories AS c WHERE c.slug = btrim(args ->> 'category');
     END IF;
     IF jsonb_typeof(args -> 'product') = 'string' THEN
-        SELECT p.id, p.slug, p.name INTO product_row.id, product_row.slug, product_row.name
+        SELECT p.id INTO product_id
         FROM shop.products AS p
         WHERE
             p.slug = btrim(args ->> 'product')
             OR p.id::text = lower(btrim(args ->> 'product'))
         LIMIT 1;
+    END IF;
+    IF jsonb_typeof(args -> 'collection') = 'string' THEN
+        SELECT k.id INTO collection_id FROM shop.collections AS k WHERE k.slug = btrim(args ->> 'collection');
     END IF;
     fields := jsonb_strip_nulls(jsonb_build_object(
         'name', auth.text_field_error(args, 'name', TRUE, 200),
@@ -481,12 +776,21 @@ BEGIN
                 THEN 'must be a number above 0 and at most 100, with at most two decimals'
         END,
         'category', CASE
-            WHEN has_category AND has_product THEN 'give either category or product, not both'
-            WHEN NOT has_category AND NOT has_product THEN 'give a category (slug) or a product (slug or id)'
-            WHEN has_category AND category_row.id IS NULL THEN 'no category has this slug'
+            WHEN cardinality(scopes) = 0
+                THEN 'give a category (slug), a product (slug or id) or a collection (slug)'
+            WHEN cardinality(scopes) > 1 AND 'category' = ANY(scopes)
+                THEN 'give only one of category, product and collection'
+            WHEN 'category' = ANY(scopes) AND category_id IS NULL THEN 'no category has this slug'
         END,
         'product', CASE
-            WHEN has_product AND NOT has_category AND product_row.id IS NULL THEN 'no product has this slug or id'
+            WHEN cardinality(scopes) > 1 AND 'product' = ANY(scopes)
+                THEN 'give only one of category, product and collection'
+            WHEN 'product' = ANY(scopes) AND product_id IS NULL THEN 'no product has this slug or id'
+        END,
+        'collection', CASE
+            WHEN cardinality(scopes) > 1 AND 'collection' = ANY(scopes)
+                THEN 'give only one of category, product and collection'
+            WHEN 'collection' = ANY(scopes) AND collection_id IS NULL THEN 'no collection has this slug'
         END,
         'starts_at', coalesce(
             shop.timestamp_field_error(args, 'starts_at'),
@@ -507,36 +811,119 @@ BEGIN
             'Some fields are missing or invalid; see details.fields.'
         );
     END IF;
-    INSERT INTO shop.markdowns (name, percent_off, category_id, product_id, starts_at, ends_at)
+    INSERT INTO shop.markdowns (name, percent_off, category_id, product_id, collection_id, starts_at, ends_at)
     VALUES (
-        btrim(args ->> 'name'), (args ->> 'percent_off')::numeric, category_row.id, product_row.id,
+        btrim(args ->> 'name'), (args ->> 'percent_off')::numeric, category_id, product_id, collection_id,
         (args ->> 'starts_at')::timestamptz, (args ->> 'ends_at')::timestamptz
     )
-    RETURNING id, name, percent_off, starts_at, ends_at, created_at
-    INTO markdown_row.id, markdown_row.name, markdown_row.percent_off, markdown_row.starts_at,
-    markdown_row.ends_at, markdown_row.created_at;
-    RETURN jsonb_build_object('markdown', jsonb_build_object(
-        'id', markdown_row.id,
-        'name', markdown_row.name,
-        'percent_off', markdown_row.percent_off,
-        'category', CASE WHEN category_row.id IS NOT NULL THEN
-            jsonb_build_object('id', category_row.id, 'slug', category_row.slug, 'name', category_row.name)
-        END,
-        'product', CASE WHEN product_row.id IS NOT NULL THEN
-            jsonb_build_object('id', product_row.id, 'slug', product_row.slug, 'name', product_row.name)
-        END,
-        'starts_at', auth.to_rfc3339(markdown_row.starts_at),
-        'ends_at', auth.to_rfc3339(markdown_row.ends_at),
-        'created_at', auth.to_rfc3339(markdown_row.created_at)
-    ));
+    RETURNING id INTO new_id;
+    RETURN jsonb_build_object('markdown', shop.markdown_json(new_id));
 END
 $$;
 COMMENT ON FUNCTION api.create_markdown(jsonb) IS
-'POST /v1/admin/markdowns (catalog_manager): {name, percent_off (0.01..100, two decimals at most), '
-'category (slug; its subcategories included) or product (slug or id), starts_at, ends_at} schedules a '
-'markdown: during [starts_at, ends_at) the resolved price of every variant in scope is percent_off '
-'lower (rounded half up; the largest markdown wins, they do not stack). Returns {markdown: {id, name, '
-'percent_off, category|null, product|null, starts_at, ends_at, created_at}}. Errors: PT422 '
-'validation_failed.';
+'POST /v1/admin/markdowns (catalog_manager): {name, percent_off (0.01..100, two decimals at most), one '
+'scope: category (slug; its subcategories included), product (slug or id) or collection (slug; the '
+'products in it at each instant), starts_at, ends_at} schedules a markdown: during [starts_at, ends_at) '
+'the resolved price of every variant in scope is percent_off lower (rounded half up; the largest '
+'markdown wins, they do not stack). Returns {markdown: {id, name, percent_off, category|null, '
+'product|null, collection|null, starts_at, ends_at, created_at}}. Errors: PT422 validation_failed.';
 REVOKE ALL ON FUNCTION api.create_markdown(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.create_markdown(jsonb) TO catalog_manager;
+
+-- == GET /v1/admin/markdowns =========================================================================
+CREATE OR REPLACE FUNCTION api.list_markdowns(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    fields jsonb := '{}';
+    page_size integer := shop.page_size(args);
+    wanted text := nullif(btrim(args ->> 'status'), '');
+    last_seen jsonb;
+    after_starts timestamptz;
+    after_id uuid;
+    result jsonb;
+BEGIN
+    IF page_size IS NULL THEN
+        fields := fields || '{"limit": "must be between 1 and 100"}';
+    END IF;
+    IF wanted NOT IN ('scheduled', 'active', 'ended') THEN
+        fields := fields || '{"status": "must be scheduled, active or ended"}';
+    END IF;
+    IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
+        last_seen := shop.decode_cursor(args ->> 'cursor');
+        after_starts := shop.timestamp_or_null(last_seen ->> 's');
+        after_id := shop.uuid_or_null(last_seen ->> 'id');
+        IF after_starts IS NULL OR after_id IS NULL THEN
+            fields := fields || '{"cursor": "is not a cursor of this list"}';
+        END IF;
+    END IF;
+    IF fields <> '{}' THEN
+        PERFORM shop.fail(
+            400, 'validation_failed', jsonb_build_object('fields', fields),
+            'Some query parameters are invalid; details.fields says which and why.'
+        );
+    END IF;
+
+    WITH page AS (
+        SELECT m.id, m.starts_at, row_number() OVER (ORDER BY m.starts_at DESC, m.id DESC) AS n
+        FROM shop.markdowns AS m
+        WHERE
+            (
+                wanted IS NULL
+                OR (wanted = 'scheduled' AND m.starts_at > now())
+                OR (wanted = 'active' AND m.active_during @> now())
+                OR (wanted = 'ended' AND m.ends_at <= now())
+            )
+            AND (after_id IS NULL OR (m.starts_at, m.id) < (after_starts, after_id))
+        ORDER BY m.starts_at DESC, m.id DESC
+        LIMIT page_size + 1
+    )
+
+    SELECT jsonb_build_object(
+        'items', coalesce((
+            SELECT jsonb_agg(shop.markdown_json(page.id) ORDER BY page.n) FROM page WHERE page.n <= page_size
+        ), '[]'),
+        'next_cursor', (
+            SELECT shop.encode_cursor(jsonb_build_object('s', auth.to_rfc3339(page.starts_at), 'id', page.id))
+            FROM page
+            WHERE page.n = page_size AND EXISTS (SELECT FROM page AS more WHERE more.n > page_size)
+        )
+    )
+    INTO result;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION api.list_markdowns(jsonb) IS
+'GET /v1/admin/markdowns (catalog_manager): markdowns, latest start first, in keyset pages. Arguments: '
+'status (scheduled: not started; active: applies now; ended), limit (1..100, default 20), cursor. '
+'Returns {items: [markdown as POST returns it], next_cursor}. Errors: PT400 validation_failed.';
+REVOKE ALL ON FUNCTION api.list_markdowns(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.list_markdowns(jsonb) TO catalog_manager;
+
+-- == DELETE /v1/admin/markdowns/{id} =================================================================
+CREATE OR REPLACE FUNCTION api.delete_markdown(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    DELETE FROM shop.markdowns AS m WHERE m.id = shop.uuid_or_null(args ->> 'id');
+    IF NOT FOUND THEN
+        PERFORM shop.fail(
+            404, 'markdown_not_found', jsonb_build_object('id', args ->> 'id'), 'There is no markdown with this id.'
+        );
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION api.delete_markdown(jsonb) IS
+'DELETE /v1/admin/markdowns/{id} (catalog_manager): removes a markdown, scheduled, active or ended; an '
+'active one stops applying at once. Returns NULL (204). Errors: PT404 markdown_not_found.';
+REVOKE ALL ON FUNCTION api.delete_markdown(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.delete_markdown(jsonb) TO catalog_manager;

@@ -136,6 +136,75 @@ GRANT EXECUTE ON FUNCTION api.list_stores(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.list_stores(jsonb) TO postcart_staff;
 
 -- == POST /v1/admin/stores ===========================================================================
+CREATE OR REPLACE FUNCTION shop.store_problems(args jsonb, creating boolean)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    -- Creating: every member is required but line2, pickup and listed. Changing: only the members sent are
+    -- checked, and the code cannot change.
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'code', CASE
+            WHEN NOT creating THEN CASE WHEN args ? 'code' THEN 'cannot be changed: codes are stable' END
+            ELSE coalesce(
+                auth.text_field_error(args, 'code', TRUE, 32),
+                CASE WHEN btrim(args ->> 'code') !~ '^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$'
+                    THEN 'must be letters and digits in groups joined by hyphens, such as BER-1' END
+            )
+        END,
+        'name', auth.text_field_error(args, 'name', creating OR args ? 'name', 200),
+        'address', CASE
+            WHEN NOT creating AND NOT args ? 'address' THEN NULL
+            WHEN creating AND coalesce(jsonb_typeof(args -> 'address'), 'null') = 'null' THEN 'is required'
+            WHEN jsonb_typeof(args -> 'address') IS DISTINCT FROM 'object' THEN CASE
+                WHEN creating THEN 'must be an object with line1, line2 (optional), city, postal_code and country'
+                ELSE 'must be an object with any of line1, line2, city, postal_code and country'
+            END
+        END,
+        'latitude', CASE
+            WHEN NOT creating AND NOT args ? 'latitude' THEN NULL
+            WHEN jsonb_typeof(args -> 'latitude') IS DISTINCT FROM 'number'
+                THEN 'must be a number of degrees between -90 and 90'
+            WHEN NOT (args ->> 'latitude')::numeric BETWEEN -90 AND 90
+                THEN 'must be a number of degrees between -90 and 90'
+        END,
+        'longitude', CASE
+            WHEN NOT creating AND NOT args ? 'longitude' THEN NULL
+            WHEN jsonb_typeof(args -> 'longitude') IS DISTINCT FROM 'number'
+                THEN 'must be a number of degrees between -180 and 180'
+            WHEN NOT (args ->> 'longitude')::numeric BETWEEN -180 AND 180
+                THEN 'must be a number of degrees between -180 and 180'
+        END,
+        'pickup', CASE
+            WHEN jsonb_typeof(args -> 'pickup') NOT IN ('boolean', 'null') THEN 'must be true or false'
+        END,
+        'listed', CASE
+            WHEN jsonb_typeof(args -> 'listed') NOT IN ('boolean', 'null') THEN 'must be true or false'
+        END
+    )) || CASE WHEN jsonb_typeof(args -> 'address') = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
+        'address.line1', auth.text_field_error(args -> 'address', 'line1', creating OR args -> 'address' ? 'line1', 200),
+        'address.line2', auth.text_field_error(args -> 'address', 'line2', FALSE, 200),
+        'address.city', auth.text_field_error(args -> 'address', 'city', creating OR args -> 'address' ? 'city', 100),
+        'address.postal_code', auth.text_field_error(
+            args -> 'address', 'postal_code', creating OR args -> 'address' ? 'postal_code', 20
+        ),
+        'address.country', CASE WHEN creating OR args -> 'address' ? 'country' THEN coalesce(
+            auth.text_field_error(args -> 'address', 'country', TRUE, 2),
+            CASE
+                WHEN NOT EXISTS (
+                    SELECT FROM shop.countries AS c WHERE c.code = upper(btrim(args -> 'address' ->> 'country'))
+                ) THEN 'must be an ISO 3166-1 alpha-2 country code'
+            END
+        ) END
+    )) ELSE '{}' END
+$$;
+COMMENT ON FUNCTION shop.store_problems(jsonb, boolean) IS
+'Validates the members of POST /v1/admin/stores (creating) or PATCH /v1/admin/stores/{id}: {code, name, '
+'address: {line1, line2, city, postal_code, country}, latitude, longitude, pickup, listed}. Returns '
+'{member: reason} (address members as address.line1 ...), empty when fine.';
+REVOKE ALL ON FUNCTION shop.store_problems(jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.store_problems(jsonb, boolean) TO catalog_manager;
+
 CREATE OR REPLACE FUNCTION api.create_store(args jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -150,53 +219,8 @@ DECLARE
     fields jsonb;
     store shop.warehouses;
 BEGIN
-    fields := jsonb_strip_nulls(jsonb_build_object(
-        'code', coalesce(
-            auth.text_field_error(args, 'code', TRUE, 32),
-            CASE WHEN v_code !~ '^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$'
-                THEN 'must be letters and digits in groups joined by hyphens, such as BER-1' END
-        ),
-        'name', auth.text_field_error(args, 'name', TRUE, 200),
-        'address', CASE
-            WHEN address IS NULL OR jsonb_typeof(address) = 'null' THEN 'is required'
-            WHEN jsonb_typeof(address) <> 'object'
-                THEN 'must be an object with line1, line2 (optional), city, postal_code and country'
-        END,
-        'latitude', CASE
-            WHEN jsonb_typeof(args -> 'latitude') IS DISTINCT FROM 'number'
-                THEN 'must be a number of degrees between -90 and 90'
-            WHEN NOT (args ->> 'latitude')::numeric BETWEEN -90 AND 90
-                THEN 'must be a number of degrees between -90 and 90'
-        END,
-        'longitude', CASE
-            WHEN jsonb_typeof(args -> 'longitude') IS DISTINCT FROM 'number'
-                THEN 'must be a number of degrees between -180 and 180'
-            WHEN NOT (args ->> 'longitude')::numeric BETWEEN -180 AND 180
-                THEN 'must be a number of degrees between -180 and 180'
-        END,
-        'pickup', CASE
-            WHEN jsonb_typeof(args -> 'pickup') NOT IN ('boolean', 'null') THEN 'must be true or false'
-        END,
-        'listed', CASE
-            WHEN jsonb_typeof(args -> 'listed') NOT IN ('boolean', 'null') THEN 'must be true or false'
-        END
-    ));
-    IF jsonb_typeof(address) = 'object' THEN
-        v_country := upper(btrim(address ->> 'country'));
-        fields := fields || jsonb_strip_nulls(jsonb_build_object(
-            'address.line1', auth.text_field_error(address, 'line1', TRUE, 200),
-            'address.line2', auth.text_field_error(address, 'line2', FALSE, 200),
-            'address.city', auth.text_field_error(address, 'city', TRUE, 100),
-            'address.postal_code', auth.text_field_error(address, 'postal_code', TRUE, 20),
-            'address.country', coalesce(
-                auth.text_field_error(address, 'country', TRUE, 2),
-                CASE
-                    WHEN NOT EXISTS (SELECT FROM shop.countries AS c WHERE c.code = v_country)
-                        THEN 'must be an ISO 3166-1 alpha-2 country code'
-                END
-            )
-        ));
-    END IF;
+    fields := shop.store_problems(args, TRUE);
+    v_country := upper(btrim(address ->> 'country'));
     IF fields <> '{}' THEN
         PERFORM shop.fail(
             422, 'validation_failed',
@@ -244,3 +268,141 @@ COMMENT ON FUNCTION api.create_store(jsonb) IS
 'the code (in any case) is used.';
 REVOKE ALL ON FUNCTION api.create_store(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.create_store(jsonb) TO catalog_manager;
+
+-- == GET /v1/admin/stores ============================================================================
+CREATE OR REPLACE FUNCTION shop.admin_store_json(p_id uuid)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT shop.store_json(
+        w.id, w.code, w.name, w.line1, w.line2, w.city, w.postal_code, w.country::text, w.latitude, w.longitude,
+        w.pickup, NULL
+    ) || jsonb_build_object('listed', w.listed, 'updated_at', auth.to_rfc3339(w.updated_at))
+    FROM shop.warehouses AS w
+    WHERE w.id = p_id
+$$;
+COMMENT ON FUNCTION shop.admin_store_json(uuid) IS
+'A place as staff see it: shop.store_json (distance_km null) plus listed and updated_at; NULL when unknown. '
+'Returns jsonb.';
+REVOKE ALL ON FUNCTION shop.admin_store_json(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.admin_store_json(uuid) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION api.admin_list_stores(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    page_size integer;
+    after_name text;
+    after_id uuid;
+    result jsonb;
+BEGIN
+    SELECT k.page_size, k.after_name, k.after_id INTO page_size, after_name, after_id FROM shop.name_keyset(args) AS k;
+
+    -- Every place, listed or not (the staff policy shows them all), by name: index warehouses_name_id_idx.
+    WITH page AS (
+        SELECT w.id, w.name, row_number() OVER (ORDER BY w.name, w.id) AS n
+        FROM shop.warehouses AS w
+        WHERE after_id IS NULL OR (w.name, w.id) > (after_name, after_id)
+        ORDER BY w.name, w.id
+        LIMIT page_size + 1
+    )
+
+    SELECT jsonb_build_object(
+        'items', coalesce((
+            SELECT jsonb_agg(shop.admin_store_json(page.id) ORDER BY page.n) FROM page WHERE page.n <= page_size
+        ), '[]'),
+        'next_cursor', (
+            SELECT shop.encode_cursor(jsonb_build_object('name', page.name, 'id', page.id))
+            FROM page
+            WHERE page.n = page_size AND EXISTS (SELECT FROM page AS more WHERE more.n > page_size)
+        )
+    )
+    INTO result;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION api.admin_list_stores(jsonb) IS
+'GET /v1/admin/stores (catalog_manager): every place (stores and warehouses, listed or not) by name, in '
+'keyset pages (limit 1..100, default 20; cursor). Returns {items: [{id, code, name, address, latitude, '
+'longitude, pickup, distance_km: null, listed, updated_at}], next_cursor}; a fulfilment centre may have '
+'no address or position (nulls). Errors: PT400 validation_failed, PT400 invalid_cursor.';
+REVOKE ALL ON FUNCTION api.admin_list_stores(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.admin_list_stores(jsonb) TO catalog_manager;
+
+-- == PATCH /v1/admin/stores/{id} =====================================================================
+CREATE OR REPLACE FUNCTION api.update_store(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    address jsonb := args -> 'address';
+    v_country text := upper(btrim(args -> 'address' ->> 'country'));
+    fields jsonb;
+    broken text;
+    store_id uuid;
+BEGIN
+    SELECT w.id INTO store_id FROM shop.warehouses AS w WHERE w.id = shop.uuid_or_null(args ->> 'id') FOR UPDATE;
+    IF store_id IS NULL THEN
+        PERFORM shop.fail(404, 'store_not_found', jsonb_build_object('id', args ->> 'id'), 'There is no place with this id.');
+    END IF;
+    -- Only the members sent are checked and changed; address members likewise (line2 null clears it).
+    fields := shop.store_problems(args - 'id', FALSE);
+    IF fields <> '{}' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed', jsonb_build_object('fields', fields),
+            'Some fields are missing or invalid; see details.fields.'
+        );
+    END IF;
+
+    BEGIN
+        UPDATE shop.warehouses AS w SET
+            name = CASE WHEN args ? 'name' THEN btrim(args ->> 'name') ELSE w.name END,
+            line1 = CASE WHEN address ? 'line1' THEN btrim(address ->> 'line1') ELSE w.line1 END,
+            line2 = CASE WHEN address ? 'line2' THEN nullif(btrim(address ->> 'line2'), '') ELSE w.line2 END,
+            city = CASE WHEN address ? 'city' THEN btrim(address ->> 'city') ELSE w.city END,
+            postal_code = CASE WHEN address ? 'postal_code' THEN btrim(address ->> 'postal_code') ELSE w.postal_code END,
+            country = CASE WHEN address ? 'country' THEN v_country ELSE w.country END,
+            latitude = CASE WHEN args ? 'latitude' THEN (args ->> 'latitude')::double precision ELSE w.latitude END,
+            longitude = CASE WHEN args ? 'longitude' THEN (args ->> 'longitude')::double precision ELSE w.longitude END,
+            pickup = coalesce((args ->> 'pickup')::boolean, w.pickup),
+            listed = coalesce((args ->> 'listed')::boolean, w.listed)
+        WHERE w.id = store_id;
+    EXCEPTION WHEN check_violation THEN
+        -- The row's rules (migration 0010) hold whoever writes; say which members break them.
+        GET STACKED DIAGNOSTICS broken = CONSTRAINT_NAME;
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', CASE broken
+                WHEN 'warehouses_coordinates_check' THEN jsonb_build_object(
+                    'latitude', 'this place has no position yet: give latitude and longitude together',
+                    'longitude', 'this place has no position yet: give latitude and longitude together'
+                )
+                WHEN 'warehouses_public_place_check' THEN jsonb_build_object(
+                    CASE WHEN args ? 'listed' THEN 'listed' ELSE 'pickup' END,
+                    'a listed or pickup place needs a full address (line1, city, postal_code, country) and a position'
+                )
+                ELSE jsonb_build_object('address', 'breaks the rule ' || broken)
+            END),
+            'Some fields are missing or invalid; see details.fields.'
+        );
+    END;
+    -- A statement of its own: the STABLE reader sees the update from here on.
+    RETURN shop.admin_store_json(store_id);
+END
+$$;
+COMMENT ON FUNCTION api.update_store(jsonb) IS
+'PATCH /v1/admin/stores/{id} (catalog_manager): any of {name, address: {line1?, line2?, city?, '
+'postal_code?, country?} (members sent replace, line2 null clears), latitude, longitude, pickup, listed}; '
+'absent members are unchanged; code never changes. A listed or pickup place keeps needing a full address '
+'and a position. Returns the place as GET /v1/admin/stores lists it. Errors: PT404 store_not_found, PT422 '
+'validation_failed (details.fields; address members as address.line1 ...).';
+REVOKE ALL ON FUNCTION api.update_store(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.update_store(jsonb) TO catalog_manager;

@@ -76,3 +76,41 @@ REVOKE ALL ON FUNCTION shop.page_size(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.page_size(jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.page_size(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.page_size(jsonb) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.name_keyset(
+    args jsonb, OUT page_size integer, OUT after_name text, OUT after_id uuid
+)
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    last_seen jsonb;
+BEGIN
+    page_size := shop.page_size(args);
+    IF page_size IS NULL THEN
+        PERFORM shop.fail(
+            400, 'validation_failed', '{"fields": {"limit": "must be between 1 and 100"}}',
+            'Some query parameters are invalid; details.fields says which and why.'
+        );
+    END IF;
+    IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
+        last_seen := shop.decode_cursor(args ->> 'cursor');
+        after_name := last_seen ->> 'name';
+        IF last_seen ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+            after_id := (last_seen ->> 'id')::uuid;
+        END IF;
+        IF after_name IS NULL OR after_id IS NULL THEN
+            PERFORM shop.fail(
+                400, 'invalid_cursor', '{"fields": {"cursor": "is not a cursor from this list"}}',
+                'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
+            );
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION shop.name_keyset(jsonb) IS
+'The page a list by (name, id) asks for with args.limit and args.cursor (a cursor encoding {name, id}): '
+'page_size, and after_name and after_id (NULL for the first page). Raises PT400 validation_failed (limit) '
+'or PT400 invalid_cursor.';
+REVOKE ALL ON FUNCTION shop.name_keyset(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.name_keyset(jsonb) TO postcart_staff;

@@ -279,6 +279,30 @@ COMMENT ON FUNCTION shop.tg__visible_from_product() IS
 'from the row''s product (shop.visible_from). Returns the row.';
 REVOKE ALL ON FUNCTION shop.tg__visible_from_product() FROM PUBLIC;
 
+CREATE OR REPLACE FUNCTION shop.tg_products__first_visible()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+BEGIN
+    -- Never the writer's value: what was recorded before, else the state being left, else the new one.
+    NEW.first_visible_at := CASE WHEN TG_OP = 'UPDATE' THEN OLD.first_visible_at END;
+    IF NEW.first_visible_at IS NULL AND TG_OP = 'UPDATE' AND OLD.status = 'published' AND OLD.published_at <= now() THEN
+        NEW.first_visible_at := OLD.published_at;
+    END IF;
+    IF NEW.first_visible_at IS NULL AND NEW.status = 'published' AND NEW.published_at <= now() THEN
+        NEW.first_visible_at := NEW.published_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_products__first_visible() IS
+'BEFORE INSERT/UPDATE OF status, published_at, first_visible_at trigger on shop.products: keeps '
+'first_visible_at, the first instant the product was visible to the storefront, recording it from the '
+'state a write leaves or creates (published with published_at <= now()); a value written by hand is '
+'ignored. Returns the row.';
+REVOKE ALL ON FUNCTION shop.tg_products__first_visible() FROM PUBLIC;
+
 -- == triggers ========================================================================================
 -- Prefixes order BEFORE triggers (they fire by name): _100 checks, _200 derived columns, _900 timestamps.
 CREATE OR REPLACE TRIGGER _100_attributes
@@ -287,6 +311,10 @@ FOR EACH ROW EXECUTE FUNCTION shop.tg_products__attributes();
 CREATE OR REPLACE TRIGGER _210_slug
 BEFORE INSERT OR UPDATE OF slug, name ON shop.products
 FOR EACH ROW EXECUTE FUNCTION shop.tg_products__slug();
+-- After _200_published_at, which stamps published_at on publication.
+CREATE OR REPLACE TRIGGER _220_first_visible
+BEFORE INSERT OR UPDATE OF status, published_at, first_visible_at ON shop.products
+FOR EACH ROW EXECUTE FUNCTION shop.tg_products__first_visible();
 CREATE OR REPLACE TRIGGER zz_slug_history
 AFTER UPDATE OF slug ON shop.products
 FOR EACH ROW EXECUTE FUNCTION shop.tg_products__slug_history();
@@ -345,6 +373,40 @@ COMMENT ON FUNCTION shop.tg_categories__slug() IS
 'collision). Returns the row.';
 REVOKE ALL ON FUNCTION shop.tg_categories__slug() FROM PUBLIC;
 
+CREATE OR REPLACE FUNCTION shop.tg_categories__delete_only_empty()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    subcategories bigint;
+    products bigint;
+BEGIN
+    -- The row is locked before this runs, so a product being put in the category meanwhile (its foreign
+    -- key check locks the row too) has committed and is counted, or waits and then finds no category.
+    SELECT count(*) INTO subcategories FROM shop.categories AS c WHERE c.parent_id = OLD.id;
+    SELECT count(*) INTO products FROM shop.products AS p WHERE p.category_id = OLD.id;
+    IF subcategories > 0 OR products > 0 THEN
+        PERFORM shop.fail(
+            409, 'category_not_empty',
+            jsonb_build_object('id', OLD.id, 'subcategories', subcategories, 'products', products),
+            'Move or delete its subcategories and move its products to another category first.'
+        );
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION shop.tg_categories__delete_only_empty() IS
+'BEFORE DELETE trigger on shop.categories: a category with subcategories or products is not deleted, '
+'whoever deletes (PT409 category_not_empty, details: id, subcategories, products counts), so products '
+'never silently lose their category. Definer rights to count rows the caller may not see. Returns the row.';
+REVOKE ALL ON FUNCTION shop.tg_categories__delete_only_empty() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER _050_delete_only_empty
+BEFORE DELETE ON shop.categories
+FOR EACH ROW EXECUTE FUNCTION shop.tg_categories__delete_only_empty();
 CREATE OR REPLACE TRIGGER _090_tree_lock
 BEFORE INSERT OR UPDATE OF parent_id ON shop.categories
 FOR EACH ROW EXECUTE FUNCTION shop.tg_categories__tree_lock();

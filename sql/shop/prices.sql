@@ -69,9 +69,15 @@ COMMENT ON FUNCTION shop.tg_price_lists__sync_prices() IS
 CREATE OR REPLACE TRIGGER _900_updated_at
 BEFORE UPDATE ON shop.price_lists
 FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
+-- Only when a copied value changes: a rename does not rewrite the list's prices.
 CREATE OR REPLACE TRIGGER sync_prices
 AFTER UPDATE OF customer_group_id, priority, starts_at, ends_at ON shop.price_lists
-FOR EACH ROW EXECUTE FUNCTION shop.tg_price_lists__sync_prices();
+FOR EACH ROW
+WHEN (
+    old.customer_group_id IS DISTINCT FROM new.customer_group_id OR old.priority IS DISTINCT FROM new.priority
+    OR old.starts_at IS DISTINCT FROM new.starts_at OR old.ends_at IS DISTINCT FROM new.ends_at
+)
+EXECUTE FUNCTION shop.tg_price_lists__sync_prices();
 
 CREATE OR REPLACE TRIGGER _200_from_list
 BEFORE INSERT OR UPDATE ON shop.price_list_prices
@@ -123,7 +129,7 @@ LANGUAGE sql
 STABLE
 AS $$
     WITH RECURSIVE active AS (
-        SELECT m.id, m.percent_off, m.category_id, m.product_id
+        SELECT m.id, m.percent_off, m.category_id, m.product_id, m.collection_id
         FROM shop.markdowns AS m
         WHERE m.active_during @> p_at
     ),
@@ -152,12 +158,18 @@ AS $$
         SELECT a.product_id, a.id, a.percent_off
         FROM active AS a
         WHERE a.product_id IS NOT NULL
+        UNION ALL
+        -- A collection markdown covers the products in the collection now.
+        SELECT cp.product_id, a.id, a.percent_off
+        FROM active AS a
+        INNER JOIN shop.collection_products AS cp ON a.collection_id = cp.collection_id
     ) AS t
     ORDER BY t.product_id, t.percent_off DESC, t.markdown_id
 $$;
 COMMENT ON FUNCTION shop.product_markdowns(timestamptz) IS
 'The markdown that applies to each product at the instant p_at: of the markdowns active then (starts_at '
-'<= p_at < ends_at) on the product itself or on its category or an ancestor category, the largest '
+'<= p_at < ends_at) on the product itself, on its category or an ancestor category, or on a collection '
+'it is in, the largest '
 'percent_off (then the lowest id). Returns (product_id, markdown_id, percent_off) for marked-down '
 'products only. Internal (no grants): read through the resolution functions.';
 REVOKE ALL ON FUNCTION shop.product_markdowns(timestamptz) FROM PUBLIC;
@@ -267,8 +279,9 @@ COMMENT ON FUNCTION shop.resolve_prices(uuid[], integer[], char, uuid, timestamp
 'catalog). Precedence: the base price (shop.variant_prices; a variant without one is not sold in the '
 'currency and is left out), replaced by the best applicable price list price (a customer group''s list '
 'before one for everyone, then higher priority, then the largest min_quantity <= quantity, then the '
-'lower amount), then the largest active markdown of the product or its category or an ancestor '
-'category taken off that, rounded half up. Windows are [starts_at, ends_at). Returns one row per '
+'lower amount), then the largest active markdown of the product, its category or an ancestor '
+'category, or a collection holding it, taken off that, rounded half up. Windows are [starts_at, '
+'ends_at). Returns one row per '
 'resolved input: variant_id, quantity, product_id, base_amount, amount (unit price, rounded per unit), '
 'line_amount (quantity x the unit price before the markdown, less the markdown, rounded once per line), '
 'source (base or price_list), price_list_id, markdown_id, percent_off. Definer rights (it reads price '

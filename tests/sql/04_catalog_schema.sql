@@ -19,13 +19,14 @@ FROM unnest(ARRAY[
 ]::name[]) AS t;
 
 SELECT policies_are('shop', 'categories',
-    ARRAY['categories_owner_all', 'categories_select_all', 'categories_insert_catalog', 'categories_update_catalog']);
+    ARRAY['categories_owner_all', 'categories_select_all', 'categories_insert_catalog', 'categories_update_catalog',
+          'categories_delete_catalog']);
 SELECT policies_are('shop', 'products',
     ARRAY['products_owner_all', 'products_select_published', 'products_select_staff', 'products_insert_catalog',
-          'products_update_catalog']);
+          'products_update_catalog', 'products_delete_catalog']);
 SELECT policies_are('shop', 'product_variants',
     ARRAY['product_variants_owner_all', 'product_variants_select_published', 'product_variants_select_staff',
-          'product_variants_insert_catalog', 'product_variants_update_catalog']);
+          'product_variants_insert_catalog', 'product_variants_update_catalog', 'product_variants_delete_catalog']);
 SELECT policies_are('shop', 'variant_prices',
     ARRAY['variant_prices_owner_all', 'variant_prices_select_published', 'variant_prices_select_staff',
           'variant_prices_insert_catalog', 'variant_prices_update_catalog', 'variant_prices_delete_catalog']);

@@ -318,6 +318,47 @@ class CreateStoreRequest(Model):
 
 class AdminStore(Store):
     listed: bool
+    updated_at: datetime | None = None
+
+
+class AdminStoreAddress(Model):
+    """A fulfilment centre that only ships may have no address (null members)."""
+
+    line1: str | None
+    line2: str | None = None
+    city: str | None
+    postal_code: str | None
+    country: str | None = Field(description="ISO 3166-1 alpha-2", examples=["DE"])
+
+
+class AdminPlace(AdminStore):
+    address: AdminStoreAddress  # type: ignore[assignment]
+    latitude: float | None  # type: ignore[assignment]
+    longitude: float | None  # type: ignore[assignment]
+
+
+class AdminPlaceList(Model):
+    items: list[AdminPlace]
+    next_cursor: str | None
+
+
+class StoreAddressUpdate(Model):
+    line1: str | None = None
+    line2: str | None = Field(default=None, description="null or \"\" clears it")
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 (any case)", examples=["DE"])
+
+
+class UpdateStoreRequest(Model):
+    """Only the members sent change; the code never does."""
+
+    name: str | None = None
+    address: StoreAddressUpdate | None = Field(default=None, description="Only the members sent change")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    pickup: bool | None = None
+    listed: bool | None = None
 
 
 # -- prices (price lists, markdowns, customer groups) ----------------------------------------
@@ -371,6 +412,25 @@ class PriceListResponse(Model):
     price_list: PriceList
 
 
+class PriceListUpdate(Model):
+    """Only the members sent change."""
+
+    name: str | None = None
+    customer_group: str | None = Field(default=None, description="Code of a customer group, or null: everyone")
+    starts_at: datetime | None = Field(default=None, description="Inclusive; null: open")
+    ends_at: datetime | None = Field(default=None, description="Exclusive; null: open")
+    priority: int | None = Field(default=None, ge=-1000000, le=1000000, description="null: 0")
+
+
+class PriceListSummary(PriceList):
+    price_count: int
+
+
+class PriceListList(Model):
+    items: list[PriceListSummary]
+    next_cursor: str | None
+
+
 class PriceListPrice(Model):
     sku: str
     amount: int = Field(ge=0, description="Integer minor units")
@@ -393,11 +453,27 @@ class PriceListPricesResponse(Model):
     prices: list[PriceListPriceOut]
 
 
+class PriceWindow(Model):
+    starts_at: datetime | None = Field(description="Inclusive; null: open")
+    ends_at: datetime | None = Field(description="Exclusive; null: open")
+
+
+class PriceListPriceDetail(PriceListPriceOut):
+    window: PriceWindow = Field(description="When the price applies: the list's window cut by its own")
+
+
+class PriceListDetail(Model):
+    price_list: PriceList
+    prices: list[PriceListPriceDetail]
+
+
 class MarkdownRequest(Model):
     name: str
     percent_off: float = Field(gt=0, le=100, description="At most two decimals, e.g. 12.5")
-    category: str | None = Field(default=None, description="Category slug (subcategories included)")
-    product: str | None = Field(default=None, description="Product slug or id (instead of category)")
+    category: str | None = Field(default=None, description="Category slug (subcategories included); one scope of "
+                                                            "category, product and collection")
+    product: str | None = Field(default=None, description="Product slug or id")
+    collection: str | None = Field(default=None, description="Collection slug: the products in it at each instant")
     starts_at: datetime = Field(description="Inclusive")
     ends_at: datetime = Field(description="Exclusive")
 
@@ -408,6 +484,7 @@ class Markdown(Model):
     percent_off: float
     category: CategoryRef | None
     product: CategoryRef | None
+    collection: CategoryRef | None = None
     starts_at: datetime
     ends_at: datetime
     created_at: datetime
@@ -517,6 +594,14 @@ class ShippingMethodResponse(Model):
 
 class ShippingMethodList(Model):
     items: list[ShippingMethod]
+
+class MarkdownQuery(ListQuery):
+    status: Literal["scheduled", "active", "ended"] | None = Field(
+        default=None, description="scheduled: not started; active: applies now; ended")
+
+
+class MarkdownList(Model):
+    items: list[Markdown]
     next_cursor: str | None
 
 
@@ -557,6 +642,8 @@ class VariantInput(Model):
     weight_grams: int | None = Field(default=None, ge=0, le=10000000, description="Shipping weight of one unit "
                                                                                   "(0 when absent on creation)")
     prices: list[Money] | None = Field(default=None, description="Replaces the variant's prices when given")
+    remove: bool | None = Field(default=None, description="true: delete this variant (given by id or sku); only "
+                                                          "for a product never shown on the storefront")
 
 
 class MediaInput(Model):
