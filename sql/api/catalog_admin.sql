@@ -1454,6 +1454,8 @@ DECLARE
     created integer;
     updated integer;
 BEGIN
+    -- The imported products' listings are rewritten once, at commit, not once per table written.
+    SET CONSTRAINTS shop.product_listings_flush DEFERRED;
     -- -- the header ------------------------------------------------------------------------------------
     IF jsonb_typeof(args -> 'rows') IS DISTINCT FROM 'array' OR jsonb_array_length(args -> 'rows') = 0
         OR jsonb_typeof(args -> 'rows' -> 0) <> 'array' THEN

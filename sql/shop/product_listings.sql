@@ -34,7 +34,11 @@ BEGIN
         UNION
         SELECT l.product_id
         FROM shop.product_listings AS l
-        INNER JOIN shop.markdowns AS m ON l.product_id = m.product_id OR m.category_id = ANY(l.category_path)
+        INNER JOIN shop.markdowns AS m
+            ON
+                l.product_id = m.product_id
+                OR m.category_id = ANY(l.category_path)
+                OR m.collection_id = ANY(l.collection_ids)
         WHERE l.product_id IN (SELECT unnest(p_product_ids)) AND m.ends_at > now()
     );
     RETURN QUERY
@@ -57,7 +61,7 @@ BEGIN
     TRUNCATE listing_spans;
     INSERT INTO listing_spans
     WITH targets AS (
-        SELECT l.product_id, l.category_path
+        SELECT l.product_id, l.category_path, l.collection_ids
         FROM shop.product_listings AS l
         WHERE l.product_id IN (SELECT unnest(touched))
     ),
@@ -72,7 +76,11 @@ BEGIN
         UNION
         SELECT t.product_id, b.at
         FROM targets AS t
-        INNER JOIN shop.markdowns AS m ON t.product_id = m.product_id OR m.category_id = ANY(t.category_path)
+        INNER JOIN shop.markdowns AS m
+            ON
+                t.product_id = m.product_id
+                OR m.category_id = ANY(t.category_path)
+                OR m.collection_id = ANY(t.collection_ids)
         CROSS JOIN LATERAL (VALUES (m.starts_at), (m.ends_at)) AS b (at)
         WHERE b.at > now()
     ),
@@ -450,31 +458,41 @@ AS $$
 DECLARE
     touched_products uuid[];
     touched_categories uuid[];
+    touched_collections uuid[];
 BEGIN
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        SELECT array_agg(n.product_id), array_agg(n.category_id)
-        INTO touched_products, touched_categories
+        SELECT array_agg(n.product_id), array_agg(n.category_id), array_agg(n.collection_id)
+        INTO touched_products, touched_categories, touched_collections
         FROM new_rows AS n;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        SELECT touched_products || array_agg(o.product_id), touched_categories || array_agg(o.category_id)
-        INTO touched_products, touched_categories
+        SELECT
+            touched_products || array_agg(o.product_id),
+            touched_categories || array_agg(o.category_id),
+            touched_collections || array_agg(o.collection_id)
+        INTO touched_products, touched_categories, touched_collections
         FROM old_rows AS o;
     END IF;
-    -- A category markdown reaches every product whose category path holds the category.
+    -- A category markdown reaches every product whose category path holds the category; a collection
+    -- markdown every product in the collection.
     PERFORM shop.queue_listing_refresh(ARRAY(
         SELECT t.id FROM unnest(touched_products) AS t (id) WHERE t.id IS NOT NULL
         UNION
         SELECT l.product_id
         FROM shop.product_listings AS l
         WHERE l.category_path && ARRAY(SELECT t.id FROM unnest(touched_categories) AS t (id) WHERE t.id IS NOT NULL)
+        UNION
+        SELECT l.product_id
+        FROM shop.product_listings AS l
+        WHERE l.collection_ids && ARRAY(SELECT t.id FROM unnest(touched_collections) AS t (id) WHERE t.id IS NOT NULL)
     ));
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION shop.tg_markdowns__queue_listing() IS
 'AFTER INSERT/UPDATE/DELETE statement trigger on shop.markdowns: queues the rewrite of the listings of every '
-'product a changed markdown covers (its product, or every product in its category or below). Returns NULL.';
+'product a changed markdown covers (its product, every product in its category or below, or in its '
+'collection). Returns NULL.';
 
 CREATE OR REPLACE FUNCTION shop.tg_categories__queue_listing()
 RETURNS trigger

@@ -3,7 +3,7 @@
 -- price spans switch exactly at the scheduled instants; the whole model agrees with the catalog; the
 -- storefront reads it with the products' visibility rule. Fixture ids start with f13.
 BEGIN;
-SELECT plan(46);
+SELECT plan(48);
 
 -- The listed price of a product for everyone (or a group), in a currency, at an instant.
 CREATE FUNCTION pg_temp.listed(product uuid, at timestamptz, grp uuid DEFAULT NULL, cur char(3) DEFAULT 'EUR')
@@ -193,7 +193,14 @@ SELECT is(
     (SELECT l.collection_ids FROM shop.product_listings AS l WHERE l.product_id = 'f1300000-0000-4000-8000-000000000001'),
     ARRAY['f1300000-0000-4000-8000-0000000000aa']::uuid[], 'collection_products: joining a collection'
 );
+INSERT INTO shop.markdowns (id, name, percent_off, collection_id, starts_at, ends_at) VALUES
+('f1300000-0000-4000-8000-0000000000f2', 'tst13 picks', 50, 'f1300000-0000-4000-8000-0000000000aa',
+ now() - interval '1 day', now() + interval '1 day');
+SELECT is(pg_temp.listed('f1300000-0000-4000-8000-000000000001', now()), '4500-5000',
+    'markdowns: a markdown on a collection reaches the products in it');
 DELETE FROM shop.collection_products WHERE collection_id = 'f1300000-0000-4000-8000-0000000000aa';
+SELECT is(pg_temp.listed('f1300000-0000-4000-8000-000000000001', now()), '9000-10000',
+    'collection_products: leaving a marked-down collection restores the price');
 SELECT is(
     (SELECT l.collection_ids FROM shop.product_listings AS l WHERE l.product_id = 'f1300000-0000-4000-8000-000000000001'),
     '{}'::uuid[], 'collection_products: leaving it'
