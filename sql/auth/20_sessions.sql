@@ -15,7 +15,9 @@ BEGIN
     -- commit (and then rewrites it, tg_accounts__session_claims) or is waited for and read here.
     SELECT
         auth.account_role(a.kind, a.db_role),
-        jsonb_build_object('sub', a.id, 'sid', NEW.id, 'kind', a.kind, 'role', auth.account_role(a.kind, a.db_role))::text
+        jsonb_build_object(
+            'sub', a.id, 'sid', NEW.id, 'kind', a.kind, 'role', auth.account_role(a.kind, a.db_role)
+        )::text
     INTO NEW.role_name, NEW.claims
     FROM auth.accounts AS a
     WHERE a.id = NEW.account_id
