@@ -7,7 +7,7 @@ both throughputs, their ratio (HTTP / pgbench: how close the HTTP layer gets to 
 can do for this request) and wrk's latency percentiles. `--products 100000` seeds a generated catalog
 (postcart seed) first, once for all the scenarios given (comma-separated). Usage: python bench/run.py
 [--scenario me|products|detail|search|filtered[,...]]
-[--products N] [--seconds 10] [--connections 16] [--workers 1]
+[--products N] [--seconds 10] [--connections 16] [--workers 1] [--pgbench-mode prepared|extended]
 Needs wrk (apt-get install wrk) and pgbench (PostgreSQL's, found beside the server binaries).
 """
 
@@ -77,37 +77,21 @@ def run_wrk(url: str, token: str | None, seconds: int, connections: int) -> floa
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def me_script(session: dict) -> str:
-    """The statements db.py sends for GET /v1/me: one pipeline, one Sync."""
-    return (
-        "\\startpipeline\n"
-        "SELECT set_config('role', c.session_role, true), set_config('request.claims', c.session_claims::text, true),"
-        f" set_config('request.id', 'bench', true) FROM auth.session_claims('{session['session_id']}'::uuid) AS c;\n"
-        "SELECT api.me('{}'::jsonb)::text;\n"
-        "\\endpipeline\n"
-    )
-
-
-def anonymous_script(function: str, args: dict[str, str]) -> str:
-    """The statements db.py sends for an anonymous catalog read."""
+def call_script(function: str, args: dict[str, str], session_id: str | None = None) -> str:
+    """The one statement db.py sends for a request without an Idempotency-Key (auth.call_api)."""
     literal = json.dumps(args).replace("'", "''")
-    return (
-        "\\startpipeline\n"
-        "SELECT set_config('role', 'postcart_anon', true), set_config('request.claims', '{}', true),"
-        " set_config('request.id', 'bench', true);\n"
-        f"SELECT api.{function}('{literal}'::jsonb)::text;\n"
-        "\\endpipeline\n"
-    )
+    session = f"'{session_id}'" if session_id else "NULL"
+    return f"SELECT auth.call_api('{function}', '{literal}'::jsonb, NULL, {session}::uuid, 'bench');\n"
 
 
-def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections: int) -> float:
-    """Pipelined statements closed by one Sync, one implicit transaction, as db.py sends them (extended
-    protocol; psycopg also prepares them after a few uses, which pgbench cannot do before the role switch)."""
+def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections: int, mode: str) -> float:
+    """The statement as db.py sends it, its own implicit transaction: `prepared` is what psycopg does after a
+    few uses; `extended` parses and plans it every time (how this benchmark measured before 0021)."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
         f.write(script)
     os.chmod(f.name, 0o644)
     url = cluster.url(user="postcart_authenticator")
-    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", "extended", "-f", f.name,
+    out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", mode, "-f", f.name,
                           "-c", str(connections), "-j", "2", "-T", str(seconds), url],
                          capture_output=True, text=True)
     if out.returncode != 0:
@@ -127,6 +111,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="HTTP connections (wrk)")
     parser.add_argument("--pool", type=int, default=8, help="connections in all = pgbench clients")
     parser.add_argument("--workers", type=int, default=1, help="app processes (postcart serve --workers)")
+    parser.add_argument("--pgbench-mode", choices=["prepared", "extended"], default="prepared",
+                        help="pgbench's query mode (-M); prepared is what the layer's driver does")
     args = parser.parse_args()
     scenarios = args.scenario.split(",")
     unknown = set(scenarios) - {"me", "products", "detail", "search", "filtered"}
@@ -171,7 +157,7 @@ def main() -> int:
                     session = conn.execute(
                         "SELECT auth.login_succeeded(a.id, %s, interval '1 hour', 'bench', NULL) FROM auth.accounts a "
                         "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
-                script = me_script(session)
+                script = call_script("me", {}, str(session["session_id"]))
             else:
                 reads = {  # scenario: (query string or path, api function, its args)
                     "products": ("/v1/products?limit=20", "list_products", {"limit": "20"}),
@@ -184,15 +170,15 @@ def main() -> int:
                                                                 "limit": "20"}),
                 }
                 path, function, call_args = reads[scenario]
-                token, script = None, anonymous_script(function, call_args)
+                token, script = None, call_script(function, call_args)
             measured.append((path, script, run_wrk(base + path, token, args.seconds, args.connections)))
         server.terminate()  # pgbench gets both cores, as the database's own limit
         server.wait()
         server = None
         for path, script, http_rps in measured:
-            pg_tps = run_pgbench(cluster, script, args.seconds, args.pool)
+            pg_tps = run_pgbench(cluster, script, args.seconds, args.pool, args.pgbench_mode)
             print(f"GET {path} over HTTP: {http_rps:.0f} req/s ({args.workers} worker(s), {args.connections} connections)")
-            print(f"pgbench, same SQL:    {pg_tps:.0f} tx/s")
+            print(f"pgbench, same SQL:    {pg_tps:.0f} tx/s (-M {args.pgbench_mode})")
             print(f"ratio HTTP/pgbench:   {http_rps / pg_tps:.2f}")
     finally:
         if server is not None:

@@ -42,6 +42,17 @@ $$;
 COMMENT ON FUNCTION auth.current_session_id() IS
 'The caller''s session id (claims.sid); NULL when anonymous.';
 
+CREATE OR REPLACE FUNCTION auth.account_role(p_kind text, p_db_role name)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT CASE WHEN p_kind = 'staff' THEN p_db_role::text ELSE 'postcart_customer' END
+$$;
+COMMENT ON FUNCTION auth.account_role(text, name) IS
+'The database role an account acts as, from its kind and db_role: postcart_customer for customers, the '
+'member''s own role for staff; returns its name. Internal: no grants.';
+
 CREATE OR REPLACE TRIGGER accounts_set_updated_at
 BEFORE UPDATE ON auth.accounts
 FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
@@ -161,6 +172,7 @@ COMMENT ON FUNCTION auth.new_account(text, jsonb, text) IS
 REVOKE EXECUTE ON FUNCTION auth.to_rfc3339(timestamptz) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.text_field_error(jsonb, text, boolean, integer) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.current_session_id() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.account_role(text, name) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.account_errors(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.check_new_account(jsonb, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.new_account(text, jsonb, text) FROM PUBLIC;

@@ -1,5 +1,63 @@
 -- Login, sessions and refresh tokens. These run as postcart_authenticator before any role switch
--- (login, refresh) or at the start of every authenticated request (session_claims).
+-- (login, refresh) or at the start of every authenticated request (session_claims, through
+-- sql/auth/50_requests.sql).
+
+-- == triggers: every session carries its role and claims, as the account says ==========================
+
+CREATE OR REPLACE FUNCTION auth.tg_sessions__claims()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- FOR SHARE: a concurrent change of the account's kind or role either waits for this session to
+    -- commit (and then rewrites it, tg_accounts__session_claims) or is waited for and read here.
+    SELECT
+        auth.account_role(a.kind, a.db_role),
+        jsonb_build_object(
+            'sub', a.id, 'sid', NEW.id, 'kind', a.kind, 'role', auth.account_role(a.kind, a.db_role)
+        )::text
+    INTO NEW.role_name, NEW.claims
+    FROM auth.accounts AS a
+    WHERE a.id = NEW.account_id
+    FOR SHARE;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION auth.tg_sessions__claims() IS
+'BEFORE INSERT or UPDATE of id, account_id, role_name or claims on auth.sessions: computes role_name and '
+'claims {sub, sid, kind, role} from the account, so a value written by hand never sticks; returns NEW.';
+
+CREATE OR REPLACE TRIGGER sessions_claims
+BEFORE INSERT OR UPDATE OF id, account_id, role_name, claims ON auth.sessions
+FOR EACH ROW EXECUTE FUNCTION auth.tg_sessions__claims();
+
+CREATE OR REPLACE FUNCTION auth.tg_accounts__session_claims()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- Touching account_id is enough: the sessions' own trigger recomputes their role and claims.
+    UPDATE auth.sessions AS s
+    SET account_id = s.account_id
+    WHERE s.account_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION auth.tg_accounts__session_claims() IS
+'AFTER UPDATE of kind or db_role on auth.accounts: rewrites the role and claims of every session of the '
+'account in the same transaction, so its next request (in any process) acts as the new role; returns NULL.';
+
+CREATE OR REPLACE TRIGGER accounts_session_claims
+AFTER UPDATE OF kind, db_role ON auth.accounts
+FOR EACH ROW
+WHEN (old.kind IS DISTINCT FROM new.kind OR old.db_role IS DISTINCT FROM new.db_role)
+EXECUTE FUNCTION auth.tg_accounts__session_claims();
+
+-- == functions ======================================================================================
 
 CREATE OR REPLACE FUNCTION auth.session_json(p_session_id uuid)
 RETURNS jsonb
@@ -9,12 +67,11 @@ SET search_path = pg_catalog, extensions, pg_temp
 AS $$
     SELECT jsonb_build_object(
         'session_id', s.id,
-        'account_id', a.id,
-        'kind', a.kind,
-        'role', CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END
+        'account_id', s.account_id,
+        'kind', s.claims::jsonb ->> 'kind',
+        'role', s.role_name
     )
     FROM auth.sessions AS s
-    INNER JOIN auth.accounts AS a ON s.account_id = a.id
     WHERE s.id = p_session_id
 $$;
 COMMENT ON FUNCTION auth.session_json(uuid) IS
@@ -22,26 +79,18 @@ COMMENT ON FUNCTION auth.session_json(uuid) IS
 'postcart_customer for customers and the member''s own db_role for staff. Internal: no grants.';
 
 CREATE OR REPLACE FUNCTION auth.session_claims(p_session_id uuid)
-RETURNS TABLE (session_role text, session_claims jsonb)
+RETURNS TABLE (session_role text, session_claims text)
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 BEGIN
-    -- Everything about the caller comes from these rows: a token names its session and nothing more
-    -- is believed of it.
+    -- Everything about the caller comes from this row, kept by the triggers above: a token names its
+    -- session and nothing more is believed of it.
     RETURN QUERY
-    SELECT
-        CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END,
-        jsonb_build_object(
-            'sub', a.id,
-            'sid', s.id,
-            'kind', a.kind,
-            'role', CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END
-        )
+    SELECT s.role_name, s.claims
     FROM auth.sessions AS s
-    INNER JOIN auth.accounts AS a ON s.account_id = a.id
     WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
     IF NOT FOUND THEN
         PERFORM shop.fail(
@@ -53,10 +102,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION auth.session_claims(uuid) IS
-'Runs first in every authenticated request (one primary-key lookup), as postcart_authenticator: returns '
-'one row (session_role, session_claims) with the role to switch to and the claims {sub, sid, kind, role} '
-'read from the live session and its account; raises PT401 token_revoked when the session is unknown, '
-'revoked or expired. The token only names the session: nothing else in it is trusted.';
+'Runs first in every authenticated request (one primary-key lookup, through auth.act_as), as '
+'postcart_authenticator: returns one row (session_role, session_claims) with the role to switch to and '
+'the claims {sub, sid, kind, role} as JSON text, stored on the live session by triggers from its '
+'account; raises PT401 token_revoked when the session is unknown, revoked or expired. The token only '
+'names the session: nothing else in it is trusted.';
 
 CREATE OR REPLACE FUNCTION auth.count_login_attempt(p_email extensions.citext)
 RETURNS void
@@ -133,7 +183,7 @@ BEGIN
         'account_id', a.id,
         'password_hash', p.password_hash,
         'kind', a.kind,
-        'role', CASE WHEN a.kind = 'staff' THEN a.db_role::text ELSE 'postcart_customer' END,
+        'role', auth.account_role(a.kind, a.db_role),
         'totp_secret', a.totp_secret
     )
     INTO v_result
@@ -347,6 +397,8 @@ COMMENT ON FUNCTION auth.refresh_session(bytea, bytea, interval) IS
 'A token that was already used (theft): revokes its session and returns NULL instead of raising, so the '
 'revocation commits; the caller must commit and answer 401 invalid_refresh_token.';
 
+REVOKE EXECUTE ON FUNCTION auth.tg_sessions__claims() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.tg_accounts__session_claims() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.session_json(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.session_claims(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.count_login_attempt(extensions.citext) FROM PUBLIC;

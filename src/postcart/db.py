@@ -81,30 +81,23 @@ class Caller:
     request_id: str = ""
 
 
-# The first statement of every request, run as the authenticator: switch role and set the claims. For a
-# session both come from its row (auth.session_claims raises PT401 token_revoked for an ended session).
-_AS_ANON = sql.SQL(
-    "SELECT set_config('role', 'postcart_anon', true), set_config('request.claims', '{}', true),"
-    " set_config('request.id', %s, true)"
-)
-_AS_SESSION = sql.SQL(
-    "SELECT set_config('role', c.session_role, true), set_config('request.claims', c.session_claims::text, true),"
-    " set_config('request.id', %s, true) FROM auth.session_claims(%s::uuid) AS c"
-)
+# A request without an Idempotency-Key is one statement, run as the authenticator: auth.call_api switches to
+# the caller's role and claims, both read from the session's row (PT401 token_revoked for an ended
+# session; anonymous without one), then calls api.<function> as that role. Its text never changes, so
+# psycopg prepares it once per connection. With a key, auth.act_as switches first and the call follows.
+_CALL_API = sql.SQL("SELECT auth.call_api(%s, %s::jsonb, %s::jsonb, %s::uuid, %s)")
+_ACT_AS = sql.SQL("SELECT auth.act_as(%s::uuid, %s)")
 _CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s, %s)::text")
 
 
-def _call_statement(function: str, derived: bool, save: bool) -> sql.Composed:
-    """SELECT api.<function>($args[, $derived]); with `save`, the call and the record of its response for
-    an Idempotency-Key in one statement, so both commit or neither does."""
+def _call_and_save(function: str, derived: bool) -> sql.Composed:
+    """The call and the record of its response for an Idempotency-Key in one statement, so both commit or
+    neither does."""
     params = sql.SQL("%s::jsonb, %s::jsonb" if derived else "%s::jsonb")
-    call = sql.SQL("{}({})::text").format(sql.Identifier("api", function), params)
-    if not save:
-        return sql.SQL("SELECT {}").format(call)
     return sql.SQL(
-        "WITH r AS MATERIALIZED (SELECT {} AS body) SELECT r.body FROM r"
+        "WITH r AS MATERIALIZED (SELECT {}({})::text AS body) SELECT r.body FROM r"
         " CROSS JOIN LATERAL integration.save_idempotent_response(%s, %s, %s, r.body::jsonb)"
-    ).format(call)
+    ).format(sql.Identifier("api", function), params)
 
 
 @dataclass(frozen=True)
@@ -134,7 +127,7 @@ async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], c
         try:
             async with pool.connection(timeout=timeout) as conn:
                 if idempotency is None:
-                    return await _call_pipelined(conn, function, args, derived, caller)
+                    return await _call_once(conn, function, args, derived, caller)
                 return await _call_idempotent(conn, function, args, derived, caller, idempotency)
         except (errors.SerializationFailure, errors.DeadlockDetected):
             if attempt == RETRIES:
@@ -142,34 +135,24 @@ async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], c
     raise AssertionError("unreachable")
 
 
-def _as_caller(caller: Caller) -> tuple[sql.SQL, list[Any]]:
-    if caller.session_id:
-        return _AS_SESSION, [caller.request_id, caller.session_id]
-    return _AS_ANON, [caller.request_id]
-
-
 def _params(args: dict[str, Any], derived: dict[str, Any] | None) -> list[Any]:
     return [Jsonb(args)] if derived is None else [Jsonb(args), Jsonb(derived)]
 
 
-async def _call_pipelined(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
-                          derived: dict[str, Any] | None, caller: Caller) -> Result:
-    """Both statements in one pipeline closed by a single Sync: PostgreSQL runs everything before a Sync
-    as one transaction (rolled back whole on error) and the client waits for one network round trip."""
-    as_caller, as_params = _as_caller(caller)
-    async with conn.pipeline():
-        await conn.execute(as_caller, as_params)
-        cur = await conn.execute(_call_statement(function, derived is not None, False), _params(args, derived))
+async def _call_once(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
+                     derived: dict[str, Any] | None, caller: Caller) -> Result:
+    """One statement in autocommit mode: its own transaction, rolled back whole on error, one round trip."""
+    cur = await conn.execute(_CALL_API, [function, Jsonb(args), None if derived is None else Jsonb(derived),
+                                         caller.session_id, caller.request_id])
     row = await cur.fetchone()
     return Result(row[0] if row else None)
 
 
 async def _call_idempotent(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
                            derived: dict[str, Any] | None, caller: Caller, idempotency: Idempotency) -> Result:
-    as_caller, as_params = _as_caller(caller)
     async with conn.pipeline():
         async with conn.transaction():
-            await conn.execute(as_caller, as_params)
+            await conn.execute(_ACT_AS, [caller.session_id, caller.request_id])
             claim = await conn.execute(_CLAIM_KEY, [idempotency.key, idempotency.fingerprint,
                                                     idempotency.anonymous_scope])
             replay = (await claim.fetchone() or [None])[0]
@@ -178,7 +161,7 @@ async def _call_idempotent(conn: psycopg.AsyncConnection[Any], function: str, ar
                 body = stored["body"]
                 return Result(None if body is None else json.dumps(body), stored["status"], True)
             cur = await conn.execute(
-                _call_statement(function, derived is not None, True),
+                _call_and_save(function, derived is not None),
                 [*_params(args, derived), idempotency.key, idempotency.anonymous_scope, idempotency.status])
     row = await cur.fetchone()
     return Result(row[0] if row else None)

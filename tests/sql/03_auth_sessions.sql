@@ -161,7 +161,7 @@ SELECT is(
     'login_succeeded returns the session with kind and role'
 );
 SELECT is(
-    (SELECT row(c.session_role, c.session_claims) FROM auth.session_claims((SELECT (body ->> 'session_id')::uuid FROM login)) AS c),
+    (SELECT row(c.session_role, c.session_claims::jsonb) FROM auth.session_claims((SELECT (body ->> 'session_id')::uuid FROM login)) AS c),
     (SELECT row('postcart_customer'::text, jsonb_build_object(
         'sub', body ->> 'account_id', 'sid', body ->> 'session_id', 'kind', 'customer', 'role', 'postcart_customer'
     )) FROM login),

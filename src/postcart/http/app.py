@@ -75,6 +75,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 class AccessLogger(AbstractAccessLogger):
     """One line per request: method, path, status, bytes, milliseconds, request id."""
 
+    @property
+    def enabled(self) -> bool:
+        # Below INFO aiohttp then neither times the request nor builds a line nobody writes.
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %s %s %.1fms', request.remote, request.method, request.path_qs,
