@@ -24,6 +24,7 @@ DROP TRIGGER IF EXISTS listing_delete ON shop.collection_products;
 DROP TRIGGER IF EXISTS listing_available_insert ON shop.stock_levels;
 DROP TRIGGER IF EXISTS listing_available_update ON shop.stock_levels;
 DROP TRIGGER IF EXISTS listing_available_delete ON shop.stock_levels;
+DROP TRIGGER IF EXISTS product_listings_flush ON shop.product_listing_flushes;
 DROP FUNCTION IF EXISTS shop.tg_products__queue_listing();
 DROP FUNCTION IF EXISTS shop.tg_product_variants__queue_listing();
 DROP FUNCTION IF EXISTS shop.tg_variant_prices__queue_listing();
