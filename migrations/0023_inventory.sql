@@ -133,7 +133,7 @@ CREATE TABLE integration.events (
     -- sets dispatched_at once the event has been handed to every subscription.
     dispatched_at timestamptz,
     attempts integer NOT NULL DEFAULT 0,
-    CONSTRAINT events_type_check CHECK (type ~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$' AND length(type) <= 100),
+    CONSTRAINT events_type_check CHECK (type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' AND length(type) <= 100),
     CONSTRAINT events_payload_check CHECK (jsonb_typeof(payload) = 'object'),
     CONSTRAINT events_attempts_check CHECK (attempts >= 0)
 );
