@@ -27,14 +27,15 @@ DROP TRIGGER IF EXISTS _600_low_stock_insert ON shop.product_variants;
 DROP TRIGGER IF EXISTS _600_low_stock_update ON shop.product_variants;
 
 DROP FUNCTION IF EXISTS shop.stock_movement_json(shop.stock_movements);
+DROP FUNCTION IF EXISTS shop.record_stock_movement(shop.product_variants, shop.warehouses, text, bigint, text, text);
 -- The ledger's own triggers go with the table.
 DROP TABLE IF EXISTS shop.stock_movements;
 DROP FUNCTION IF EXISTS shop.tg_stock_movements__append_only();
 DROP FUNCTION IF EXISTS shop.tg_stock_movements__apply();
-DROP FUNCTION IF EXISTS shop.tg_stock_movements__truncate();
+DROP FUNCTION IF EXISTS shop.tg_stock__truncate();
 DROP FUNCTION IF EXISTS shop.tg_stock_levels__backorder_limit();
 DROP FUNCTION IF EXISTS shop.tg_stock_levels__ledger_balance();
-DROP FUNCTION IF EXISTS shop.tg_stock_levels__truncate();
+DROP FUNCTION IF EXISTS shop.ledger_on_hand(uuid, uuid);
 DROP FUNCTION IF EXISTS shop.tg_stock_levels__low_stock();
 DROP FUNCTION IF EXISTS shop.tg_product_variants__low_stock();
 DROP FUNCTION IF EXISTS shop.refresh_low_stock(uuid[]);
@@ -44,7 +45,6 @@ DROP FUNCTION IF EXISTS shop.inventory_variant(text);
 DROP FUNCTION IF EXISTS shop.inventory_warehouse(text);
 DROP FUNCTION IF EXISTS shop.stock_level_json(uuid, uuid);
 DROP FUNCTION IF EXISTS shop.inventory_json(uuid);
-DROP FUNCTION IF EXISTS shop.stock_write_failed(text, shop.product_variants, shop.warehouses, bigint);
 DROP FUNCTION IF EXISTS shop.warehouse_json(shop.warehouses);
 DROP FUNCTION IF EXISTS integration.emit(text, uuid, jsonb);
 

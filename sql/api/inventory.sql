@@ -56,7 +56,6 @@ DECLARE
     place shop.warehouses;
     level shop.stock_levels;
     difference bigint;
-    failed text;
     fields jsonb;
 BEGIN
     fields := jsonb_strip_nulls(jsonb_build_object(
@@ -76,14 +75,9 @@ BEGIN
     level := shop.lock_stock_level(variant.id, place.id);
     difference := (args ->> 'on_hand')::bigint - level.on_hand;
     IF difference <> 0 THEN
-        BEGIN
-            INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity, note)
-            VALUES (variant.id, place.id, 'adjustment', difference, nullif(btrim(args ->> 'note'), ''));
-        EXCEPTION WHEN check_violation THEN
-            GET STACKED DIAGNOSTICS failed = CONSTRAINT_NAME;
-            PERFORM shop.stock_write_failed(failed, variant, place, difference);
-            RAISE;
-        END;
+        PERFORM shop.record_stock_movement(
+            variant, place, 'adjustment', difference, NULL, nullif(btrim(args ->> 'note'), '')
+        );
     END IF;
     RETURN shop.stock_level_json(variant.id, place.id);
 END
@@ -108,7 +102,6 @@ DECLARE
     place shop.warehouses;
     movement shop.stock_movements;
     v_kind text := args ->> 'kind';
-    failed text;
     fields jsonb;
 BEGIN
     fields := jsonb_strip_nulls(jsonb_build_object(
@@ -136,25 +129,10 @@ BEGIN
     END IF;
     place := shop.inventory_warehouse(args ->> 'warehouse');
 
-    BEGIN
-        INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity, reference, note)
-        VALUES (
-            variant.id, place.id, v_kind, (args ->> 'quantity')::integer,
-            nullif(btrim(args ->> 'reference'), ''), nullif(btrim(args ->> 'note'), '')
-        )
-        RETURNING * INTO movement;
-    EXCEPTION
-        WHEN check_violation THEN
-            GET STACKED DIAGNOSTICS failed = CONSTRAINT_NAME;
-            PERFORM shop.stock_write_failed(failed, variant, place, (args ->> 'quantity')::bigint);
-            RAISE;
-        WHEN numeric_value_out_of_range THEN
-            PERFORM shop.fail(
-                422, 'validation_failed',
-                jsonb_build_object('fields', jsonb_build_object('quantity', 'would take on_hand past 2147483647')),
-                'A stock row holds at most 2,147,483,647 units.'
-            );
-    END;
+    movement := shop.record_stock_movement(
+        variant, place, v_kind, (args ->> 'quantity')::bigint, nullif(btrim(args ->> 'reference'), ''),
+        nullif(btrim(args ->> 'note'), '')
+    );
     RETURN jsonb_build_object(
         'movement', shop.stock_movement_json(movement),
         'stock', shop.stock_level_json(variant.id, place.id)
@@ -196,22 +174,9 @@ BEGIN
     IF nullif(btrim(args ->> 'warehouse'), '') IS NOT NULL THEN
         place_id := (shop.inventory_warehouse(args ->> 'warehouse')).id;
     END IF;
-    IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
-        last_seen := shop.decode_cursor(args ->> 'cursor');
-        BEGIN
-            after_at := (last_seen ->> 'at')::timestamptz;
-            after_id := (last_seen ->> 'id')::uuid;
-            IF after_at IS NULL OR after_id IS NULL THEN
-                RAISE EXCEPTION 'incomplete cursor';
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            PERFORM shop.fail(
-                400, 'invalid_cursor',
-                jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
-                'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
-            );
-        END;
-    END IF;
+    last_seen := shop.cursor_after(args, '{"at": "timestamptz", "id": "uuid"}');
+    after_at := (last_seen ->> 'at')::timestamptz;
+    after_id := (last_seen ->> 'id')::uuid;
 
     -- Newest first, down the (variant_id, created_at, id) index.
     WITH page AS (
@@ -324,22 +289,9 @@ BEGIN
             'Ask for 1 to 100 warehouses per page.'
         );
     END IF;
-    IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
-        last_seen := shop.decode_cursor(args ->> 'cursor');
-        BEGIN
-            after_priority := (last_seen ->> 'priority')::integer;
-            after_code := last_seen ->> 'code';
-            IF after_priority IS NULL OR after_code IS NULL THEN
-                RAISE EXCEPTION 'incomplete cursor';
-            END IF;
-        EXCEPTION WHEN OTHERS THEN
-            PERFORM shop.fail(
-                400, 'invalid_cursor',
-                jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
-                'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
-            );
-        END;
-    END IF;
+    last_seen := shop.cursor_after(args, '{"priority": "integer", "code": "text"}');
+    after_priority := (last_seen ->> 'priority')::integer;
+    after_code := last_seen ->> 'code';
 
     WITH page AS (
         SELECT w.priority, w.code, shop.warehouse_json(w) AS item, row_number() OVER (ORDER BY w.priority, w.code) AS n

@@ -24,26 +24,29 @@ COMMENT ON FUNCTION shop.tg_stock_movements__append_only() IS
 'BEFORE UPDATE/DELETE statement trigger on shop.stock_movements: refuses every change of the ledger, the '
 'owner''s included (SQLSTATE 42501). Never returns.';
 
-CREATE OR REPLACE FUNCTION shop.tg_stock_movements__truncate()
+CREATE OR REPLACE FUNCTION shop.tg_stock__truncate()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 BEGIN
-    -- Emptying the ledger keeps its sums equal to on_hand only when no stock is left on hand, as after
-    -- TRUNCATE shop.stock_levels, shop.stock_movements (or TRUNCATE shop.products CASCADE).
-    IF EXISTS (SELECT FROM shop.stock_levels AS s WHERE s.on_hand <> 0) THEN
+    -- Emptying one of the two keeps on_hand equal to the ledger's sums only when the other is empty too
+    -- (stock rows may stay, holding nothing): TRUNCATE shop.stock_levels, shop.stock_movements, or
+    -- TRUNCATE shop.products CASCADE, which reaches both.
+    IF EXISTS (SELECT FROM shop.stock_movements) OR EXISTS (SELECT FROM shop.stock_levels AS s WHERE s.on_hand <> 0) THEN
         RAISE EXCEPTION USING
             ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = 'shop.stock_movements may be emptied only together with shop.stock_levels',
+            MESSAGE = 'shop.stock_levels and shop.stock_movements can only be emptied together',
             HINT = 'TRUNCATE shop.stock_levels, shop.stock_movements resets all stock at once.';
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION shop.tg_stock_movements__truncate() IS
-'AFTER TRUNCATE trigger on shop.stock_movements: refuses (23000) unless no stock row has anything on '
-'hand any more, i.e. the stock levels were emptied too. Returns NULL.';
+COMMENT ON FUNCTION shop.tg_stock__truncate() IS
+'AFTER TRUNCATE trigger on shop.stock_levels and shop.stock_movements: refuses (23000) unless afterwards '
+'the ledger is empty and nothing is on hand, i.e. both were emptied together. Returns NULL.';
 
 CREATE OR REPLACE FUNCTION shop.tg_stock_movements__apply()
 RETURNS trigger
@@ -115,6 +118,21 @@ COMMENT ON FUNCTION shop.tg_stock_movements__apply() IS
 'refuse what would go below zero or below the reserved units (23514). Returns NULL.';
 
 -- == stock levels: on_hand is the ledger's sum ========================================================
+CREATE OR REPLACE FUNCTION shop.ledger_on_hand(p_variant_id uuid, p_warehouse_id uuid)
+RETURNS TABLE (on_hand bigint)
+LANGUAGE sql
+STABLE
+ROWS 1
+AS $$
+    SELECT coalesce(sum(m.quantity), 0)
+    FROM shop.stock_movements AS m
+    WHERE m.variant_id = p_variant_id AND m.warehouse_id = p_warehouse_id
+$$;
+COMMENT ON FUNCTION shop.ledger_on_hand(uuid, uuid) IS
+'What the ledger says is on hand for a variant in a warehouse: the sum of its movements (0 without any), '
+'read from the (variant_id, created_at, id) index alone. Returns one row (on_hand bigint); a table function '
+'so that it is inlined where it is joined LATERAL.';
+
 CREATE OR REPLACE FUNCTION shop.tg_stock_levels__ledger_balance()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -136,11 +154,7 @@ BEGIN
     ELSIF TG_OP = 'INSERT' THEN
         SELECT n.variant_id, n.warehouse_id, n.on_hand, l.total INTO wrong
         FROM new_levels AS n
-        CROSS JOIN LATERAL (
-            SELECT coalesce(sum(m.quantity), 0) AS total
-            FROM shop.stock_movements AS m
-            WHERE m.variant_id = n.variant_id AND m.warehouse_id = n.warehouse_id
-        ) AS l
+        CROSS JOIN LATERAL shop.ledger_on_hand(n.variant_id, n.warehouse_id) AS l (total)
         WHERE n.on_hand <> 0 AND n.on_hand <> l.total
         LIMIT 1;
     ELSE
@@ -155,11 +169,7 @@ BEGIN
             GROUP BY r.variant_id, r.warehouse_id
             HAVING max(r.on_hand) FILTER (WHERE r.is_new) IS DISTINCT FROM max(r.on_hand) FILTER (WHERE NOT r.is_new)
         ) AS c
-        CROSS JOIN LATERAL (
-            SELECT coalesce(sum(m.quantity), 0) AS total
-            FROM shop.stock_movements AS m
-            WHERE m.variant_id = c.variant_id AND m.warehouse_id = c.warehouse_id
-        ) AS l
+        CROSS JOIN LATERAL shop.ledger_on_hand(c.variant_id, c.warehouse_id) AS l (total)
         WHERE c.on_hand <> l.total
         LIMIT 1;
     END IF;
@@ -180,25 +190,6 @@ COMMENT ON FUNCTION shop.tg_stock_levels__ledger_balance() IS
 'statement set (or removed) must equal the sum of its movements in shop.stock_movements, whoever writes '
 '(23000 otherwise), so on_hand moves only with the ledger. Reads the ledger with the owner''s rights. '
 'Returns NULL.';
-
-CREATE OR REPLACE FUNCTION shop.tg_stock_levels__truncate()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-BEGIN
-    IF EXISTS (SELECT FROM shop.stock_movements) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'integrity_constraint_violation',
-            MESSAGE = 'shop.stock_levels may be emptied only together with its ledger, shop.stock_movements',
-            HINT = 'TRUNCATE shop.stock_levels, shop.stock_movements resets all stock at once.';
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_stock_levels__truncate() IS
-'AFTER TRUNCATE trigger on shop.stock_levels: refuses (23000) while the ledger still holds movements, whose '
-'sums would no longer match. Returns NULL.';
 
 CREATE OR REPLACE FUNCTION shop.tg_stock_levels__backorder_limit()
 RETURNS trigger
@@ -283,17 +274,15 @@ AS $$
 DECLARE
     touched uuid[];
 BEGIN
-    -- Variants with a threshold whose availability this statement changed.
+    -- The variants whose availability this statement changed …
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(DISTINCT n.variant_id) INTO touched
         FROM new_levels AS n
-        WHERE shop.stock_available(n.on_hand, n.reserved) <> 0
-            AND n.variant_id IN (SELECT v.id FROM shop.product_variants AS v WHERE v.low_stock_threshold IS NOT NULL);
+        WHERE shop.stock_available(n.on_hand, n.reserved) <> 0;
     ELSIF TG_OP = 'DELETE' THEN
         SELECT array_agg(DISTINCT o.variant_id) INTO touched
         FROM old_levels AS o
-        WHERE shop.stock_available(o.on_hand, o.reserved) <> 0
-            AND o.variant_id IN (SELECT v.id FROM shop.product_variants AS v WHERE v.low_stock_threshold IS NOT NULL);
+        WHERE shop.stock_available(o.on_hand, o.reserved) <> 0;
     ELSE
         SELECT array_agg(DISTINCT c.variant_id) INTO touched
         FROM (
@@ -308,9 +297,12 @@ BEGIN
             ) AS r
             GROUP BY r.variant_id, r.warehouse_id
             HAVING max(r.available) FILTER (WHERE r.is_new) IS DISTINCT FROM max(r.available) FILTER (WHERE NOT r.is_new)
-        ) AS c
-        WHERE c.variant_id IN (SELECT v.id FROM shop.product_variants AS v WHERE v.low_stock_threshold IS NOT NULL);
+        ) AS c;
     END IF;
+    -- … of those, the ones with a threshold (from the small partial index).
+    SELECT array_agg(v.id) INTO touched
+    FROM shop.product_variants AS v
+    WHERE v.low_stock_threshold IS NOT NULL AND v.id = ANY(touched);
     IF touched IS NOT NULL THEN
         PERFORM shop.refresh_low_stock(touched);
     END IF;
@@ -485,36 +477,55 @@ COMMENT ON FUNCTION shop.inventory_json(uuid) IS
 'alert is raised), warehouses: [{warehouse, priority, on_hand, reserved, available}] in allocation order}. '
 'Returns jsonb.';
 
-CREATE OR REPLACE FUNCTION shop.stock_write_failed(
-    p_constraint text, p_variant shop.product_variants, p_place shop.warehouses, p_quantity bigint
+CREATE OR REPLACE FUNCTION shop.record_stock_movement(
+    p_variant shop.product_variants, p_place shop.warehouses, p_kind text, p_quantity bigint, p_reference text,
+    p_note text
 )
-RETURNS void
+RETURNS shop.stock_movements
 LANGUAGE plpgsql
-STABLE
+VOLATILE
 AS $$
 DECLARE
+    movement shop.stock_movements;
+    failed text;
     level shop.stock_levels;
 BEGIN
-    IF p_constraint NOT IN ('stock_levels_on_hand_check', 'stock_levels_reserved_within_backorder_limit') THEN
-        RETURN;
-    END IF;
-    SELECT s.* INTO level FROM shop.stock_levels AS s
-    WHERE s.variant_id = p_variant.id AND s.warehouse_id = p_place.id;
-    PERFORM shop.fail(
-        409, 'insufficient_stock',
-        jsonb_build_object(
-            'sku', p_variant.sku, 'warehouse', p_place.code, 'quantity', p_quantity,
-            'on_hand', coalesce(level.on_hand, 0), 'reserved', coalesce(level.reserved, 0),
-            'backorder_limit', p_variant.backorder_limit
-        ),
-        'On hand may not fall below zero, nor below the units reserved for orders beyond the backorder limit.'
-    );
+    INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity, reference, note)
+    VALUES (p_variant.id, p_place.id, p_kind, p_quantity, p_reference, p_note)
+    RETURNING * INTO movement;
+    RETURN movement;
+EXCEPTION
+    WHEN check_violation THEN
+        GET STACKED DIAGNOSTICS failed = CONSTRAINT_NAME;
+        IF failed NOT IN ('stock_levels_on_hand_check', 'stock_levels_reserved_within_backorder_limit') THEN
+            RAISE;
+        END IF;
+        SELECT s.* INTO level FROM shop.stock_levels AS s
+        WHERE s.variant_id = p_variant.id AND s.warehouse_id = p_place.id;
+        PERFORM shop.fail(
+            409, 'insufficient_stock',
+            jsonb_build_object(
+                'sku', p_variant.sku, 'warehouse', p_place.code, 'quantity', p_quantity,
+                'on_hand', coalesce(level.on_hand, 0), 'reserved', coalesce(level.reserved, 0),
+                'backorder_limit', p_variant.backorder_limit
+            ),
+            'On hand may not fall below zero, nor below the units reserved for orders beyond the backorder limit.'
+        );
+    WHEN numeric_value_out_of_range THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('quantity', 'would take on_hand past 2147483647')),
+            'A stock row holds at most 2,147,483,647 units.'
+        );
 END
 $$;
-COMMENT ON FUNCTION shop.stock_write_failed(text, shop.product_variants, shop.warehouses, bigint) IS
-'Turns a failed stock CHECK (by constraint name) into PT409 insufficient_stock with details {sku, '
-'warehouse, quantity, on_hand, reserved, backorder_limit}; returns quietly for any other constraint, '
-'which the caller then re-raises.';
+COMMENT ON FUNCTION shop.record_stock_movement(
+    shop.product_variants, shop.warehouses, text, bigint, text, text
+) IS
+'Inserts one movement into the ledger as the caller (its grants and policies apply), which moves on_hand. '
+'A movement the stock CHECKs refuse is PT409 insufficient_stock with details {sku, warehouse, quantity, '
+'on_hand, reserved, backorder_limit}; one that would overflow on_hand PT422 (details.fields.quantity). '
+'Returns the movement.';
 
 CREATE OR REPLACE FUNCTION shop.warehouse_json(p_place shop.warehouses)
 RETURNS jsonb
@@ -540,7 +551,7 @@ REFERENCING NEW TABLE AS new_movements
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_movements__apply();
 CREATE OR REPLACE TRIGGER _500_truncate
 AFTER TRUNCATE ON shop.stock_movements
-FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_movements__truncate();
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock__truncate();
 
 CREATE OR REPLACE TRIGGER _200_backorder_limit
 BEFORE INSERT ON shop.stock_levels
@@ -560,7 +571,7 @@ REFERENCING OLD TABLE AS old_levels
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_levels__ledger_balance();
 CREATE OR REPLACE TRIGGER _100_truncate
 AFTER TRUNCATE ON shop.stock_levels
-FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_levels__truncate();
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock__truncate();
 CREATE OR REPLACE TRIGGER _500_low_stock_insert
 AFTER INSERT ON shop.stock_levels
 REFERENCING NEW TABLE AS new_levels
@@ -584,11 +595,11 @@ EXECUTE FUNCTION shop.tg_product_variants__low_stock();
 
 -- == grants ==========================================================================================
 REVOKE ALL ON FUNCTION shop.tg_stock_movements__append_only() FROM PUBLIC;
-REVOKE ALL ON FUNCTION shop.tg_stock_movements__truncate() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg_stock__truncate() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_stock_movements__apply() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.ledger_on_hand(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_stock_levels__ledger_balance() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_stock_levels__backorder_limit() FROM PUBLIC;
-REVOKE ALL ON FUNCTION shop.tg_stock_levels__truncate() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_stock_levels__low_stock() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_product_variants__low_stock() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.refresh_low_stock(uuid[]) FROM PUBLIC;
@@ -599,13 +610,17 @@ REVOKE ALL ON FUNCTION shop.inventory_warehouse(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.stock_level_json(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.inventory_json(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.lock_stock_level(uuid, uuid) TO inventory_manager;
+GRANT EXECUTE ON FUNCTION shop.ledger_on_hand(uuid, uuid) TO inventory_manager, order_manager;
 GRANT EXECUTE ON FUNCTION shop.whole_number_error(jsonb, text, boolean, bigint, bigint) TO postcart_staff;
 GRANT EXECUTE ON FUNCTION shop.inventory_variant(text) TO postcart_staff;
 GRANT EXECUTE ON FUNCTION shop.inventory_warehouse(text) TO postcart_staff;
 GRANT EXECUTE ON FUNCTION shop.stock_level_json(uuid, uuid) TO postcart_staff;
 GRANT EXECUTE ON FUNCTION shop.inventory_json(uuid) TO postcart_staff;
-REVOKE ALL ON FUNCTION shop.stock_write_failed(text, shop.product_variants, shop.warehouses, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.record_stock_movement(
+    shop.product_variants, shop.warehouses, text, bigint, text, text
+) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.warehouse_json(shop.warehouses) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shop.stock_write_failed(text, shop.product_variants, shop.warehouses, bigint)
-TO inventory_manager;
+GRANT EXECUTE ON FUNCTION shop.record_stock_movement(
+    shop.product_variants, shop.warehouses, text, bigint, text, text
+) TO inventory_manager;
 GRANT EXECUTE ON FUNCTION shop.warehouse_json(shop.warehouses) TO inventory_manager, order_manager;

@@ -4,15 +4,21 @@ errors (404, 422, 409) and what lands in the ledger and the outbox."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postcart.http.routes import ROUTES
 
 from .conftest import Client
 from .test_accounts import login, register
+from .test_fuzz import db, fuzz, fuzz_schema, state_query  # noqa: F401 - fixtures
 from .test_stores import staff_token
 
 
@@ -178,6 +184,8 @@ def test_movements_are_recorded_replayed_once_and_listed_newest_first_in_pages(
     only_b = api.get(path + f"?warehouse={item['b']}", token=orders)
     assert [m["quantity"] for m in only_b.json["items"]] == [2] and only_b.json["next_cursor"] is None
     assert api.get(path + "?cursor=nonsense", token=orders).error_code == "invalid_cursor"
+    tampered = base64.urlsafe_b64encode(b'{"at": "yesterday-ish", "id": "7"}').decode().rstrip("=")
+    assert api.get(path + f"?cursor={tampered}", token=orders).error_code == "invalid_cursor"
     assert api.get(path + "?limit=0", token=orders).status == 400
     assert api.get(path + "?warehouse=nowhere", token=orders).error_code == "warehouse_not_found"
 
@@ -303,3 +311,41 @@ def test_a_sku_with_a_slash_is_reached_percent_encoded(
     r = api.put(f"/v1/admin/inventory/{sku.replace('/', '%2F')}", {"warehouse": item["a"], "on_hand": 2},
                 token=inventory)
     assert r.status == 200 and r.json["sku"] == sku, r.text
+
+
+@pytest.mark.parametrize(("method", "path"), [(r.method, r.path) for r in ROUTES if r.tag == "inventory"])
+def test_fuzz_as_an_inventory_manager(
+    fuzz_schema: Any, method: str, path: str, inventory: str, db: psycopg.Connection,  # noqa: F811
+    state_query: str,  # noqa: F811
+) -> None:
+    """Whatever an inventory manager sends: never a 5xx, and a refused request changes nothing."""
+    fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {inventory}"}, db, state_query)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=5,
+)
+FIELDS = ["warehouse", "on_hand", "note", "kind", "quantity", "reference", "backorder_limit", "low_stock_threshold",
+          "priority"]
+
+
+def test_odd_bodies_for_a_real_sku_are_refused_cleanly(api: Client, inventory: str, item: dict[str, Any]) -> None:
+    """Bodies of any shape and type for an existing SKU and warehouse: never a 5xx, errors in the envelope."""
+    near_valid = {"warehouse": st.sampled_from([item["a"], item["b"].upper()]) | JSON,
+                  "kind": st.sampled_from(["receipt", "adjustment", "correction", "sale"]) | JSON,
+                  "quantity": st.integers(-10 ** 10, 10 ** 10) | JSON, "on_hand": st.integers(-5, 10 ** 10) | JSON}
+    bodies = st.fixed_dictionaries({}, optional={f: near_valid.get(f, JSON) for f in FIELDS})
+    routes = st.sampled_from([("PUT", ""), ("PATCH", ""), ("POST", "/movements")])
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(route=routes, body=bodies)
+    def run(route: tuple[str, str], body: dict[str, Any]) -> None:
+        r = api.request(route[0], f"/v1/admin/inventory/{item['sku']}{route[1]}", body, token=inventory)
+        assert r.status < 500, (route, body, r.text)
+        if r.status >= 400:
+            assert set(r.json["error"]) == {"code", "message", "details"}, r.text
+
+    run()
