@@ -5,7 +5,8 @@
 -- Triggers that read their statement's rows use transition tables (bulk loads stay set-based). PL/pgSQL
 -- plans such a query once per session, sized for the first call's rows, so every query over a transition
 -- table is written to stay cheap at any size: aggregates and set operations rather than joins between
--- transition tables, and LATERAL index probes into the big tables.
+-- transition tables, LATERAL index probes into the big tables, and EXECUTE where a join must be planned
+-- for the rows at hand.
 
 -- == the ledger: append-only, and the only way on_hand moves =========================================
 CREATE OR REPLACE FUNCTION shop.tg_stock_movements__append_only()
@@ -56,7 +57,8 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    missing record;
+    short_variant uuid;
+    short_warehouse uuid;
 BEGIN
     -- Stock coming in: added to the row, which is created when the pair is new (the new row carries its
     -- variant's backorder limit; the foreign key refuses an unknown variant).
@@ -76,29 +78,33 @@ BEGIN
 
     -- Stock going out: taken from existing rows, whose CHECKs refuse to go below zero or below what is
     -- reserved (beyond the backorder limit). In a statement of its own: an UPDATE in INSERT … ON CONFLICT
-    -- would first check the proposed row, whose on_hand (the negative delta) always fails.
-    WITH outgoing AS (
-        SELECT m.variant_id, m.warehouse_id, sum(m.quantity) AS delta
-        FROM new_movements AS m
-        GROUP BY m.variant_id, m.warehouse_id
-        HAVING sum(m.quantity) < 0
-    ),
+    -- would first check the proposed row, whose on_hand (the negative delta) always fails. Planned on each
+    -- call (EXECUTE): it joins the stock table, and a hash join planned for one bulk load would otherwise
+    -- be kept for every single movement after it in this session.
+    IF NOT EXISTS (SELECT FROM new_movements AS m WHERE m.quantity < 0) THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE $sql$
+        WITH outgoing AS (
+            SELECT m.variant_id, m.warehouse_id, sum(m.quantity) AS delta
+            FROM new_movements AS m
+            GROUP BY m.variant_id, m.warehouse_id
+            HAVING sum(m.quantity) < 0
+        ),
 
-    taken AS (
-        UPDATE shop.stock_levels AS s SET on_hand = s.on_hand + o.delta
-        FROM outgoing AS o
-        WHERE s.variant_id = o.variant_id AND s.warehouse_id = o.warehouse_id
-        RETURNING s.variant_id, s.warehouse_id
-    ),
+        taken AS (
+            UPDATE shop.stock_levels AS s SET on_hand = s.on_hand + o.delta
+            FROM outgoing AS o
+            WHERE s.variant_id = o.variant_id AND s.warehouse_id = o.warehouse_id
+            RETURNING s.variant_id, s.warehouse_id
+        )
 
-    untaken AS (
         SELECT o.variant_id, o.warehouse_id FROM outgoing AS o
         EXCEPT
         SELECT t.variant_id, t.warehouse_id FROM taken AS t
-    )
-
-    SELECT u.variant_id, u.warehouse_id INTO missing FROM untaken AS u LIMIT 1;
-    IF FOUND THEN
+        LIMIT 1
+    $sql$ INTO short_variant, short_warehouse;
+    IF short_variant IS NOT NULL THEN
         -- Nothing on hand to take from: the same refusal as the on_hand >= 0 CHECK.
         RAISE EXCEPTION USING
             ERRCODE = 'check_violation',
@@ -106,7 +112,7 @@ BEGIN
             SCHEMA = 'shop',
             TABLE = 'stock_levels',
             MESSAGE = format(
-                'no stock of variant %s in warehouse %s to take from', missing.variant_id, missing.warehouse_id
+                'no stock of variant %s in warehouse %s to take from', short_variant, short_warehouse
             );
     END IF;
     RETURN NULL;
