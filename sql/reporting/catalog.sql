@@ -11,7 +11,7 @@ SELECT
     w.code AS warehouse_code,
     coalesce(s.on_hand, 0) AS on_hand,
     coalesce(s.reserved, 0) AS reserved,
-    coalesce(s.on_hand - s.reserved, 0) AS available,
+    coalesce(shop.stock_available(s.on_hand, s.reserved), 0) AS available,
     p.status AS product_status,
     v.name AS variant_name,
     w.name AS warehouse_name,
@@ -32,8 +32,9 @@ COMMENT ON COLUMN reporting.catalog_stock.sku IS 'Stock keeping unit of the vari
 COMMENT ON COLUMN reporting.catalog_stock.warehouse_code IS 'Short code of the warehouse (unique), e.g. eu-central.';
 COMMENT ON COLUMN reporting.catalog_stock.on_hand IS 'Units physically in the warehouse, including reserved ones.';
 COMMENT ON COLUMN reporting.catalog_stock.reserved IS
-'Units promised to orders that have not shipped yet (never more than on_hand).';
-COMMENT ON COLUMN reporting.catalog_stock.available IS 'Units that can still be sold: on_hand - reserved.';
+'Units promised to orders that have not shipped yet (more than on_hand only for backorders).';
+COMMENT ON COLUMN reporting.catalog_stock.available IS
+'Units that can still be sold: on_hand - reserved (negative while backorders wait for stock).';
 COMMENT ON COLUMN reporting.catalog_stock.product_status IS
 'draft (not yet on sale), published (on sale) or archived (withdrawn).';
 COMMENT ON COLUMN reporting.catalog_stock.variant_name IS 'Display name of the variant, e.g. Medium or Black.';

@@ -114,3 +114,43 @@ COMMENT ON FUNCTION shop.name_keyset(jsonb) IS
 'or PT400 invalid_cursor.';
 REVOKE ALL ON FUNCTION shop.name_keyset(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.name_keyset(jsonb) TO postcart_staff;
+
+CREATE OR REPLACE FUNCTION shop.cursor_after(args jsonb, fields jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    page_position jsonb;
+    field record;
+BEGIN
+    IF nullif(args ->> 'cursor', '') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    page_position := shop.decode_cursor(args ->> 'cursor');
+    BEGIN
+        FOR field IN SELECT f.key, f.value AS type FROM jsonb_each_text(fields) AS f LOOP
+            IF page_position ->> field.key IS NULL THEN
+                RAISE EXCEPTION 'missing %', field.key;
+            END IF;
+            -- Cast once here, so the caller's own cast of a tampered value cannot fail later.
+            EXECUTE format('SELECT %L::%s', page_position ->> field.key, field.type::regtype);
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM shop.fail(
+            400, 'invalid_cursor',
+            jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
+            'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
+        );
+    END;
+    RETURN page_position;
+END
+$$;
+COMMENT ON FUNCTION shop.cursor_after(jsonb, jsonb) IS
+'The page position a list request continues after: NULL without args.cursor, else the decoded cursor, '
+'checked to hold every member of fields ({"name": "type"}, e.g. {"id": "uuid"}) as a value of that type; '
+'raises PT400 invalid_cursor otherwise. Returns jsonb.';
+REVOKE ALL ON FUNCTION shop.cursor_after(jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.cursor_after(jsonb, jsonb) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.cursor_after(jsonb, jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.cursor_after(jsonb, jsonb) TO postcart_staff;

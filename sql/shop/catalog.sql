@@ -97,6 +97,25 @@ FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 -- == availability: the storefront's only window on stock =============================================
 -- Anonymous callers and customers cannot read shop.stock_levels; these return numbers only. This is the
 -- one place that decides what "available" means (reservations with expiry will plug in here).
+CREATE OR REPLACE FUNCTION shop.stock_available(on_hand integer, reserved integer)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT on_hand - reserved
+$$;
+COMMENT ON FUNCTION shop.stock_available(integer, integer) IS
+'What one stock row can still sell: on_hand - reserved (negative while backorders are reserved beyond '
+'on_hand). Every availability figure is a sum of this. Returns integer.';
+REVOKE ALL ON FUNCTION shop.stock_available(integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.stock_available(integer, integer) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.stock_available(integer, integer) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.stock_available(integer, integer) TO postcart_staff;
+-- Reporting views call it too, as their reader.
+GRANT EXECUTE ON FUNCTION shop.stock_available(integer, integer) TO postcart_analyst;
+GRANT EXECUTE ON FUNCTION shop.stock_available(integer, integer) TO postcart_dba;
+
 CREATE OR REPLACE FUNCTION shop.variant_availability(variant_ids uuid[])
 RETURNS TABLE (variant_id uuid, available bigint)
 LANGUAGE sql
@@ -104,7 +123,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    SELECT ids.id, coalesce(sum(s.on_hand - s.reserved), 0)::bigint
+    SELECT ids.id, coalesce(sum(shop.stock_available(s.on_hand, s.reserved)), 0)::bigint
     FROM unnest(variant_ids) AS ids (id)
     LEFT JOIN shop.stock_levels AS s ON ids.id = s.variant_id
     GROUP BY ids.id
@@ -125,7 +144,7 @@ STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    SELECT ids.id, coalesce(sum(s.on_hand - s.reserved), 0)::bigint
+    SELECT ids.id, coalesce(sum(shop.stock_available(s.on_hand, s.reserved)), 0)::bigint
     FROM unnest(product_ids) AS ids (id)
     LEFT JOIN shop.product_variants AS v ON ids.id = v.product_id
     LEFT JOIN shop.stock_levels AS s ON v.id = s.variant_id

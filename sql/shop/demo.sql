@@ -80,14 +80,15 @@ BEGIN
         RETURN 0;
     END IF;
 
-    -- The Berlin centre has a collection counter open to the public; Newark only ships.
+    -- The Berlin centre has a collection counter open to the public; Newark only ships. Orders are
+    -- allocated from Berlin first (priority 10), then Newark (20), then the shops (default 100).
     INSERT INTO shop.warehouses (
-        code, name, line1, city, postal_code, country, latitude, longitude, pickup, listed
+        code, name, line1, city, postal_code, country, latitude, longitude, pickup, listed, priority
     ) VALUES
     ('eu-central', 'Berlin fulfilment centre', 'Am Borsigturm 100', 'Berlin', '13507', 'DE', 52.5869, 13.2836,
-        TRUE, TRUE),
+        TRUE, TRUE, 10),
     ('us-east', 'Newark fulfilment centre', '1 Port Street', 'Newark', '07114', 'US', 40.6895, -74.1745,
-        FALSE, FALSE)
+        FALSE, FALSE, 20)
     ON CONFLICT (code) DO NOTHING;
     SELECT w.id INTO eu_id FROM shop.warehouses AS w WHERE w.code = 'eu-central';
     SELECT w.id INTO us_id FROM shop.warehouses AS w WHERE w.code = 'us-east';
@@ -267,13 +268,25 @@ BEGIN
                     on_hand_eu := (product_number * 7 + variant.i * 11) % 23;
                     on_hand_us := (product_number * 5 + variant.i * 3) % 17;
                 END IF;
-                INSERT INTO shop.stock_levels (variant_id, warehouse_id, on_hand, reserved) VALUES
-                (variant_id, eu_id, on_hand_eu, on_hand_eu / 4),
-                (variant_id, us_id, on_hand_us, on_hand_us / 5);
+                -- Stock arrives through the ledger (which creates the stock rows); a sold-out pair still
+                -- gets its empty row.
+                INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity, note)
+                SELECT variant_id, s.warehouse_id, 'receipt', s.quantity, 'Demo opening stock'
+                FROM (VALUES (eu_id, on_hand_eu), (us_id, on_hand_us)) AS s (warehouse_id, quantity)
+                WHERE s.quantity > 0;
+                INSERT INTO shop.stock_levels (variant_id, warehouse_id) VALUES (variant_id, eu_id), (variant_id, us_id)
+                ON CONFLICT DO NOTHING;
             END LOOP;
         END LOOP;
     END LOOP;
     PERFORM shop.load_demo_tax_shipping();
+
+    -- Some stock is reserved, as if orders were waiting: a quarter in Berlin, a fifth in Newark.
+    UPDATE shop.stock_levels AS s SET reserved = s.on_hand / CASE WHEN s.warehouse_id = eu_id THEN 4 ELSE 5 END
+    WHERE s.warehouse_id IN (eu_id, us_id);
+
+    -- Hoodies are watched: at 5 or fewer available a stock.low event is written (reporting.low_stock).
+    UPDATE shop.product_variants AS v SET low_stock_threshold = 5 WHERE v.sku LIKE 'HD-%';
 
     RETURN product_number;
 END
@@ -281,7 +294,8 @@ $$;
 COMMENT ON FUNCTION shop.load_demo_catalog() IS
 'Fills an empty catalog with a deterministic demo store: 50 products in Apparel (T-shirts, Hoodies), '
 'Home (Mugs, Posters) and Accessories (Bags, Caps), 2-4 variants each with EUR and USD prices, stock '
-'in two warehouses (some variants sold out), two drafts and one archived product, and the demo stores of '
+'received through the ledger into two warehouses (some variants sold out, some reserved), a low-stock '
+'threshold of 5 on hoodies, two drafts and one archived product, and the demo stores of '
 'shop.load_demo_stores(). Does nothing when any '
 'product exists. Returns the number of products created (0 when the catalog was not empty). Then loads '
 'the demo tax rates, shipping and variant weights (shop.load_demo_tax_shipping()).';

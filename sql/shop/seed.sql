@@ -121,11 +121,18 @@ BEGIN
     INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id
     CROSS JOIN (VALUES ('EUR', 1.0), ('USD', 1.08)) AS cur (code, rate);
 
-    -- Stock: about one variant in eight is sold out.
-    INSERT INTO shop.stock_levels (variant_id, warehouse_id, on_hand)
-    SELECT pv.id, v_warehouse, CASE WHEN (s.n + pv.position) % 8 = 0 THEN 0 ELSE 1 + (s.n * 31 + pv.position) % 60 END
+    -- Stock, received through the ledger in one statement (its trigger creates the stock rows); about one
+    -- variant in eight is sold out and only gets an empty stock row.
+    INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity, note)
+    SELECT pv.id, v_warehouse, 'receipt', 1 + (s.n * 31 + pv.position) % 60, 'Seed stock'
     FROM seed_products AS s
-    INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id;
+    INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id
+    WHERE (s.n + pv.position) % 8 <> 0;
+    INSERT INTO shop.stock_levels (variant_id, warehouse_id)
+    SELECT pv.id, v_warehouse
+    FROM seed_products AS s
+    INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id
+    WHERE (s.n + pv.position) % 8 = 0;
 
     RETURN p_products;
 END

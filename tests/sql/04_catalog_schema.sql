@@ -26,13 +26,14 @@ SELECT policies_are('shop', 'products',
           'products_update_catalog', 'products_delete_catalog']);
 SELECT policies_are('shop', 'product_variants',
     ARRAY['product_variants_owner_all', 'product_variants_select_published', 'product_variants_select_staff',
-          'product_variants_insert_catalog', 'product_variants_update_catalog', 'product_variants_delete_catalog']);
+          'product_variants_insert_catalog', 'product_variants_update_catalog', 'product_variants_delete_catalog',
+          'product_variants_update_inventory_manager']);
 SELECT policies_are('shop', 'variant_prices',
     ARRAY['variant_prices_owner_all', 'variant_prices_select_published', 'variant_prices_select_staff',
           'variant_prices_insert_catalog', 'variant_prices_update_catalog', 'variant_prices_delete_catalog']);
 SELECT policies_are('shop', 'warehouses', ARRAY[
     'warehouses_owner_all', 'warehouses_select_staff', 'warehouses_select_listed',
-    'warehouses_insert_catalog_manager', 'warehouses_update_catalog_manager'
+    'warehouses_insert_catalog_manager', 'warehouses_update_catalog_manager', 'warehouses_update_inventory_manager'
 ]);
 SELECT policies_are('shop', 'stock_levels', ARRAY['stock_levels_owner_all', 'stock_levels_select_staff']);
 
@@ -88,8 +89,11 @@ INSERT INTO shop.variant_prices (variant_id, currency, amount) VALUES
 ('b0000000-0000-4000-8000-000000000003', 'EUR', 3000);
 INSERT INTO shop.warehouses (id, code, name) VALUES
 ('d0000000-0000-4000-8000-000000000001', 'tst4-wh', 'Tst4 warehouse');
-INSERT INTO shop.stock_levels (variant_id, warehouse_id, on_hand, reserved) VALUES
-('b0000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-000000000001', 5, 2);
+-- Stock arrives through the ledger (migration 0023); reservations are set on the stock row.
+INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity) VALUES
+('b0000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-000000000001', 'receipt', 5);
+UPDATE shop.stock_levels SET reserved = 2
+WHERE variant_id = 'b0000000-0000-4000-8000-000000000001' AND warehouse_id = 'd0000000-0000-4000-8000-000000000001';
 
 -- == constraints and triggers =======================================================================
 SELECT throws_ok(

@@ -93,15 +93,25 @@ INSERT INTO shop.warehouses (id, code, name) VALUES
 ('d5000000-0000-4000-8000-000000000001', 'tst5-a', 'Tst5 A'),
 ('d5000000-0000-4000-8000-000000000002', 'tst5-b', 'Tst5 B');
 -- Product 1: variant 1 has 2 + 3 - 2 = 3 available, variant 2 none; product 2 nothing at all.
-INSERT INTO shop.stock_levels (variant_id, warehouse_id, on_hand, reserved)
-SELECT v.id, w.id, CASE WHEN v.sku = 'TST5-1-1' AND w.code = 'tst5-a' THEN 2
-                        WHEN v.sku = 'TST5-1-1' THEN 3
-                        WHEN v.sku LIKE 'TST5-1-%' OR v.sku LIKE 'TST5-2-%' THEN 0
-                        ELSE 10 END,
-       CASE WHEN v.sku = 'TST5-1-1' AND w.code = 'tst5-b' THEN 2 ELSE 0 END
+-- Stock arrives through the ledger (migration 0023), which creates the stock rows; empty pairs get an
+-- empty row; then the reservations.
+INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity)
+SELECT v.id, w.id, 'receipt', CASE WHEN v.sku = 'TST5-1-1' AND w.code = 'tst5-a' THEN 2
+                                   WHEN v.sku = 'TST5-1-1' THEN 3
+                                   ELSE 10 END
 FROM shop.product_variants AS v
 CROSS JOIN shop.warehouses AS w
-WHERE v.sku LIKE 'TST5-%' AND w.code LIKE 'tst5-%';
+WHERE v.sku LIKE 'TST5-%' AND w.code LIKE 'tst5-%'
+    AND NOT (v.sku <> 'TST5-1-1' AND (v.sku LIKE 'TST5-1-%' OR v.sku LIKE 'TST5-2-%'));
+INSERT INTO shop.stock_levels (variant_id, warehouse_id)
+SELECT v.id, w.id
+FROM shop.product_variants AS v
+CROSS JOIN shop.warehouses AS w
+WHERE v.sku LIKE 'TST5-%' AND w.code LIKE 'tst5-%'
+ON CONFLICT DO NOTHING;
+UPDATE shop.stock_levels AS s SET reserved = 2
+FROM shop.product_variants AS v, shop.warehouses AS w
+WHERE s.variant_id = v.id AND s.warehouse_id = w.id AND v.sku = 'TST5-1-1' AND w.code = 'tst5-b';
 
 -- == as an anonymous caller =========================================================================
 SET LOCAL ROLE postcart_anon;

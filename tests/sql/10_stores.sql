@@ -15,7 +15,7 @@ SELECT ok(
 );
 SELECT policies_are('shop', 'warehouses', ARRAY[
     'warehouses_owner_all', 'warehouses_select_staff', 'warehouses_select_listed',
-    'warehouses_insert_catalog_manager', 'warehouses_update_catalog_manager'
+    'warehouses_insert_catalog_manager', 'warehouses_update_catalog_manager', 'warehouses_update_inventory_manager'
 ]);
 SELECT is(
     (SELECT am.amname::text FROM pg_class AS c INNER JOIN pg_am AS am ON c.relam = am.oid

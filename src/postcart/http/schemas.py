@@ -798,3 +798,101 @@ class Collection(Model):
 class ImportResult(Model):
     created: int = Field(description="Products created")
     updated: int = Field(description="Products updated")
+
+
+# -- inventory (docs/inventory.md) ----------------------------------------------------------------
+class StockLevel(Model):
+    sku: str
+    warehouse: str = Field(description="Warehouse code", examples=["eu-central"])
+    on_hand: int = Field(description="Units physically there: the sum of the ledger's movements")
+    reserved: int = Field(description="Units promised to orders not yet shipped")
+    available: int = Field(description="on_hand - reserved (negative while backorders wait for stock)")
+
+
+class SetStockRequest(Model):
+    warehouse: str = Field(description="Warehouse code", examples=["eu-central"])
+    on_hand: int = Field(ge=0, le=1000000000, description="The counted quantity; the difference is recorded as "
+                                                          "an adjustment movement")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class WarehouseStock(Model):
+    warehouse: str
+    priority: int = Field(description="Allocation order: lowest first")
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class Inventory(Model):
+    sku: str
+    variant_id: UUID
+    product_id: UUID
+    on_hand: int
+    reserved: int
+    available: int = Field(description="Over all warehouses: the storefront's availability")
+    backorder_limit: int = Field(description="Units that may be reserved beyond on_hand in each warehouse")
+    low_stock_threshold: int | None = Field(description="stock.low is written at or below this; null: no alert")
+    low_stock: bool = Field(description="At or below the threshold (its stock.low event was written)")
+    warehouses: list[WarehouseStock] = Field(description="Warehouses that hold or held the SKU, in allocation order")
+
+
+class InventorySettings(Model):
+    backorder_limit: int | None = Field(default=None, ge=0, le=1000000000,
+                                        description="Units that may be reserved beyond on_hand per warehouse")
+    low_stock_threshold: int | None = Field(default=None, ge=0, le=1000000000,
+                                            description="Alert level; null removes the alert")
+
+
+class MovementRequest(Model):
+    warehouse: str = Field(description="Warehouse code", examples=["eu-central"])
+    kind: Literal["receipt", "adjustment", "correction"] = Field(
+        description="Sales and returns are recorded by orders")
+    quantity: int = Field(ge=-1000000000, le=1000000000,
+                          description="Units in (> 0) or out (< 0), never 0; > 0 for a receipt")
+    reference: str | None = Field(default=None, max_length=200, description="E.g. a delivery note number")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class Movement(Model):
+    id: UUID
+    sku: str
+    warehouse: str
+    kind: Literal["receipt", "adjustment", "sale", "return", "correction"]
+    quantity: int
+    reference: str | None
+    note: str | None
+    staff_id: UUID | None = Field(description="The staff member who recorded it; null for the system")
+    created_at: datetime
+
+
+class MovementResponse(Model):
+    movement: Movement
+    stock: StockLevel
+
+
+class MovementQuery(ListQuery):
+    warehouse: str | None = Field(default=None, description="Only this warehouse's movements (code)")
+
+
+class MovementList(Model):
+    items: list[Movement] = Field(description="Newest first")
+    next_cursor: str | None
+
+
+class Warehouse(Model):
+    id: UUID
+    code: str
+    name: str
+    priority: int = Field(description="Allocation order: lowest first")
+    pickup: bool
+    listed: bool
+
+
+class WarehouseList(Model):
+    items: list[Warehouse] = Field(description="In allocation order (priority, then code)")
+    next_cursor: str | None
+
+
+class WarehousePriorityRequest(Model):
+    priority: int = Field(ge=0, le=1000000, description="Allocation order: lowest first")
