@@ -94,21 +94,23 @@ DELETE FROM shop.product_variants WHERE id = 'f1300000-0000-4000-8000-0000000000
 SELECT is(pg_temp.listed('f1300000-0000-4000-8000-000000000001', now()), '9000-10000',
     'product_variants: deleting a variant narrows it again');
 
--- stock_levels
+-- stock_levels (on_hand moves only through the ledger, shop.stock_movements)
 INSERT INTO shop.warehouses (id, code, name) VALUES
 ('f1300000-0000-4000-8000-0000000000b1', 'tst13-a', 'Tst13 A'),
 ('f1300000-0000-4000-8000-0000000000b2', 'tst13-b', 'Tst13 B');
-INSERT INTO shop.stock_levels (variant_id, warehouse_id, on_hand, reserved) VALUES
-('f1300000-0000-4000-8000-0000000000a1', 'f1300000-0000-4000-8000-0000000000b1', 5, 1),
-('f1300000-0000-4000-8000-0000000000a2', 'f1300000-0000-4000-8000-0000000000b2', 3, 0);
+INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity) VALUES
+('f1300000-0000-4000-8000-0000000000a1', 'f1300000-0000-4000-8000-0000000000b1', 'receipt', 5),
+('f1300000-0000-4000-8000-0000000000a2', 'f1300000-0000-4000-8000-0000000000b2', 'receipt', 3);
+UPDATE shop.stock_levels SET reserved = 1 WHERE variant_id = 'f1300000-0000-4000-8000-0000000000a1';
 SELECT is((SELECT l.available FROM shop.product_listings AS l WHERE l.product_id = 'f1300000-0000-4000-8000-000000000001'),
-    7::bigint, 'stock_levels: inserts count on_hand - reserved over variants and warehouses');
+    7::bigint, 'stock_levels: new stock rows count on_hand - reserved over variants and warehouses');
 UPDATE shop.stock_levels SET reserved = 5 WHERE variant_id = 'f1300000-0000-4000-8000-0000000000a1';
 SELECT is((SELECT l.available FROM shop.product_listings AS l WHERE l.product_id = 'f1300000-0000-4000-8000-000000000001'),
     3::bigint, 'stock_levels: a reservation lowers availability');
-DELETE FROM shop.stock_levels WHERE variant_id = 'f1300000-0000-4000-8000-0000000000a2';
+INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity) VALUES
+('f1300000-0000-4000-8000-0000000000a2', 'f1300000-0000-4000-8000-0000000000b2', 'sale', -3);
 SELECT is((SELECT l.available FROM shop.product_listings AS l WHERE l.product_id = 'f1300000-0000-4000-8000-000000000001'),
-    0::bigint, 'stock_levels: a delete takes its stock away');
+    0::bigint, 'stock_levels: a sale takes its stock away');
 SELECT is(
     (SELECT l.available FROM shop.product_listings AS l WHERE l.product_id = 'f1300000-0000-4000-8000-000000000001'),
     (SELECT a.available FROM shop.product_availability(ARRAY['f1300000-0000-4000-8000-000000000001'::uuid]) AS a),
