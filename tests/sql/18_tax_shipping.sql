@@ -244,8 +244,10 @@ SELECT throws_ok(
     $$INSERT INTO shop.tax_classes (code, name) VALUES ('Luxury Goods', 'Luxury')$$, '23514', NULL,
     'a tax class code is lower-case words joined by hyphens'
 );
-SELECT throws_ok(
-    $$DELETE FROM shop.tax_classes WHERE code = 'reduced'$$, '23503', NULL, 'a class with rates cannot be deleted'
+SELECT throws_matching(
+    -- 23503 up to PostgreSQL 17, 23001 (restrict_violation) from 18: the message names the constraint in both.
+    $$DELETE FROM shop.tax_classes WHERE code = 'reduced'$$, 'violates (RESTRICT setting of )?foreign key constraint',
+    'a class with rates cannot be deleted'
 );
 SELECT is(
     (SELECT array_agg(code ORDER BY code) FROM shop.tax_classes WHERE code IN ('standard', 'reduced', 'zero')),
@@ -433,9 +435,9 @@ SELECT throws_ok(
       VALUES ('e18a0000-0000-4000-8000-000000000001', -1, 0, 1)$$,
     '23514', NULL, 'a tier''s lower bound is not negative'
 );
-SELECT throws_ok(
-    $$DELETE FROM shop.shipping_zones WHERE id = 'e1800000-0000-4000-8000-000000000001'$$, '23503', NULL,
-    'a zone with methods cannot be deleted'
+SELECT throws_matching(
+    $$DELETE FROM shop.shipping_zones WHERE id = 'e1800000-0000-4000-8000-000000000001'$$,
+    'violates (RESTRICT setting of )?foreign key constraint', 'a zone with methods cannot be deleted'
 );
 
 -- == who reads and writes ==========================================================================

@@ -38,6 +38,8 @@ class ApiError(Exception):
 _SQLSTATES: list[tuple[str, int, str, str]] = [
     ("23505", 409, "conflict", "The request conflicts with existing data."),
     ("23503", 409, "conflict", "The request refers to data that does not exist or is still in use."),
+    # PostgreSQL 18 reports a RESTRICT foreign key as restrict_violation, 15-17 as 23503.
+    ("23001", 409, "conflict", "The request refers to data that is still in use."),
     ("23P01", 409, "conflict", "The request overlaps with existing data."),
     ("23514", 422, "validation_failed", "A value breaks a rule of the data."),
     ("23502", 422, "validation_failed", "A required value is missing."),
