@@ -369,7 +369,7 @@ COMMENT ON FUNCTION shop.tg_products__queue_listing() IS
 'AFTER INSERT/UPDATE statement trigger on shop.products: queues the rewrite of the products'' listings. '
 'Returns NULL.';
 
-CREATE OR REPLACE FUNCTION shop.tg_product_variants__queue_listing()
+CREATE OR REPLACE FUNCTION shop.tg__queue_product_listings()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -389,33 +389,10 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION shop.tg_product_variants__queue_listing() IS
-'AFTER INSERT/UPDATE/DELETE statement trigger on shop.product_variants: queues the rewrite of the '
-'listings of the variants'' products (old and new). Returns NULL.';
-
-CREATE OR REPLACE FUNCTION shop.tg_variant_prices__queue_listing()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, extensions, pg_temp
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM shop.queue_listing_refresh(ARRAY(SELECT n.product_id FROM new_rows AS n));
-    ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM shop.queue_listing_refresh(
-            ARRAY(SELECT n.product_id FROM new_rows AS n UNION SELECT o.product_id FROM old_rows AS o)
-        );
-    ELSE
-        PERFORM shop.queue_listing_refresh(ARRAY(SELECT o.product_id FROM old_rows AS o));
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_variant_prices__queue_listing() IS
-'AFTER INSERT/UPDATE/DELETE statement trigger on shop.variant_prices: queues the rewrite of the listings '
-'of the prices'' products. Returns NULL.';
+COMMENT ON FUNCTION shop.tg__queue_product_listings() IS
+'AFTER INSERT/UPDATE/DELETE statement trigger on a table whose rows carry product_id (shop.product_variants, '
+'shop.variant_prices, shop.collection_products): queues the rewrite of the listings of those products, old '
+'and new. Returns NULL.';
 
 CREATE OR REPLACE FUNCTION shop.tg_price_list_prices__queue_listing()
 RETURNS trigger
@@ -522,30 +499,6 @@ COMMENT ON FUNCTION shop.tg_categories__queue_listing() IS
 'AFTER UPDATE statement trigger on shop.categories: when a category is renamed or moved, queues the '
 'rewrite of the listings of every product in it or below it. Returns NULL.';
 
-CREATE OR REPLACE FUNCTION shop.tg_collection_products__queue_listing()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, extensions, pg_temp
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM shop.queue_listing_refresh(ARRAY(SELECT n.product_id FROM new_rows AS n));
-    ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM shop.queue_listing_refresh(
-            ARRAY(SELECT n.product_id FROM new_rows AS n UNION SELECT o.product_id FROM old_rows AS o)
-        );
-    ELSE
-        PERFORM shop.queue_listing_refresh(ARRAY(SELECT o.product_id FROM old_rows AS o));
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION shop.tg_collection_products__queue_listing() IS
-'AFTER INSERT/UPDATE/DELETE statement trigger on shop.collection_products: queues the rewrite of the '
-'listings of the products that joined or left a collection. Returns NULL.';
-
 CREATE OR REPLACE FUNCTION shop.tg_stock_levels__listing_available()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -588,20 +541,20 @@ CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.products
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_products__queue_listing();
 
 CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.product_variants
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_product_variants__queue_listing();
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.product_variants
 REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_product_variants__queue_listing();
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.product_variants
-REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_product_variants__queue_listing();
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 
 CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.variant_prices
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_variant_prices__queue_listing();
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.variant_prices
 REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_variant_prices__queue_listing();
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.variant_prices
-REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_variant_prices__queue_listing();
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 
 CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.price_list_prices
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_price_list_prices__queue_listing();
@@ -624,12 +577,12 @@ REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_categories__queue_listing();
 
 CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.collection_products
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_collection_products__queue_listing();
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 CREATE OR REPLACE TRIGGER listing_update AFTER UPDATE ON shop.collection_products
 REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
-FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_collection_products__queue_listing();
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 CREATE OR REPLACE TRIGGER listing_delete AFTER DELETE ON shop.collection_products
-REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_collection_products__queue_listing();
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__queue_product_listings();
 
 CREATE OR REPLACE TRIGGER listing_available_insert AFTER INSERT ON shop.stock_levels
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_stock_levels__listing_available();
@@ -648,12 +601,10 @@ DEFERRABLE INITIALLY IMMEDIATE
 FOR EACH ROW EXECUTE FUNCTION shop.tg_product_listing_flushes__flush();
 
 REVOKE ALL ON FUNCTION shop.tg_products__queue_listing() FROM PUBLIC;
-REVOKE ALL ON FUNCTION shop.tg_product_variants__queue_listing() FROM PUBLIC;
-REVOKE ALL ON FUNCTION shop.tg_variant_prices__queue_listing() FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.tg__queue_product_listings() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_price_list_prices__queue_listing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_markdowns__queue_listing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_categories__queue_listing() FROM PUBLIC;
-REVOKE ALL ON FUNCTION shop.tg_collection_products__queue_listing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_stock_levels__listing_available() FROM PUBLIC;
 
 -- == first deploy ====================================================================================
