@@ -284,9 +284,13 @@ COMMENT ON TABLE shop.order_transitions IS
 'The order status machine: the only status changes a trigger on shop.orders allows (any other is PT409 '
 'invalid_transition, from the API and from plain SQL alike). Readable by everyone; a DBA may extend it.';
 
+-- The foreign keys to the order and its lines are deferrable: checkout writes lines, allocations and
+-- redemptions first and the order row (with its number, from the one counter row) last, so it holds the
+-- counter's lock for as short a time as possible.
 CREATE TABLE shop.order_items (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    order_id uuid NOT NULL REFERENCES shop.orders (id) ON DELETE CASCADE,
+    order_id uuid NOT NULL REFERENCES shop.orders (id) ON DELETE CASCADE
+    DEFERRABLE INITIALLY IMMEDIATE,
     position integer NOT NULL,
     variant_id uuid REFERENCES shop.product_variants (id) ON DELETE SET NULL,
     product_id uuid REFERENCES shop.products (id) ON DELETE SET NULL,
@@ -321,7 +325,8 @@ COMMENT ON TABLE shop.order_items IS
 -- Where each line's units are reserved: checkout allocates by warehouse priority (a line may split).
 -- The sum of the open allocations of a (variant, warehouse) is its stock row's reserved.
 CREATE TABLE shop.order_allocations (
-    order_item_id uuid NOT NULL REFERENCES shop.order_items (id) ON DELETE CASCADE,
+    order_item_id uuid NOT NULL REFERENCES shop.order_items (id) ON DELETE CASCADE
+    DEFERRABLE INITIALLY IMMEDIATE,
     warehouse_id uuid NOT NULL REFERENCES shop.warehouses (id),
     variant_id uuid NOT NULL REFERENCES shop.product_variants (id),
     quantity integer NOT NULL,
@@ -344,7 +349,8 @@ COMMENT ON TABLE shop.order_allocations IS
 CREATE TABLE shop.promotion_redemptions (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     promotion_id uuid NOT NULL REFERENCES shop.promotions (id) ON DELETE RESTRICT,
-    order_id uuid NOT NULL REFERENCES shop.orders (id) ON DELETE CASCADE,
+    order_id uuid NOT NULL REFERENCES shop.orders (id) ON DELETE CASCADE
+    DEFERRABLE INITIALLY IMMEDIATE,
     customer_id uuid REFERENCES auth.accounts (id) ON DELETE SET NULL,
     email extensions.citext NOT NULL,
     amount bigint NOT NULL,
