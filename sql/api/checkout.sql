@@ -1,0 +1,198 @@
+-- POST /v1/carts/{id}/checkout (docs/orders.md, "Checkout"): the whole of placing an order, in the one
+-- transaction of the request. The order of work is chosen for correctness under races and for short lock
+-- holds: the cart row first (two checkouts of one cart queue), then the stock rows (in one global order),
+-- then the promotions' usage, and the order-number counter last of all.
+
+CREATE OR REPLACE FUNCTION api.checkout(args jsonb, derived jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    cart shop.carts;
+    quote jsonb;
+    fields jsonb := '{}';
+    method shop.payment_methods;
+    buyer_id uuid := auth.current_customer_id();
+    buyer_email extensions.citext;
+    new_order_id uuid := gen_random_uuid();
+    item_ids uuid[];
+    stale jsonb;
+    order_number bigint;
+BEGIN
+    -- -- the client's arguments ----------------------------------------------------------------------
+    IF jsonb_typeof(args -> 'payment_method') IS DISTINCT FROM 'string' THEN
+        fields := fields || '{"payment_method": "is required: manual, cash_on_delivery or card"}';
+    ELSE
+        SELECT pm.* INTO method FROM shop.payment_methods AS pm
+        WHERE pm.code = args ->> 'payment_method' AND pm.active;
+        IF method.code IS NULL THEN
+            fields := fields || jsonb_build_object(
+                'payment_method', 'is not a payment method of this store: '
+                || (SELECT string_agg(pm.code, ', ' ORDER BY pm.code) FROM shop.payment_methods AS pm WHERE pm.active)
+            );
+        END IF;
+    END IF;
+    IF args ? 'email' AND (
+        jsonb_typeof(args -> 'email') <> 'string' OR NOT auth.email_is_valid(args ->> 'email')
+    ) THEN
+        fields := fields || '{"email": "is not a valid e-mail address"}';
+    END IF;
+    IF fields <> '{}' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed', jsonb_build_object('fields', fields),
+            'Some checkout fields are invalid; details.fields says which and why.'
+        );
+    END IF;
+
+    -- -- the cart: the caller's own, open; locked so a second checkout of it waits and then finds it ordered
+    cart := shop.caller_cart(args ->> 'id', decode(derived ->> 'cart_token_sha256', 'hex'), TRUE);
+
+    IF buyer_id IS NOT NULL THEN
+        SELECT a.email INTO buyer_email FROM auth.accounts AS a WHERE a.id = buyer_id;
+    ELSE
+        buyer_email := coalesce(args ->> 'email', cart.email);
+        IF buyer_email IS NULL THEN
+            PERFORM shop.fail(
+                422, 'validation_failed', '{"fields": {"email": "is required for a guest checkout"}}'::jsonb,
+                'Send the e-mail address the order confirmation goes to.'
+            );
+        END IF;
+    END IF;
+
+    -- -- the current prices, discounts, shipping and tax, and what blocks the order --------------------
+    quote := shop.price_cart(cart.id);
+    IF jsonb_array_length(quote -> 'lines') = 0 THEN
+        PERFORM shop.fail(409, 'cart_empty', '{}'::jsonb, 'Add something to the cart before checking out.');
+    END IF;
+    IF cart.shipping_address IS NULL THEN
+        PERFORM shop.fail(
+            409, 'shipping_address_required', '{}'::jsonb, 'Set the cart''s shipping address before checking out.'
+        );
+    END IF;
+    IF quote -> 'shipping' IS NULL OR jsonb_typeof(quote -> 'shipping') = 'null' THEN
+        PERFORM shop.fail(
+            409, 'shipping_method_required', '{}'::jsonb,
+            'Choose one of GET /v1/carts/{id}/shipping-methods with PUT /v1/carts/{id}/shipping-method.'
+        );
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('item_id', l ->> 'item_id', 'sku', l ->> 'sku'))
+    INTO stale
+    FROM jsonb_array_elements(quote -> 'lines') AS l
+    WHERE jsonb_typeof(l -> 'unit_price') IS DISTINCT FROM 'number';
+    IF stale IS NOT NULL THEN
+        PERFORM shop.fail(
+            409, 'not_for_sale', jsonb_build_object('items', stale),
+            'Some lines are no longer sold in this currency; remove them from the cart.'
+        );
+    END IF;
+    IF jsonb_array_length(quote -> 'problems') > 0 THEN
+        PERFORM shop.fail(
+            409, 'cart_not_ready', jsonb_build_object('problems', quote -> 'problems'),
+            'The cart cannot be ordered as it is; details.problems says why.'
+        );
+    END IF;
+    -- A price shown to the customer that no longer holds: they must see the new one first (any change to
+    -- the cart, or GET and PATCH of the line, quotes the current prices again).
+    SELECT jsonb_agg(jsonb_build_object(
+        'item_id', l ->> 'item_id', 'sku', l ->> 'sku',
+        'quoted_unit_price', jsonb_build_object('amount', (l ->> 'quoted_unit_price')::bigint, 'currency', cart.currency),
+        'unit_price', jsonb_build_object('amount', (l ->> 'unit_price')::bigint, 'currency', cart.currency)
+    ))
+    INTO stale
+    FROM jsonb_array_elements(quote -> 'lines') AS l
+    WHERE (l ->> 'unit_price')::bigint <> (l ->> 'quoted_unit_price')::bigint;
+    IF stale IS NOT NULL THEN
+        PERFORM shop.fail(
+            409, 'price_changed', jsonb_build_object('items', stale),
+            'Prices changed since the cart was last shown; show the cart again and confirm.'
+        );
+    END IF;
+
+    -- -- stock: every line or none (PT409 out_of_stock names each short cart item) ------------------
+    -- Line i of the quote becomes order item item_ids[i]. The order row is written last (see the top), so
+    -- the foreign keys to it wait until then.
+    item_ids := ARRAY(SELECT gen_random_uuid() FROM jsonb_array_elements(quote -> 'lines'));
+    SET CONSTRAINTS
+    shop.order_items_order_id_fkey,
+    shop.order_allocations_order_item_id_fkey,
+    shop.promotion_redemptions_order_id_fkey
+    DEFERRED;
+    INSERT INTO shop.order_allocations (order_item_id, warehouse_id, variant_id, quantity)
+    SELECT item_ids[r.line], r.warehouse_id, r.variant_id, r.quantity
+    FROM shop.reserve_stock(
+        ARRAY(SELECT (l ->> 'variant_id')::uuid FROM jsonb_array_elements(quote -> 'lines') AS l),
+        ARRAY(SELECT (l ->> 'quantity')::integer FROM jsonb_array_elements(quote -> 'lines') AS l),
+        ARRAY(SELECT (l ->> 'item_id')::uuid FROM jsonb_array_elements(quote -> 'lines') AS l)
+    ) AS r;
+
+    -- -- the snapshot -----------------------------------------------------------------------------------
+    INSERT INTO shop.order_items (
+        id, order_id, position, variant_id, product_id, sku, name, quantity, unit_price, discount, line_total,
+        tax_class, tax_rate_percent, tax
+    )
+    SELECT
+        item_ids[l.n], new_order_id, l.n, (l.line ->> 'variant_id')::uuid, (l.line ->> 'product_id')::uuid,
+        l.line ->> 'sku', l.line ->> 'name', (l.line ->> 'quantity')::integer, (l.line ->> 'unit_price')::bigint,
+        (l.line ->> 'discount')::bigint, (l.line ->> 'line_total')::bigint, l.line ->> 'tax_class',
+        coalesce((l.line ->> 'tax_rate_percent')::numeric, 0), coalesce((l.line ->> 'tax')::bigint, 0)
+    FROM jsonb_array_elements(quote -> 'lines') WITH ORDINALITY AS l (line, n);
+
+    -- Usage limits: one conditional UPDATE per limited promotion (PT409 coupon_exhausted when used up).
+    PERFORM shop.redeem_promotions(new_order_id, buyer_id, buyer_email, quote -> 'promotions');
+
+    -- Last: the number (the counter's row lock is held from here to commit) and the order row.
+    order_number := shop.next_order_number();
+    INSERT INTO shop.orders (
+        id, number, customer_id, cart_id, email, currency, payment_method, prices_include_tax, subtotal,
+        discount_total, shipping_total, tax_total, total, shipping_address, shipping_method_id,
+        shipping_method_code, shipping_method_name, shipping_tax, coupon_code, payment_due_at
+    )
+    VALUES (
+        new_order_id, order_number, buyer_id, cart.id, buyer_email, cart.currency, method.code,
+        (quote ->> 'prices_include_tax')::boolean, (quote ->> 'subtotal')::bigint,
+        (quote ->> 'discount_total')::bigint, (quote ->> 'shipping_total')::bigint, (quote ->> 'tax_total')::bigint,
+        (quote ->> 'total')::bigint, cart.shipping_address, (quote -> 'shipping' ->> 'method_id')::uuid,
+        quote -> 'shipping' ->> 'code', quote -> 'shipping' ->> 'name',
+        coalesce((quote -> 'shipping' ->> 'tax')::bigint, 0),
+        (SELECT p.code FROM shop.promotions AS p WHERE p.id = cart.coupon_id),
+        now() + method.unpaid_cancel_after
+    );
+    SET CONSTRAINTS
+    shop.order_items_order_id_fkey,
+    shop.order_allocations_order_item_id_fkey,
+    shop.promotion_redemptions_order_id_fkey
+    IMMEDIATE;
+
+    UPDATE shop.carts AS c
+    SET status = 'ordered', order_id = new_order_id, email = buyer_email, updated_at = now()
+    WHERE c.id = cart.id;
+
+    PERFORM integration.emit('order.created', new_order_id, jsonb_build_object(
+        'order_id', new_order_id, 'number', order_number, 'customer_id', buyer_id, 'email', buyer_email,
+        'currency', cart.currency, 'total', (quote ->> 'total')::bigint, 'payment_method', method.code,
+        'items', (
+            SELECT jsonb_agg(jsonb_build_object('sku', l ->> 'sku', 'quantity', (l ->> 'quantity')::integer))
+            FROM jsonb_array_elements(quote -> 'lines') AS l
+        )
+    ));
+
+    RETURN jsonb_build_object('order', shop.order_json(new_order_id));
+END
+$$;
+COMMENT ON FUNCTION api.checkout(jsonb, jsonb) IS
+'POST /v1/carts/{id}/checkout {payment_method, email?} (+ Idempotency-Key; X-Cart-Token for a guest cart): '
+'places the caller''s open cart as an order in one transaction. Checks: a known active payment method, '
+'an e-mail (the customer''s own, else email or the cart''s), a non-empty cart with a shipping address and '
+'method, every line still for sale, no problem reported by shop.price_cart, and every quoted price still '
+'current. Then reserves stock for every line or none (shop.reserve_stock: warehouse priority, lines may '
+'split), snapshots lines, discounts, tax and totals, redeems the promotions within their usage limits, takes '
+'the next gapless order number and emits order.created. Returns 201 {order}. Errors: PT422 '
+'validation_failed (details.fields: payment_method, email), PT404 cart_not_found, PT409 cart_not_open, '
+'cart_empty, shipping_address_required, shipping_method_required, not_for_sale, cart_not_ready '
+'(details.problems), price_changed (details.items: item_id, sku, quoted_unit_price, unit_price), '
+'out_of_stock (details.items: item_id, variant_id, sku, requested, available), coupon_exhausted.';
+REVOKE ALL ON FUNCTION api.checkout(jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.checkout(jsonb, jsonb) TO postcart_anon, postcart_customer;
