@@ -469,12 +469,21 @@ BEGIN
     FOR NO KEY UPDATE;
 
     IF target.id IS NULL THEN
-        -- No cart of their own: the guest cart becomes theirs, and its token stops working.
-        UPDATE shop.carts AS c
-        SET customer_id = p_account_id, token_hash = NULL, expires_at = now() + shop.cart_lifetime()
-        WHERE c.id = guest.id;
-        target := guest;
-    ELSE
+        -- No cart of their own: the guest cart becomes theirs, and its token stops working. A cart the
+        -- customer made meanwhile (POST /v1/carts elsewhere) wins the one-open-cart index: merge into it.
+        BEGIN
+            UPDATE shop.carts AS c
+            SET customer_id = p_account_id, token_hash = NULL, expires_at = now() + shop.cart_lifetime()
+            WHERE c.id = guest.id;
+            target := guest;
+        EXCEPTION WHEN unique_violation THEN
+            SELECT c.* INTO target
+            FROM shop.carts AS c
+            WHERE c.customer_id = p_account_id AND c.status = 'open'
+            FOR NO KEY UPDATE;
+        END;
+    END IF;
+    IF target.id IS DISTINCT FROM guest.id THEN
         -- Same variant: quantities add up, capped at 999 and at what can be ordered (but never below what
         -- the customer's cart already held); new lines while the cart has room for them.
         WITH wanted AS (
