@@ -25,8 +25,8 @@ from .. import db
 from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
-from . import catalog_cache, database, explorer, headers, lowlevel, openapi, sessions
-from .context import CONTEXT, Context, request_id_var
+from . import carts, catalog_cache, database, explorer, headers, lowlevel, openapi, sessions
+from .context import CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_csv_body, read_query
 from .routes import ROUTES, Route
@@ -113,9 +113,9 @@ def fingerprint(secret: str, request: web.Request, args: dict[str, Any]) -> byte
 def anonymous_scope(request: web.Request, request_fingerprint: bytes) -> str:
     """Whose Idempotency-Key this is when nobody is signed in: the guest cart's token holder, or else the
     exact request (the same key with another body is then simply another key, never someone else's)."""
-    cart_token = request.headers.get("X-Cart-Token")
+    cart_token = carts.header_token_sha256(request)
     if cart_token:
-        return "cart:" + hashlib.sha256(cart_token.encode("utf-8", "replace")).hexdigest()
+        return "cart:" + cart_token
     return "request:" + request_fingerprint.hex()
 
 
@@ -150,7 +150,19 @@ PREPARES: dict[str, Prepare] = {
     "enable_totp": sessions.prepare_enable_totp,
     "disable_totp": sessions.prepare_disable_totp,
     "staff_invitation": sessions.prepare_staff_invitation,
+    "cart_token": carts.prepare_cart_token,
+    "new_cart": carts.prepare_new_cart,
 }
+
+
+def with_response_fields(request: web.Request, body: str | None) -> str | None:
+    """The function's JSON object plus the members the preparation added (RESPONSE_FIELDS: a secret made
+    in Python, never stored, such as a guest cart's token), also on a replay."""
+    fields = request.get(RESPONSE_FIELDS)
+    if not fields or body is None:
+        return body
+    parsed = json.loads(body)
+    return json.dumps({**parsed, **fields}) if isinstance(parsed, dict) else body
 
 
 async def anonymous_catalog_read(request: web.Request, route: Route, args: dict[str, Any],
@@ -198,9 +210,11 @@ def handler_for(route: Route) -> Handler:
             idempotency = db.Idempotency(key, digest, anonymous_scope(request, digest), route.status)
         derived = None
         if route.step is not None:
+            request[IDEMPOTENCY] = idempotency
             args, derived = await PREPARES[route.step](request, args, caller)
         result = await database.call(ctx, route.function, args, caller, idempotency, derived)
-        response = json_response(request, route, result.status or route.status, result.body, caller)
+        body = with_response_fields(request, result.body)
+        response = json_response(request, route, result.status or route.status, body, caller)
         if result.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return response

@@ -896,3 +896,198 @@ class WarehouseList(Model):
 
 class WarehousePriorityRequest(Model):
     priority: int = Field(ge=0, le=1000000, description="Allocation order: lowest first")
+
+
+# -- carts (docs/orders.md) -------------------------------------------------------------------
+class CartCreate(Model):
+    currency: str | None = Field(default=None, pattern="^[A-Z]{3}$", examples=["EUR"],
+                                 description="Default EUR; a currency the store prices in")
+
+
+class CartItem(Model):
+    id: UUID
+    variant_id: UUID
+    product_id: UUID
+    sku: str
+    name: str = Field(description="The product's name (variant_name: the variant's)")
+    variant_name: str
+    quantity: int
+    unit_price: Money | None = Field(description="Current unit price; null when no longer for sale")
+    line_total: Money | None = Field(description="quantity x unit_price - discount")
+    discount: Money
+    tax: Money
+    quoted_unit_price: Money = Field(description="The unit price last shown; checkout refuses when it changed")
+    price_changed: bool
+    available_quantity: int = Field(description="Units that can be ordered now")
+
+
+class CartPromotion(Model):
+    code: str | None = Field(description="The coupon's code; null for an automatic promotion")
+    name: str
+    kind: Literal["percent", "fixed", "free_shipping"]
+    amount: Money
+
+
+class CartShippingAddress(Model):
+    full_name: str
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str
+    country: str
+    phone: str | None
+
+
+class CartShippingMethod(Model):
+    code: str
+    name: str
+    amount: Money
+
+
+class CartProblem(Model):
+    code: str = Field(description="cart_empty, not_for_sale, price_changed, shipping_address_required, "
+                                  "shipping_method_required, shipping_method_unavailable, "
+                                  "coupon_not_applicable, coupon_exhausted")
+
+
+class Cart(Model):
+    id: UUID
+    currency: str
+    status: Literal["open", "ordered", "merged", "abandoned"]
+    email: str | None
+    items: list[CartItem]
+    subtotal: Money
+    discount_total: Money
+    shipping_total: Money
+    tax_total: Money = Field(description="Included in the prices or added to the total (prices_include_tax)")
+    total: Money
+    prices_include_tax: bool
+    tax_calculated: bool = Field(description="False until there is a shipping address (tax 0 until then)")
+    coupon_code: str | None
+    promotions: list[CartPromotion]
+    shipping_address: CartShippingAddress | None
+    shipping_method: CartShippingMethod | None
+    weight_grams: int
+    problems: list[CartProblem] = Field(description="What blocks checkout")
+    expires_at: datetime
+
+
+class CartCreated(Cart):
+    cart_token: str | None = Field(description="A guest cart's token, shown once: send it as X-Cart-Token. "
+                                               "null for a signed-in customer's cart")
+
+
+class CartUpdate(Model):
+    email: str | None = Field(default=None, description="For checkout and the abandoned-cart mail; null clears")
+
+
+class CartItemAdd(Model):
+    variant_id: UUID | None = Field(default=None, description="The variant, or give its sku")
+    sku: str | None = None
+    quantity: int = Field(ge=1, le=999)
+
+
+class CartItemUpdate(Model):
+    quantity: int = Field(ge=0, le=999, description="0 removes the line")
+
+
+class CouponCode(Model):
+    code: str = Field(max_length=64)
+
+
+class CartAddressRequest(Model):
+    """An address, or address_id of the signed-in customer's address book."""
+
+    address_id: UUID | None = None
+    full_name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = Field(default=None, examples=["CA"], description="ISO 3166-2 subdivision, no country")
+    postal_code: str | None = None
+    country: str | None = Field(default=None, examples=["DE"], description="ISO 3166-1 alpha-2")
+    phone: str | None = None
+
+
+class CartShippingOption(Model):
+    code: str
+    name: str
+    amount: Money
+    free_from_subtotal: Money | None
+    selected: bool
+
+
+class CartShippingOptions(Model):
+    items: list[CartShippingOption] = Field(description="Cheapest first")
+
+
+class ShippingMethodChoice(Model):
+    code: str = Field(max_length=64)
+
+
+# -- promotions and coupons (docs/orders.md) ----------------------------------------------------
+class PromotionTargets(Model):
+    category_ids: list[UUID] = Field(default_factory=list, description="With their subcategories")
+    collection_ids: list[UUID] = Field(default_factory=list)
+    product_ids: list[UUID] = Field(default_factory=list)
+
+
+class PromotionRequest(Model):
+    code: str | None = Field(default=None, description="A coupon's code (case-insensitive); none: automatic")
+    name: str | None = Field(default=None, description="Default: the code")
+    kind: Literal["percent", "fixed", "free_shipping"]
+    value: float | None = Field(default=None, description="percent: 0 < value <= 100; fixed: minor units; "
+                                                          "free_shipping: none")
+    currency: str | None = Field(default=None, pattern="^[A-Z]{3}$", description="Required for fixed and "
+                                                                                 "min_subtotal")
+    min_subtotal: int | None = Field(default=None, ge=0, description="Of the eligible lines, minor units")
+    starts_at: datetime | None = Field(default=None, description="Inclusive")
+    ends_at: datetime | None = Field(default=None, description="Exclusive")
+    usage_limit: int | None = Field(default=None, ge=1)
+    per_customer_limit: int | None = Field(default=None, ge=1)
+    active: bool = True
+    targets: PromotionTargets | None = Field(default=None, description="None: every line")
+
+
+class CouponRequest(PromotionRequest):
+    code: str = Field(description="Letters, digits, _ and -; case-insensitive")  # type: ignore[assignment]
+
+
+class PromotionUpdate(Model):
+    """Only the members sent change; null clears the optional ones."""
+
+    name: str | None = None
+    value: float | None = None
+    currency: str | None = None
+    min_subtotal: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    usage_limit: int | None = None
+    per_customer_limit: int | None = None
+    active: bool | None = None
+    targets: PromotionTargets | None = None
+
+
+class Promotion(Model):
+    id: UUID
+    code: str | None
+    name: str
+    kind: Literal["percent", "fixed", "free_shipping"]
+    value: float | None
+    currency: str | None
+    min_subtotal: int | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    usage_limit: int | None
+    per_customer_limit: int | None
+    times_used: int = Field(description="Live redemptions (kept for promotions with a usage_limit)")
+    active: bool
+    targets: PromotionTargets
+    created_at: datetime
+    updated_at: datetime
+
+
+class PromotionList(Model):
+    items: list[Promotion] = Field(description="Newest first")
+    next_cursor: str | None

@@ -18,7 +18,7 @@ from .. import db
 from ..auth import totp
 from ..auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, check_policy, hash_password, verify_password
 from ..auth.tokens import digest, issue_access_token, new_refresh_token
-from . import database
+from . import carts, database
 from .context import CONTEXT, Context
 from .errors import ApiError
 from .schemas import LoginRequest, RefreshRequest
@@ -26,6 +26,11 @@ from .schemas import LoginRequest, RefreshRequest
 _LOOKUP = sql.SQL("SELECT auth.login_lookup(%s)")
 _REAUTH_LOOKUP = sql.SQL("SELECT auth.reauth_lookup(%s)")
 _SUCCEEDED = sql.SQL("SELECT auth.login_succeeded(%s, %s, %s, %s, %s)")
+# With a guest cart's token: the session and the merge of that cart into the customer's, one transaction.
+_SUCCEEDED_MERGING = sql.SQL(
+    "WITH s AS MATERIALIZED (SELECT auth.login_succeeded(%s, %s, %s, %s, %s) AS session)"
+    " SELECT s.session || jsonb_build_object('cart_id', shop.merge_cart_at_login(%s, %s)) FROM s"
+)
 _REFRESH = sql.SQL("SELECT auth.refresh_session(%s, %s, %s)")
 _SPEND_TOTP = sql.SQL("SELECT auth.spend_totp_step(%s, %s)")
 _SPEND_RECOVERY_CODE = sql.SQL("SELECT auth.spend_recovery_code(%s, %s)")
@@ -89,11 +94,15 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
             raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp` "
                            "(or one of your recovery codes as `recovery_code`).")
     refresh_token, refresh_hash = new_refresh_token()
-    session = await database.as_authenticator(ctx, _SUCCEEDED, [
-        found["account_id"], refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
-        request.headers.get("User-Agent", "")[:500], request.remote,
-    ])
-    return 200, _tokens(ctx, session, refresh_token)
+    params = [found["account_id"], refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
+              request.headers.get("User-Agent", "")[:500], request.remote]
+    cart_token = carts.header_token_sha256(request)
+    if cart_token is None:
+        return 200, _tokens(ctx, await database.as_authenticator(ctx, _SUCCEEDED, params), refresh_token)
+    # A guest's cart (X-Cart-Token) joins the customer's; a bad or foreign token merges nothing.
+    session = await database.as_authenticator(ctx, _SUCCEEDED_MERGING,
+                                              [*params, found["account_id"], bytes.fromhex(cart_token)])
+    return 200, {**_tokens(ctx, session, refresh_token), "cart_id": session.get("cart_id")}
 
 
 async def refresh(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
