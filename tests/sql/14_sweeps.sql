@@ -202,8 +202,9 @@ SELECT is(
         ORDER BY 1
     ),
     ARRAY['auth.sweep_login_attempts(integer)', 'auth.sweep_refresh_tokens(integer)', 'auth.sweep_sessions(integer)',
-          'auth.sweep_staff_invitations(integer)', 'integration.sweep_idempotency_keys(integer)'],
-    'the worker may execute the five sweeps and no other function of ours'
+          'auth.sweep_staff_invitations(integer)', 'integration.sweep_idempotency_keys(integer)',
+          'shop.sweep_unpaid_orders(integer)'],
+    'the worker may execute the sweeps and no other function of ours'
 );
 SELECT is(
     ARRAY(
