@@ -385,6 +385,76 @@ COMMENT ON FUNCTION shop.tg_orders__snapshot() IS
 'checkout snapshot (lines, prices, discounts, tax, totals, number, currency) never changes and orders are '
 'never deleted, whoever asks: PT409 order_snapshot_immutable / order_not_deletable. Never returns.';
 
+-- == request arguments ===============================================================================
+CREATE OR REPLACE FUNCTION shop.order_id_arg(p_args jsonb)
+RETURNS uuid
+LANGUAGE plpgsql
+IMMUTABLE
+AS $$
+BEGIN
+    IF p_args ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        RETURN (p_args ->> 'id')::uuid;
+    END IF;
+    -- Not an id at all: as unknown as an order that does not exist.
+    PERFORM shop.fail(404, 'order_not_found', jsonb_build_object('id', p_args ->> 'id'), 'There is no such order.');
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.order_id_arg(jsonb) IS
+'The order id of a request (p_args.id, from the path) as uuid; PT404 order_not_found when it is not one.';
+
+CREATE OR REPLACE FUNCTION shop.list_orders(p_args jsonb, p_customer_id uuid, p_status text)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+AS $$
+DECLARE
+    page_size integer := shop.page_size(p_args);
+    last_seen jsonb;
+    after_at timestamptz;
+    after_id uuid;
+    result jsonb;
+BEGIN
+    IF page_size IS NULL THEN
+        PERFORM shop.fail(
+            400, 'validation_failed', '{"fields": {"limit": "must be between 1 and 100"}}',
+            'Ask for 1 to 100 orders per page.'
+        );
+    END IF;
+    last_seen := shop.cursor_after(p_args, '{"at": "timestamptz", "id": "uuid"}');
+    after_at := (last_seen ->> 'at')::timestamptz;
+    after_id := (last_seen ->> 'id')::uuid;
+
+    -- Newest first, down (customer_id | status, created_at, id) or (created_at, id); RLS applies.
+    WITH page AS (
+        SELECT o.created_at, o.id, shop.order_summary_json(o) AS item,
+            row_number() OVER (ORDER BY o.created_at DESC, o.id DESC) AS n
+        FROM shop.orders AS o
+        WHERE (p_customer_id IS NULL OR o.customer_id = p_customer_id)
+            AND (p_status IS NULL OR o.status = p_status)
+            AND (after_id IS NULL OR (o.created_at, o.id) < (after_at, after_id))
+        ORDER BY o.created_at DESC, o.id DESC
+        LIMIT page_size + 1
+    )
+
+    SELECT jsonb_build_object(
+        'items', coalesce(jsonb_agg(p.item ORDER BY p.n) FILTER (WHERE p.n <= page_size), '[]'),
+        'next_cursor', CASE WHEN count(*) > page_size THEN
+            shop.encode_cursor((
+                SELECT jsonb_build_object('at', auth.to_rfc3339(l.created_at), 'id', l.id)
+                FROM page AS l WHERE l.n = page_size
+            ))
+        END
+    ) INTO result
+    FROM page AS p;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION shop.list_orders(jsonb, uuid, text) IS
+'A page of orders as the caller may see them (RLS), newest first (created_at, id), only p_customer_id''s '
+'and only those in p_status when given: {items: [order summaries], next_cursor}. p_args.limit (1..100, '
+'default 20) and p_args.cursor; PT400 validation_failed / invalid_cursor.';
+
 -- == order lines in a request: [{item_id, quantity}] =================================================
 CREATE OR REPLACE FUNCTION shop.order_lines_arg(p_args jsonb, p_order_id uuid)
 RETURNS TABLE (item_id uuid, quantity integer)
@@ -556,5 +626,9 @@ REVOKE ALL ON FUNCTION shop.release_order(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_orders__transition() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_orders__snapshot() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.order_lines_arg(jsonb, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.order_id_arg(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.order_id_arg(jsonb) TO postcart_customer, order_manager, support_agent;
+REVOKE ALL ON FUNCTION shop.list_orders(jsonb, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.list_orders(jsonb, uuid, text) TO postcart_customer, order_manager, support_agent;
 REVOKE ALL ON FUNCTION shop.sweep_unpaid_orders(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.sweep_unpaid_orders(integer) TO postcart_worker;

@@ -39,4 +39,6 @@ TASKS: tuple[Task, ...] = (
     Task("sweep_refresh_tokens", "auth.sweep_refresh_tokens", interval=HOUR),
     Task("sweep_sessions", "auth.sweep_sessions", interval=HOUR),
     Task("sweep_staff_invitations", "auth.sweep_staff_invitations", interval=HOUR),
+    # Cancels orders left unpaid past their payment method's window, releasing their stock: soon after.
+    Task("sweep_unpaid_orders", "shop.sweep_unpaid_orders", interval=MINUTE, batch_size=100),
 )
