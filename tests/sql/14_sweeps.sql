@@ -203,8 +203,8 @@ SELECT is(
     ),
     ARRAY['auth.sweep_login_attempts(integer)', 'auth.sweep_refresh_tokens(integer)', 'auth.sweep_sessions(integer)',
           'auth.sweep_staff_invitations(integer)', 'integration.sweep_idempotency_keys(integer)',
-          'shop.sweep_abandoned_carts(integer)'],
-    'the worker may execute the six sweeps and no other function of ours'
+          'shop.sweep_abandoned_carts(integer)', 'shop.sweep_unpaid_orders(integer)'],
+    'the worker may execute the sweeps and no other function of ours'
 );
 SELECT is(
     ARRAY(

@@ -1084,6 +1084,104 @@ class Promotion(Model):
     times_used: int = Field(description="Live redemptions (kept for promotions with a usage_limit)")
     active: bool
     targets: PromotionTargets
+
+
+# -- orders after checkout (docs/orders.md) --------------------------------------------------------
+class OrderLine(Model):
+    id: UUID
+    variant_id: UUID | None = Field(description="null once the variant is deleted; sku and name stay")
+    product_id: UUID | None
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    discount: Money = Field(description="The line's share of the order's discounts")
+    line_total: Money = Field(description="quantity x unit_price - discount")
+    tax: Money
+    tax_rate_percent: float
+    quantity_fulfilled: int
+    quantity_returned: int
+
+
+class LineQuantity(Model):
+    item_id: UUID = Field(description="An order line's id (order.items[].id)")
+    quantity: int = Field(ge=1, le=999)
+
+
+class Shipment(Model):
+    id: UUID
+    carrier: str | None
+    tracking_number: str | None
+    items: list[LineQuantity]
+    created_at: datetime
+
+
+class OrderPayment(Model):
+    id: UUID
+    provider: str
+    status: str
+    amount: Money
+    captured_amount: Money
+    refunded_amount: Money
+    note: str | None
+    created_at: datetime
+
+
+class OrderReturn(Model):
+    id: UUID
+    restock: bool
+    refund_amount: Money
+    reason: str | None
+    items: list[LineQuantity]
+    created_at: datetime
+
+
+OrderStatus = Literal["pending_payment", "paid", "fulfilled", "completed", "cancelled", "returned", "refunded"]
+
+
+class Order(Model):
+    id: UUID
+    number: int = Field(description="Human, gapless order number")
+    status: OrderStatus
+    payment_status: Literal["unpaid", "partially_paid", "paid", "partially_refunded", "refunded"]
+    fulfillment_status: Literal["unfulfilled", "partially_fulfilled", "fulfilled", "partially_returned", "returned"]
+    email: str
+    currency: str
+    items: list[OrderLine]
+    subtotal: Money
+    discount_total: Money
+    shipping_total: Money
+    tax_total: Money
+    total: Money
+    paid_amount: Money
+    refunded_amount: Money
+    refund_due: Money = Field(description="Paid and not given back on a cancelled order (refunded by issue 8)")
+    shipping_address: dict[str, Any]
+    shipping_method: dict[str, Any] = Field(description="{code, name}")
+    payment_method: str
+    coupon_code: str | None
+    payment_due_at: datetime | None = Field(description="When the worker cancels it if still unpaid")
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    fulfillments: list[Shipment]
+    payments: list[OrderPayment]
+    returns: list[OrderReturn]
+
+
+class OrderSummary(Model):
+    id: UUID
+    number: int
+    status: OrderStatus
+    payment_status: str
+    fulfillment_status: str
+    email: str
+    currency: str
+    item_count: int = Field(description="Units ordered")
+    total: Money
+    paid_amount: Money
+    payment_method: str
     created_at: datetime
     updated_at: datetime
 
@@ -1091,3 +1189,35 @@ class Promotion(Model):
 class PromotionList(Model):
     items: list[Promotion] = Field(description="Newest first")
     next_cursor: str | None
+
+
+class OrderList(Model):
+    items: list[OrderSummary] = Field(description="Newest first")
+    next_cursor: str | None
+
+
+class AdminOrderQuery(ListQuery):
+    status: OrderStatus | None = Field(default=None, description="Only orders in this status")
+
+
+class CancelOrderRequest(Model):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ManualPaymentRequest(Model):
+    amount: int = Field(ge=1, le=100000000000, description="Minor units received, at most the open balance")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class FulfillmentRequest(Model):
+    items: list[LineQuantity] = Field(min_length=1, description="Lines and units to ship")
+    carrier: str | None = Field(default=None, max_length=100)
+    tracking_number: str | None = Field(default=None, max_length=100)
+
+
+class ReturnRequest(Model):
+    items: list[LineQuantity] = Field(min_length=1, description="Shipped lines and units coming back")
+    restock: bool = Field(description="Put the units back into stock (return movements)")
+    refund_amount: int | None = Field(default=None, ge=0, le=100000000000,
+                                      description="Refund recorded, minor units; at most paid - refunded")
+    reason: str | None = Field(default=None, max_length=1000)

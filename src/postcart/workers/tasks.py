@@ -41,4 +41,6 @@ TASKS: tuple[Task, ...] = (
     Task("sweep_staff_invitations", "auth.sweep_staff_invitations", interval=HOUR),
     # Open carts past expires_at become abandoned (cart.abandoned for those with an e-mail and items).
     Task("sweep_abandoned_carts", "shop.sweep_abandoned_carts", interval=15 * MINUTE),
+    # Cancels orders left unpaid past their payment method's window, releasing their stock: soon after.
+    Task("sweep_unpaid_orders", "shop.sweep_unpaid_orders", interval=MINUTE, batch_size=100),
 )
