@@ -19,7 +19,7 @@ DECLARE
     buyer_email extensions.citext;
     new_order_id uuid := gen_random_uuid();
     item_ids uuid[];
-    stale jsonb;
+    blocker text;
     order_number bigint;
 BEGIN
     -- -- the client's arguments ----------------------------------------------------------------------
@@ -48,7 +48,7 @@ BEGIN
     END IF;
 
     -- -- the cart: the caller's own, open; locked so a second checkout of it waits and then finds it ordered
-    cart := shop.caller_cart(args ->> 'id', decode(derived ->> 'cart_token_sha256', 'hex'), TRUE);
+    cart := shop.request_cart(args, derived, TRUE);
 
     IF buyer_id IS NOT NULL THEN
         SELECT a.email INTO buyer_email FROM auth.accounts AS a WHERE a.id = buyer_id;
@@ -63,51 +63,46 @@ BEGIN
     END IF;
 
     -- -- the current prices, discounts, shipping and tax, and what blocks the order --------------------
+    -- shop.price_cart lists every problem; the first kind (in the order a customer fixes them) is the
+    -- error's code, with every problem of that kind in details.items and all of them in details.problems.
     quote := shop.price_cart(cart.id);
-    IF jsonb_array_length(quote -> 'lines') = 0 THEN
-        PERFORM shop.fail(409, 'cart_empty', '{}'::jsonb, 'Add something to the cart before checking out.');
-    END IF;
-    IF cart.shipping_address IS NULL THEN
+    SELECT p ->> 'code' INTO blocker
+    FROM jsonb_array_elements(quote -> 'problems') AS p
+    ORDER BY array_position(
+        ARRAY[
+            'cart_empty', 'not_for_sale', 'shipping_address_required', 'shipping_method_required',
+            'shipping_method_unavailable', 'coupon_not_applicable', 'coupon_exhausted', 'price_changed'
+        ],
+        p ->> 'code'
+    ) NULLS LAST
+    LIMIT 1;
+    IF blocker IS NOT NULL THEN
         PERFORM shop.fail(
-            409, 'shipping_address_required', '{}'::jsonb, 'Set the cart''s shipping address before checking out.'
-        );
-    END IF;
-    IF quote -> 'shipping' IS NULL OR jsonb_typeof(quote -> 'shipping') = 'null' THEN
-        PERFORM shop.fail(
-            409, 'shipping_method_required', '{}'::jsonb,
-            'Choose one of GET /v1/carts/{id}/shipping-methods with PUT /v1/carts/{id}/shipping-method.'
-        );
-    END IF;
-    SELECT jsonb_agg(jsonb_build_object('item_id', l ->> 'item_id', 'sku', l ->> 'sku'))
-    INTO stale
-    FROM jsonb_array_elements(quote -> 'lines') AS l
-    WHERE jsonb_typeof(l -> 'unit_price') IS DISTINCT FROM 'number';
-    IF stale IS NOT NULL THEN
-        PERFORM shop.fail(
-            409, 'not_for_sale', jsonb_build_object('items', stale),
-            'Some lines are no longer sold in this currency; remove them from the cart.'
-        );
-    END IF;
-    IF jsonb_array_length(quote -> 'problems') > 0 THEN
-        PERFORM shop.fail(
-            409, 'cart_not_ready', jsonb_build_object('problems', quote -> 'problems'),
-            'The cart cannot be ordered as it is; details.problems says why.'
-        );
-    END IF;
-    -- A price shown to the customer that no longer holds: they must see the new one first (any change to
-    -- the cart, or GET and PATCH of the line, quotes the current prices again).
-    SELECT jsonb_agg(jsonb_build_object(
-        'item_id', l ->> 'item_id', 'sku', l ->> 'sku',
-        'quoted_unit_price', jsonb_build_object('amount', (l ->> 'quoted_unit_price')::bigint, 'currency', cart.currency),
-        'unit_price', jsonb_build_object('amount', (l ->> 'unit_price')::bigint, 'currency', cart.currency)
-    ))
-    INTO stale
-    FROM jsonb_array_elements(quote -> 'lines') AS l
-    WHERE (l ->> 'unit_price')::bigint <> (l ->> 'quoted_unit_price')::bigint;
-    IF stale IS NOT NULL THEN
-        PERFORM shop.fail(
-            409, 'price_changed', jsonb_build_object('items', stale),
-            'Prices changed since the cart was last shown; show the cart again and confirm.'
+            409, blocker,
+            jsonb_build_object(
+                'items', (
+                    -- Prices as money, like everywhere else in the API.
+                    SELECT jsonb_agg(p - 'code' || CASE WHEN p ? 'unit_price' THEN jsonb_build_object(
+                        'quoted_unit_price', shop.money_json((p ->> 'quoted_unit_price')::bigint, cart.currency),
+                        'unit_price', shop.money_json((p ->> 'unit_price')::bigint, cart.currency)
+                    ) ELSE '{}' END)
+                    FROM jsonb_array_elements(quote -> 'problems') AS p
+                    WHERE p ->> 'code' = blocker
+                ),
+                'problems', quote -> 'problems'
+            ),
+            CASE blocker
+                WHEN 'cart_empty' THEN 'Add something to the cart before checking out.'
+                WHEN 'not_for_sale' THEN 'Some lines are no longer sold in this currency; remove them.'
+                WHEN 'shipping_address_required' THEN 'Set the cart''s shipping address before checking out.'
+                WHEN 'shipping_method_required'
+                    THEN 'Choose one of GET /v1/carts/{id}/shipping-methods with PUT /v1/carts/{id}/shipping-method.'
+                WHEN 'shipping_method_unavailable'
+                    THEN 'The chosen shipping method no longer applies to this cart; choose another.'
+                WHEN 'price_changed'
+                    THEN 'Prices changed since the cart was last shown; show the cart again and confirm.'
+                ELSE 'The cart''s coupon can no longer be used; remove it or try another.'
+            END
         );
     END IF;
 
@@ -190,9 +185,12 @@ COMMENT ON FUNCTION api.checkout(jsonb, jsonb) IS
 'current. Then reserves stock for every line or none (shop.reserve_stock: warehouse priority, lines may '
 'split), snapshots lines, discounts, tax and totals, redeems the promotions within their usage limits, takes '
 'the next gapless order number and emits order.created. Returns 201 {order}. Errors: PT422 '
-'validation_failed (details.fields: payment_method, email), PT404 cart_not_found, PT409 cart_not_open, '
-'cart_empty, shipping_address_required, shipping_method_required, not_for_sale, cart_not_ready '
-'(details.problems), price_changed (details.items: item_id, sku, quoted_unit_price, unit_price), '
-'out_of_stock (details.items: item_id, variant_id, sku, requested, available), coupon_exhausted.';
+'validation_failed (details.fields: payment_method, email), PT404 cart_not_found, PT409 cart_not_open; '
+'PT409 with the first of shop.price_cart''s problems as the code (cart_empty, not_for_sale, '
+'shipping_address_required, shipping_method_required, shipping_method_unavailable, coupon_not_applicable, '
+'coupon_exhausted, price_changed), details.items the problems of that kind (price_changed: item_id, sku, '
+'quoted_unit_price, unit_price) and details.problems all of them; PT409 out_of_stock (details.items: '
+'item_id, variant_id, sku, requested, available) and coupon_exhausted when the stock or the coupon''s uses '
+'ran out under a race.';
 REVOKE ALL ON FUNCTION api.checkout(jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.checkout(jsonb, jsonb) TO postcart_anon, postcart_customer;

@@ -211,6 +211,9 @@ ROUTES: tuple[Route, ...] = (
           response=s.CartShippingOptions, step="cart_token"),
     Route("PUT", "/v1/carts/{id}/shipping-method", "set_cart_shipping_method", "Choose a shipping method.", "carts",
           request=s.ShippingMethodChoice, response=s.Cart, step="cart_token"),
+    Route("POST", "/v1/carts/{id}/checkout", "checkout",
+          "Place the cart as an order: every line reserved or none (send an Idempotency-Key).", "carts",
+          status=201, request=s.CheckoutRequest, response=s.CheckoutResponse, step="cart_token"),
     # promotions and coupons (catalog_manager; the database refuses everyone else)
     Route("POST", "/v1/admin/coupons", "admin_create_coupon", "Create a coupon (a promotion with a code).",
           "promotions", status=201, auth="required", request=s.CouponRequest, response=s.Promotion),

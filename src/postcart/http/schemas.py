@@ -1221,3 +1221,14 @@ class ReturnRequest(Model):
     refund_amount: int | None = Field(default=None, ge=0, le=100000000000,
                                       description="Refund recorded, minor units; at most paid - refunded")
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class CheckoutRequest(Model):
+    payment_method: str = Field(description="A code of shop.payment_methods: manual, cash_on_delivery or card",
+                                examples=["manual"])
+    email: str | None = Field(default=None, max_length=254,
+                              description="Where the confirmation goes (guests; a customer's account e-mail is used)")
+
+
+class CheckoutResponse(Model):
+    order: Order
