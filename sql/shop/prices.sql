@@ -174,6 +174,51 @@ COMMENT ON FUNCTION shop.product_markdowns(timestamptz) IS
 'products only. Internal (no grants): read through the resolution functions.';
 REVOKE ALL ON FUNCTION shop.product_markdowns(timestamptz) FROM PUBLIC;
 
+CREATE OR REPLACE FUNCTION shop.markdowns_of(p_product_ids uuid[], p_at timestamptz)
+RETURNS TABLE (product_id uuid, markdown_id uuid, percent_off numeric)
+LANGUAGE sql
+STABLE
+AS $$
+    -- The same rule as shop.product_markdowns, walked from the given products up their category chains
+    -- instead of from every active markdown down the whole tree: a cart or a product page reads a few rows.
+    WITH RECURSIVE ancestry (product_id, category_id) AS (
+        SELECT p.id, p.category_id
+        FROM shop.products AS p
+        WHERE p.id = ANY(p_product_ids) AND p.category_id IS NOT NULL
+        UNION
+        SELECT a.product_id, c.parent_id
+        FROM ancestry AS a
+        INNER JOIN shop.categories AS c ON a.category_id = c.id
+        WHERE c.parent_id IS NOT NULL
+    )
+
+    SELECT DISTINCT ON (t.product_id)
+        t.product_id,
+        t.markdown_id,
+        t.percent_off
+    FROM (
+        SELECT a.product_id, m.id AS markdown_id, m.percent_off
+        FROM ancestry AS a
+        INNER JOIN shop.markdowns AS m ON a.category_id = m.category_id
+        WHERE m.active_during @> p_at
+        UNION ALL
+        SELECT m.product_id, m.id, m.percent_off
+        FROM shop.markdowns AS m
+        WHERE m.product_id = ANY(p_product_ids) AND m.active_during @> p_at
+        UNION ALL
+        SELECT cp.product_id, m.id, m.percent_off
+        FROM shop.collection_products AS cp
+        INNER JOIN shop.markdowns AS m ON cp.collection_id = m.collection_id
+        WHERE cp.product_id = ANY(p_product_ids) AND m.active_during @> p_at
+    ) AS t
+    ORDER BY t.product_id, t.percent_off DESC, t.markdown_id
+$$;
+COMMENT ON FUNCTION shop.markdowns_of(uuid[], timestamptz) IS
+'shop.product_markdowns restricted to the products p_product_ids: the markdown that applies to each at '
+'p_at (its own, its category''s or an ancestor''s, or a collection''s; the largest percent_off, then the '
+'lowest id). Returns (product_id, markdown_id, percent_off) for marked-down products only. Internal.';
+REVOKE ALL ON FUNCTION shop.markdowns_of(uuid[], timestamptz) FROM PUBLIC;
+
 -- == resolution ======================================================================================
 CREATE OR REPLACE FUNCTION shop.resolve_prices(
     p_variant_ids uuid[], p_quantities integer[], p_currency char(3), p_customer_group uuid, p_at timestamptz
@@ -190,87 +235,124 @@ RETURNS TABLE (
     markdown_id uuid,
     percent_off numeric
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
--- Planned with the actual arguments, so the branch for the absent mode (given ids or whole catalog)
--- folds away.
-SET plan_cache_mode = force_custom_plan
 AS $$
+#variable_conflict use_column
+BEGIN
     -- Base and winning list price of each wanted variant. The winning list price: a customer group's list
     -- before a list for everyone, then the higher priority, then the largest tier the quantity reaches,
-    -- then the lower amount, then the list id. Two plans of one rule (keep their ORDER BYs identical):
-    -- given variants probe the (variant_id, currency) index line by line; the whole catalog (quantity 1)
-    -- sorts the applicable prices once and hash-joins them. Only variants with a base price in the
-    -- currency are sold in it.
-    WITH priced AS (
-        SELECT
-            vp.variant_id,
-            w.quantity,
-            vp.product_id,
-            vp.amount AS base_amount,
-            best.amount AS list_amount,
-            best.price_list_id
-        FROM (
-            SELECT u.variant_id, greatest(coalesce(u.quantity, 1), 1) AS quantity
-            FROM unnest(p_variant_ids, p_quantities) AS u (variant_id, quantity)
-        ) AS w
-        INNER JOIN shop.variant_prices AS vp ON w.variant_id = vp.variant_id AND vp.currency = p_currency
-        LEFT JOIN LATERAL (
-            SELECT pp.amount, pp.price_list_id
-            FROM shop.price_list_prices AS pp
-            WHERE
-                pp.variant_id = vp.variant_id
-                AND pp.currency = p_currency
-                AND pp.min_quantity <= w.quantity
-                AND pp.valid_during @> p_at
-                AND (pp.customer_group_id IS NULL OR pp.customer_group_id = p_customer_group)
-            ORDER BY pp.customer_group_id IS NULL, pp.priority DESC, pp.min_quantity DESC, pp.amount, pp.price_list_id
-            LIMIT 1
-        ) AS best ON TRUE
-        WHERE p_variant_ids IS NOT NULL
-        UNION ALL
-        SELECT vp.variant_id, 1, vp.product_id, vp.amount, best.amount, best.price_list_id
-        FROM shop.variant_prices AS vp
-        LEFT JOIN (
-            SELECT DISTINCT ON (pp.variant_id)
-                pp.variant_id,
-                pp.amount,
-                pp.price_list_id
-            FROM shop.price_list_prices AS pp
-            WHERE
-                pp.currency = p_currency
-                AND pp.min_quantity <= 1
-                AND pp.valid_during @> p_at
-                AND (pp.customer_group_id IS NULL OR pp.customer_group_id = p_customer_group)
-            ORDER BY
-                pp.variant_id, pp.customer_group_id IS NULL, pp.priority DESC, pp.min_quantity DESC, pp.amount,
-                pp.price_list_id
-        ) AS best ON vp.variant_id = best.variant_id
-        WHERE p_variant_ids IS NULL AND vp.currency = p_currency
-    )
+    -- then the lower amount, then the list id. Two queries of one rule (keep their ORDER BYs identical),
+    -- each planned once per session (PL/pgSQL caches them): given variants probe the (variant_id, currency)
+    -- index line by line and look up only their products' markdowns; the whole catalog (quantity 1) sorts
+    -- the applicable prices once and hash-joins them. Only variants with a base price in the currency are
+    -- sold in it.
+    IF p_variant_ids IS NOT NULL THEN
+        RETURN QUERY
+            WITH priced AS (
+                SELECT
+                    vp.variant_id,
+                    w.quantity,
+                    vp.product_id,
+                    vp.amount AS base_amount,
+                    best.amount AS list_amount,
+                    best.price_list_id
+                FROM (
+                    SELECT u.variant_id, greatest(coalesce(u.quantity, 1), 1) AS quantity
+                    FROM unnest(p_variant_ids, p_quantities) AS u (variant_id, quantity)
+                ) AS w
+                INNER JOIN shop.variant_prices AS vp ON w.variant_id = vp.variant_id AND vp.currency = p_currency
+                LEFT JOIN LATERAL (
+                    SELECT pp.amount, pp.price_list_id
+                    FROM shop.price_list_prices AS pp
+                    WHERE
+                        pp.variant_id = vp.variant_id
+                        AND pp.currency = p_currency
+                        AND pp.min_quantity <= w.quantity
+                        AND pp.valid_during @> p_at
+                        AND (pp.customer_group_id IS NULL OR pp.customer_group_id = p_customer_group)
+                    ORDER BY pp.customer_group_id IS NULL, pp.priority DESC, pp.min_quantity DESC, pp.amount, pp.price_list_id
+                    LIMIT 1
+                ) AS best ON TRUE
+            )
 
-    SELECT
-        r.variant_id,
-        r.quantity,
-        r.product_id,
-        r.base_amount,
-        coalesce(
-            shop.apply_percent_off(coalesce(r.list_amount, r.base_amount), m.percent_off),
-            r.list_amount,
-            r.base_amount
-        ),
-        coalesce(
-            shop.apply_percent_off(coalesce(r.list_amount, r.base_amount) * r.quantity, m.percent_off),
-            coalesce(r.list_amount, r.base_amount) * r.quantity
-        ),
-        CASE WHEN r.price_list_id IS NULL THEN 'base' ELSE 'price_list' END,
-        r.price_list_id,
-        m.markdown_id,
-        m.percent_off
-    FROM priced AS r
-    LEFT JOIN shop.product_markdowns(p_at) AS m ON r.product_id = m.product_id
+            SELECT
+                r.variant_id,
+                r.quantity,
+                r.product_id,
+                r.base_amount,
+                coalesce(
+                    shop.apply_percent_off(coalesce(r.list_amount, r.base_amount), m.percent_off),
+                    r.list_amount,
+                    r.base_amount
+                ),
+                coalesce(
+                    shop.apply_percent_off(coalesce(r.list_amount, r.base_amount) * r.quantity, m.percent_off),
+                    coalesce(r.list_amount, r.base_amount) * r.quantity
+                ),
+                CASE WHEN r.price_list_id IS NULL THEN 'base' ELSE 'price_list' END,
+                r.price_list_id,
+                m.markdown_id,
+                m.percent_off
+            FROM priced AS r
+            LEFT JOIN shop.markdowns_of(
+                ARRAY(SELECT vp.product_id FROM shop.variant_prices AS vp WHERE vp.variant_id = ANY(p_variant_ids)
+                    AND vp.currency = p_currency),
+                p_at
+            ) AS m ON r.product_id = m.product_id;
+    ELSE
+        RETURN QUERY
+            WITH priced AS (
+                SELECT
+                    vp.variant_id,
+                    1 AS quantity,
+                    vp.product_id,
+                    vp.amount AS base_amount,
+                    best.amount AS list_amount,
+                    best.price_list_id
+                FROM shop.variant_prices AS vp
+                LEFT JOIN (
+                    SELECT DISTINCT ON (pp.variant_id)
+                        pp.variant_id,
+                        pp.amount,
+                        pp.price_list_id
+                    FROM shop.price_list_prices AS pp
+                    WHERE
+                        pp.currency = p_currency
+                        AND pp.min_quantity <= 1
+                        AND pp.valid_during @> p_at
+                        AND (pp.customer_group_id IS NULL OR pp.customer_group_id = p_customer_group)
+                    ORDER BY
+                        pp.variant_id, pp.customer_group_id IS NULL, pp.priority DESC, pp.min_quantity DESC, pp.amount,
+                        pp.price_list_id
+                ) AS best ON vp.variant_id = best.variant_id
+                WHERE vp.currency = p_currency
+            )
+
+            SELECT
+                r.variant_id,
+                r.quantity,
+                r.product_id,
+                r.base_amount,
+                coalesce(
+                    shop.apply_percent_off(coalesce(r.list_amount, r.base_amount), m.percent_off),
+                    r.list_amount,
+                    r.base_amount
+                ),
+                coalesce(
+                    shop.apply_percent_off(coalesce(r.list_amount, r.base_amount) * r.quantity, m.percent_off),
+                    coalesce(r.list_amount, r.base_amount) * r.quantity
+                ),
+                CASE WHEN r.price_list_id IS NULL THEN 'base' ELSE 'price_list' END,
+                r.price_list_id,
+                m.markdown_id,
+                m.percent_off
+            FROM priced AS r
+            LEFT JOIN shop.product_markdowns(p_at) AS m ON r.product_id = m.product_id;
+    END IF;
+END
 $$;
 COMMENT ON FUNCTION shop.resolve_prices(uuid[], integer[], char, uuid, timestamptz) IS
 'THE price resolution (docs/pricing.md): what each variant costs in p_currency for a member of '
