@@ -3,10 +3,12 @@
 1. Sequential: `--flows` guest flows one after another (create cart, add item, address, shipping method,
    checkout), each step timed: p50 and p90 of the whole flow and of the checkout call alone.
 2. Flash sale: one SKU with 50 units, 100 prepared carts checking out at once: orders, refusals, oversell.
-3. Throughput: `--buyers` concurrent buyers doing whole flows for `--seconds` over `--products` products
-   (uncontended: plenty of stock), orders per second; then pgbench runs the same five api calls per
-   transaction (as the layer would send them, anonymous, one transaction per flow) with as many clients,
-   and the ratio HTTP / pgbench says how close the layer gets to the database's own limit.
+3. Checkout throughput: `--buyers` concurrent buyers checking out carts made beforehand (one line each, over
+   `--products` products with plenty of stock: uncontended) for `--seconds`, orders per second; then
+   pgbench sends the same checkout call (auth.call_api('checkout', ...), as the layer does) on as many
+   connections, and the ratio HTTP / pgbench says how close the layer gets to the database's own limit.
+4. Whole-flow throughput: the same buyers doing whole flows (five calls each) over HTTP, and pgbench
+   sending the same five calls per transaction.
 Usage: python bench/checkout.py [--flows 300] [--buyers 16] [--seconds 60] [--products 20] [--workers 1]
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -163,6 +166,78 @@ async def throughput(base: str, skus: list[str], method: str, buyers: int, secon
     return rate
 
 
+def make_carts(url: str, skus: list[str], method: str, first: int, count: int) -> None:
+    """Carts bench-<first>..bench-<first+count-1> (that is each one's token), one unit of a product each,
+    with the address and shipping method set and the current price quoted: ready to check out. Written
+    straight into the tables, as the cart routes would leave them, because only checkout is measured."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS public.bench_carts (n bigint PRIMARY KEY, id uuid NOT NULL)")
+        conn.execute("GRANT SELECT ON public.bench_carts TO postcart_authenticator")
+        conn.execute("""
+            WITH made AS (
+                INSERT INTO shop.carts (token_hash, currency, shipping_address, shipping_method_id, email)
+                SELECT sha256(('bench-' || n)::bytea), 'EUR', %s::jsonb,
+                       (SELECT id FROM shop.shipping_methods WHERE code = %s), 'bench@example.com'
+                FROM generate_series(%s::bigint, %s::bigint) AS n
+                RETURNING id, token_hash
+            ), numbered AS (
+                INSERT INTO public.bench_carts (n, id)
+                SELECT g.n, m.id FROM made m
+                JOIN generate_series(%s::bigint, %s::bigint) AS g (n) ON m.token_hash = sha256(('bench-' || g.n)::bytea)
+                RETURNING n, id
+            )
+            INSERT INTO shop.cart_items (cart_id, variant_id, quantity, quoted_unit_price)
+            SELECT c.id, v.id, 1, p.amount
+            FROM numbered c
+            JOIN shop.product_variants v ON v.sku = (%s::text[])[1 + c.n %% %s]
+            JOIN shop.variant_prices p ON p.variant_id = v.id AND p.currency = 'EUR'
+        """, [json.dumps(ADDRESS), method, first, first + count - 1, first, first + count - 1, skus, len(skus)])
+        conn.execute("VACUUM ANALYZE shop.carts, shop.cart_items, public.bench_carts")
+
+
+async def checkout_throughput(base: str, url: str, first: int, count: int, buyers: int, seconds: int) -> float:
+    with psycopg.connect(url) as conn:
+        ids = dict(conn.execute("SELECT n, id::text FROM public.bench_carts WHERE n BETWEEN %s AND %s",
+                                [first, first + count - 1]).fetchall())
+    queue = iter(range(first, first + count))
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+
+    async def buyer(session: aiohttp.ClientSession) -> None:
+        for n in queue:
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            async with session.post(f"{base}/v1/carts/{ids[n]}/checkout",
+                                    json={"payment_method": "manual"},
+                                    headers={"X-Cart-Token": f"bench-{n}", "Idempotency-Key": uuid.uuid4().hex}
+                                    ) as resp:
+                body = await resp.read()
+                assert resp.status == 201, body
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.monotonic()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=buyers)) as session:
+        await asyncio.gather(*(buyer(session) for _ in range(buyers)))
+    elapsed = time.monotonic() - started
+    if len(latencies) == count:
+        print(f"warning: all {count} carts were used before {seconds} s; raise --carts")
+    rate = len(latencies) / elapsed
+    print(f"checkout throughput, {buyers} buyers x {elapsed:.0f} s: {len(latencies)} orders, {rate:.0f} orders/s; "
+          f"checkout p50 {statistics.median(latencies):.1f} ms, p90 {percentile(latencies, 90):.1f} ms")
+    return rate
+
+
+def pgbench_checkout_script(first: int) -> str:
+    """The checkout call as the layer sends it (auth.call_api, anonymous, the token's hash derived), on
+    carts bench-<first> onwards, each taken once through a sequence."""
+    return f"""SELECT nextval('public.bench_cart_seq') + {first - 1} AS n \\gset
+SELECT auth.call_api('checkout', jsonb_build_object('id', (SELECT c.id FROM public.bench_carts c WHERE c.n = :n::bigint),
+    'payment_method', 'manual'), jsonb_build_object('cart_token_sha256', encode(sha256(('bench-' || :n::text)::bytea), 'hex')),
+    NULL, 'bench') IS NULL;
+"""
+
+
 def pgbench_script(skus: list[str], method: str) -> str:
     """The five api calls of a guest flow, as the layer sends them (auth.call_api, anonymous), in one
     transaction; the cart id is carried between them with \\gset."""
@@ -199,6 +274,7 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="app processes (postcart serve --workers)")
     parser.add_argument("--pool", type=int, default=8, help="database connections of the app in all")
+    parser.add_argument("--carts", type=int, default=40000, help="carts made for each checkout throughput run")
     args = parser.parse_args()
 
     cluster = EmbeddedCluster(Path(tempfile.mkdtemp(prefix="postcart-bench-")))
@@ -223,14 +299,23 @@ def main() -> int:
         wait_ready(base)
         asyncio.run(sequential(base, skus, method, args.flows))
         asyncio.run(flash_sale(base, cluster.url(), method))
-        http_rate = asyncio.run(throughput(base, skus, method, args.buyers, args.seconds))
+        make_carts(cluster.url(), skus, method, 1, 2 * args.carts)
+        checkout_rate = asyncio.run(checkout_throughput(base, cluster.url(), 1, args.carts, args.buyers, args.seconds))
+        flow_rate = asyncio.run(throughput(base, skus, method, args.buyers, args.seconds))
         server.terminate()  # pgbench gets both cores, as the database's own limit
         server.wait()
         server = None
-        pg_rate = run_pgbench(cluster, pgbench_script(skus, method), args.seconds, args.buyers, "prepared")
-        print(f"whole flows over HTTP: {http_rate:.0f} orders/s ({args.workers} worker(s), {args.buyers} buyers)")
-        print(f"pgbench, same SQL:     {pg_rate:.0f} orders/s ({args.buyers} clients)")
-        print(f"ratio HTTP/pgbench:    {http_rate / pg_rate:.2f}")
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("CREATE SEQUENCE public.bench_cart_seq; GRANT USAGE ON SEQUENCE public.bench_cart_seq"
+                         " TO postcart_authenticator")
+        pg_checkout = run_pgbench(cluster, pgbench_checkout_script(args.carts + 1), args.seconds, args.buyers,
+                                  "prepared")
+        pg_flow = run_pgbench(cluster, pgbench_script(skus, method), args.seconds, args.buyers, "prepared")
+        print(f"checkout over HTTP:    {checkout_rate:.0f} orders/s ({args.workers} worker(s), {args.buyers} buyers)")
+        print(f"pgbench, same SQL:     {pg_checkout:.0f} orders/s ({args.buyers} clients)")
+        print(f"ratio HTTP/pgbench:    {checkout_rate / pg_checkout:.2f}")
+        print(f"whole flows over HTTP: {flow_rate:.0f} orders/s; pgbench, same SQL: {pg_flow:.0f} orders/s; "
+              f"ratio {flow_rate / pg_flow:.2f}")
     finally:
         if server is not None:
             server.terminate()

@@ -20,6 +20,8 @@ DECLARE
     new_order_id uuid := gen_random_uuid();
     item_ids uuid[];
     blocker text;
+    coupon extensions.citext;
+    event_items jsonb;
     order_number bigint;
 BEGIN
     -- -- the client's arguments ----------------------------------------------------------------------
@@ -138,6 +140,17 @@ BEGIN
     -- Usage limits: one conditional UPDATE per limited promotion (PT409 coupon_exhausted when used up).
     PERFORM shop.redeem_promotions(new_order_id, buyer_id, buyer_email, quote -> 'promotions');
 
+    -- The cart row is already locked (request_cart); it now points at the order, written just below.
+    -- Whatever can be worked out before the number is, to keep the counter's lock short.
+    coupon := (SELECT p.code FROM shop.promotions AS p WHERE p.id = cart.coupon_id);
+    event_items := (
+        SELECT jsonb_agg(jsonb_build_object('sku', l ->> 'sku', 'quantity', (l ->> 'quantity')::integer))
+        FROM jsonb_array_elements(quote -> 'lines') AS l
+    );
+    UPDATE shop.carts AS c
+    SET status = 'ordered', order_id = new_order_id, email = buyer_email, updated_at = now()
+    WHERE c.id = cart.id;
+
     -- Last: the number (the counter's row lock is held from here to commit) and the order row.
     order_number := shop.next_order_number();
     INSERT INTO shop.orders (
@@ -152,8 +165,7 @@ BEGIN
         (quote ->> 'total')::bigint, cart.shipping_address, (quote -> 'shipping' ->> 'method_id')::uuid,
         quote -> 'shipping' ->> 'code', quote -> 'shipping' ->> 'name',
         coalesce((quote -> 'shipping' ->> 'tax')::bigint, 0),
-        (SELECT p.code FROM shop.promotions AS p WHERE p.id = cart.coupon_id),
-        now() + method.unpaid_cancel_after
+        coupon, now() + method.unpaid_cancel_after
     );
     SET CONSTRAINTS
     shop.order_items_order_id_fkey,
@@ -161,17 +173,10 @@ BEGIN
     shop.promotion_redemptions_order_id_fkey
     IMMEDIATE;
 
-    UPDATE shop.carts AS c
-    SET status = 'ordered', order_id = new_order_id, email = buyer_email, updated_at = now()
-    WHERE c.id = cart.id;
-
     PERFORM integration.emit('order.created', new_order_id, jsonb_build_object(
         'order_id', new_order_id, 'number', order_number, 'customer_id', buyer_id, 'email', buyer_email,
         'currency', cart.currency, 'total', (quote ->> 'total')::bigint, 'payment_method', method.code,
-        'items', (
-            SELECT jsonb_agg(jsonb_build_object('sku', l ->> 'sku', 'quantity', (l ->> 'quantity')::integer))
-            FROM jsonb_array_elements(quote -> 'lines') AS l
-        )
+        'items', event_items
     ));
 
     RETURN jsonb_build_object('order', shop.order_json(new_order_id));
