@@ -352,12 +352,13 @@ BEGIN
         );
     END IF;
 
-    INSERT INTO shop.addresses (full_name, line1, line2, city, postal_code, country, phone)
+    INSERT INTO shop.addresses (full_name, line1, line2, city, region, postal_code, country, phone)
     VALUES (
         btrim(args ->> 'full_name'),
         btrim(args ->> 'line1'),
         nullif(btrim(args ->> 'line2'), ''),
         btrim(args ->> 'city'),
+        upper(nullif(btrim(args ->> 'region'), '')),
         btrim(args ->> 'postal_code'),
         upper(btrim(args ->> 'country')),
         nullif(btrim(args ->> 'phone'), '')
@@ -367,8 +368,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.add_address(jsonb) IS
-'Add an address to the caller''s address book: {full_name, line1, line2?, city, postal_code, country, '
-'phone?} → the address {id, full_name, line1, line2, city, postal_code, country, phone, created_at}; '
+'Add an address to the caller''s address book: {full_name, line1, line2?, city, region?, postal_code, '
+'country, phone?} → the address {id, full_name, line1, line2, city, region, postal_code, country, phone, '
+'created_at}; region is an ISO 3166-2 subdivision code without the country (CA), for tax and shipping; '
 'country is an ISO 3166-1 alpha-2 code (shop.countries, any case); 422 validation_failed names each '
 'offending field in details.fields.';
 
@@ -402,6 +404,7 @@ BEGIN
         line1 = CASE WHEN args ? 'line1' THEN btrim(args ->> 'line1') ELSE a.line1 END,
         line2 = CASE WHEN args ? 'line2' THEN nullif(btrim(args ->> 'line2'), '') ELSE a.line2 END,
         city = CASE WHEN args ? 'city' THEN btrim(args ->> 'city') ELSE a.city END,
+        region = CASE WHEN args ? 'region' THEN upper(nullif(btrim(args ->> 'region'), '')) ELSE a.region END,
         postal_code = CASE WHEN args ? 'postal_code' THEN btrim(args ->> 'postal_code') ELSE a.postal_code END,
         country = CASE WHEN args ? 'country' THEN upper(btrim(args ->> 'country')) ELSE a.country END,
         phone = CASE WHEN args ? 'phone' THEN nullif(btrim(args ->> 'phone'), '') ELSE a.phone END
@@ -418,10 +421,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.update_address(jsonb) IS
-'Change one of the caller''s addresses: {id (path), full_name?, line1?, line2?, city?, postal_code?, '
-'country?, phone?}, only the members sent, by the same rules as add_address (null or "" clears line2 and '
-'phone) → the address; 404 address_not_found for an unknown id or another customer''s address (RLS); '
-'422 validation_failed.';
+'Change one of the caller''s addresses: {id (path), full_name?, line1?, line2?, city?, region?, '
+'postal_code?, country?, phone?}, only the members sent, by the same rules as add_address (null or "" '
+'clears line2, region and phone) → the address; 404 address_not_found for an unknown id or another '
+'customer''s address (RLS); 422 validation_failed.';
 
 CREATE OR REPLACE FUNCTION api.delete_address(args jsonb)
 RETURNS jsonb

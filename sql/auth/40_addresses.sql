@@ -11,6 +11,7 @@ AS $$
         'line1', p_address.line1,
         'line2', p_address.line2,
         'city', p_address.city,
+        'region', p_address.region,
         'postal_code', p_address.postal_code,
         'country', p_address.country,
         'phone', p_address.phone,
@@ -18,8 +19,8 @@ AS $$
     )
 $$;
 COMMENT ON FUNCTION auth.address_json(shop.addresses) IS
-'An address as the API shows it: returns {id, full_name, line1, line2, city, postal_code, country, phone, '
-'created_at}.';
+'An address as the API shows it: returns {id, full_name, line1, line2, city, region, postal_code, country, '
+'phone, created_at}.';
 
 CREATE OR REPLACE FUNCTION auth.address_errors(p_args jsonb, p_partial boolean)
 RETURNS jsonb
@@ -31,6 +32,7 @@ AS $$
     WITH given AS (
         SELECT
             upper(btrim(p_args ->> 'country')) AS country,
+            upper(nullif(btrim(p_args ->> 'region'), '')) AS region,
             nullif(btrim(p_args ->> 'phone'), '') AS phone
     )
 
@@ -39,6 +41,11 @@ AS $$
         'line1', auth.text_field_error(p_args, 'line1', NOT p_partial OR p_args ? 'line1', 200),
         'line2', auth.text_field_error(p_args, 'line2', FALSE, 200),
         'city', auth.text_field_error(p_args, 'city', NOT p_partial OR p_args ? 'city', 100),
+        -- the same pattern as the addresses_region_check constraint
+        'region', coalesce(
+            auth.text_field_error(p_args, 'region', FALSE, 3),
+            CASE WHEN g.region !~ '^[A-Z0-9]{1,3}$' THEN 'must be an ISO 3166-2 subdivision code such as CA' END
+        ),
         'postal_code', auth.text_field_error(p_args, 'postal_code', NOT p_partial OR p_args ? 'postal_code', 20),
         'country', coalesce(
             auth.text_field_error(p_args, 'country', NOT p_partial OR p_args ? 'country', 2),
@@ -59,7 +66,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION auth.address_errors(jsonb, boolean) IS
 'Validates an address in an api argument object: full_name, line1, city, postal_code and country '
-'required (unless p_partial, where only the members present are checked), country one of '
+'required, region optional (an ISO 3166-2 subdivision code without the country, such as CA) (unless p_partial, where only the members present are checked), country one of '
 'shop.countries (ISO 3166-1 alpha-2, any case), phone a plausible number. Returns {field: reason} for '
 'each problem, {} when fine.';
 

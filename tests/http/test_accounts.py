@@ -622,6 +622,17 @@ def test_address_patch_validates_like_add(api: Client, customer: dict[str, Any])
     assert api.get("/v1/me/addresses", token=token).json["items"] == [created]
 
 
+def test_an_address_carries_a_region_for_tax_and_shipping(api: Client, customer: dict[str, Any]) -> None:
+    token = customer["access_token"]
+    created = api.post("/v1/me/addresses", {**ADDRESS, "country": "US", "region": " ca "}, token=token)
+    assert created.status == 201, created.text
+    assert created.json["region"] == "CA"
+    bad = api.patch(f"/v1/me/addresses/{created.json['id']}", {"region": "California"}, token=token)
+    assert bad.status == 422 and set(bad.json["error"]["details"]["fields"]) == {"region"}
+    cleared = api.patch(f"/v1/me/addresses/{created.json['id']}", {"region": None}, token=token)
+    assert cleared.status == 200 and cleared.json["region"] is None
+
+
 def test_another_customers_address_is_404(api: Client, customer: dict[str, Any]) -> None:
     mine = api.post("/v1/me/addresses", ADDRESS, token=customer["access_token"]).json
     other = register(api)

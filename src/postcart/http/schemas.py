@@ -87,18 +87,21 @@ class AddressRequest(Model):
     line1: str
     line2: str | None = None
     city: str
+    region: str | None = Field(default=None, description="ISO 3166-2 subdivision without the country (US: CA)",
+                               examples=["CA"])
     postal_code: str
     country: str = Field(description="ISO 3166-1 alpha-2 (any case)", examples=["DE"])
     phone: str | None = None
 
 
 class AddressUpdateRequest(Model):
-    """Only the members sent change; null or "" clears line2 and phone."""
+    """Only the members sent change; null or "" clears line2, region and phone."""
 
     full_name: str | None = None
     line1: str | None = None
     line2: str | None = None
     city: str | None = None
+    region: str | None = Field(default=None, description="ISO 3166-2 subdivision without the country (US: CA)")
     postal_code: str | None = None
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 (any case)", examples=["DE"])
     phone: str | None = None
