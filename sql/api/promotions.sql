@@ -412,19 +412,19 @@ SECURITY INVOKER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    promotion_id uuid;
+    doomed uuid;
 BEGIN
-    SELECT p.id INTO promotion_id FROM shop.promotions AS p WHERE p.id = shop.uuid_or_null(args ->> 'id') FOR UPDATE;
-    IF promotion_id IS NULL THEN
+    SELECT p.id INTO doomed FROM shop.promotions AS p WHERE p.id = shop.uuid_or_null(args ->> 'id') FOR UPDATE;
+    IF doomed IS NULL THEN
         PERFORM shop.promotion_not_found(args);
     END IF;
-    IF EXISTS (SELECT FROM shop.promotion_redemptions AS r WHERE r.promotion_id = admin_delete_promotion.promotion_id) THEN
+    IF EXISTS (SELECT FROM shop.promotion_redemptions AS r WHERE r.promotion_id = doomed) THEN
         PERFORM shop.fail(
-            409, 'promotion_redeemed', jsonb_build_object('id', promotion_id),
+            409, 'promotion_redeemed', jsonb_build_object('id', doomed),
             'Orders used this promotion, which they keep referring to; deactivate it (active: false) instead.'
         );
     END IF;
-    DELETE FROM shop.promotions AS p WHERE p.id = promotion_id;
+    DELETE FROM shop.promotions AS p WHERE p.id = doomed;
     RETURN NULL;
 END
 $$;

@@ -448,6 +448,7 @@ AS $$
 DECLARE
     guest shop.carts;
     target shop.carts;
+    caller_claims text;
 BEGIN
     IF p_account_id IS NULL OR p_token_sha256 IS NULL
         OR NOT EXISTS (SELECT FROM auth.accounts AS a WHERE a.id = p_account_id AND a.kind = 'customer') THEN
@@ -473,7 +474,7 @@ BEGIN
         -- customer made meanwhile (POST /v1/carts elsewhere) wins the one-open-cart index: merge into it.
         BEGIN
             UPDATE shop.carts AS c
-            SET customer_id = p_account_id, token_hash = NULL, expires_at = now() + shop.cart_lifetime()
+            SET customer_id = p_account_id, token_hash = NULL
             WHERE c.id = guest.id;
             target := guest;
         EXCEPTION WHEN unique_violation THEN
@@ -522,23 +523,16 @@ BEGIN
             email = coalesce(c.email, guest.email),
             shipping_address = coalesce(c.shipping_address, guest.shipping_address),
             shipping_method_id = CASE WHEN c.shipping_address IS NULL THEN guest.shipping_method_id
-                ELSE c.shipping_method_id END,
-            expires_at = now() + shop.cart_lifetime()
+                ELSE c.shipping_method_id END
         WHERE c.id = target.id;
         UPDATE shop.carts AS c SET status = 'merged', merged_into = target.id WHERE c.id = guest.id;
     END IF;
 
-    -- Quote the customer's own prices (their group's).
-    UPDATE shop.cart_items AS ci
-    SET quoted_unit_price = r.amount
-    FROM shop.resolve_prices(
-        ARRAY(SELECT i.variant_id FROM shop.cart_items AS i WHERE i.cart_id = target.id ORDER BY i.variant_id),
-        ARRAY(SELECT i.quantity FROM shop.cart_items AS i WHERE i.cart_id = target.id ORDER BY i.variant_id),
-        target.currency,
-        (SELECT a.customer_group_id FROM auth.accounts AS a WHERE a.id = p_account_id),
-        now()
-    ) AS r
-    WHERE ci.cart_id = target.id AND ci.variant_id = r.variant_id AND ci.quoted_unit_price <> r.amount;
+    -- Quote the customer's own prices (their group's) through the one re-quote, as the customer.
+    caller_claims := current_setting('request.claims', TRUE);
+    PERFORM set_config('request.claims', jsonb_build_object('sub', p_account_id, 'kind', 'customer')::text, TRUE);
+    PERFORM shop.touch_cart(target.id);
+    PERFORM set_config('request.claims', coalesce(caller_claims, ''), TRUE);
     RETURN target.id;
 END
 $$;
@@ -548,8 +542,9 @@ COMMENT ON FUNCTION shop.merge_cart_at_login(uuid, bytea) IS
 'theirs (its token stops working). Else lines of the same variant add up, capped at 999 and at the '
 'orderable quantity (never below what the customer''s cart held), other lines are added while there is '
 'room (100 lines), and the customer''s cart takes the guest''s coupon, e-mail and address (with its '
-'method) when it has none; the guest cart becomes merged (merged_into). Lines are re-quoted at the '
-'customer''s prices. A bad, foreign or used token, or a staff account, merges nothing and raises nothing. '
+'method) when it has none; the guest cart becomes merged (merged_into). The customer''s cart is then '
+'written as any cart write (shop.touch_cart under the customer''s claims: re-quoted at their prices, expiry '
+'pushed). A bad, foreign or used token, or a staff account, merges nothing and raises nothing. '
 'Returns the customer''s cart id, or NULL when nothing was merged.';
 REVOKE ALL ON FUNCTION shop.merge_cart_at_login(uuid, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.merge_cart_at_login(uuid, bytea) TO postcart_authenticator;

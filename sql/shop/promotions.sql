@@ -27,18 +27,24 @@ AS $$
     WITH w AS (
         SELECT
             u.n,
+            u.weight,
             (p_total::numeric * u.weight) / nullif(sum(u.weight) OVER (), 0) AS exact
         FROM unnest(p_weights) WITH ORDINALITY AS u (weight, n)
     ),
 
     floored AS (
-        SELECT w.n, floor(coalesce(w.exact, 0))::bigint AS share, coalesce(w.exact - floor(w.exact), 0) AS rest
+        SELECT
+            w.n,
+            w.weight,
+            floor(coalesce(w.exact, 0))::bigint AS share,
+            coalesce(w.exact - floor(w.exact), 0) AS rest
         FROM w
     ),
 
     ranked AS (
         SELECT
             f.n,
+            f.weight,
             f.share,
             row_number() OVER (ORDER BY f.rest DESC, f.n) AS place,
             p_total - sum(f.share) OVER () AS left_over
@@ -46,17 +52,17 @@ AS $$
     )
 
     SELECT coalesce(
-        array_agg(r.share + CASE WHEN r.place <= r.left_over THEN 1 ELSE 0 END ORDER BY r.n),
+        array_agg(r.share + CASE WHEN r.place <= r.left_over AND r.weight > 0 THEN 1 ELSE 0 END ORDER BY r.n),
         '{}'
     )
     FROM ranked AS r
 $$;
 COMMENT ON FUNCTION shop.split_amount(bigint, bigint[]) IS
-'Splits p_total (minor units, at most the sum of the weights) over lines in proportion to p_weights '
-'(their amounts), by largest remainder: each share is the floor of its exact proportion and the units '
-'left over go one each to the largest fractional remainders, ties to the earlier line. No share exceeds '
-'its weight and the shares sum to p_total exactly (all 0 when the weights sum to 0). Returns bigint[] in '
-'the order of p_weights.';
+'Splits p_total (minor units; callers cap it at the sum of the weights) over lines in proportion to '
+'p_weights (their amounts), by largest remainder: each share is the floor of its exact proportion and the '
+'units left over go one each to the largest fractional remainders, ties to the earlier line. No share '
+'exceeds its weight, a line of weight 0 gets nothing, and the shares sum to p_total exactly (all 0 when '
+'the weights sum to 0). Returns bigint[] in the order of p_weights.';
 REVOKE ALL ON FUNCTION shop.split_amount(bigint, bigint[]) FROM PUBLIC;
 
 -- == which lines a promotion reaches =================================================================

@@ -90,6 +90,10 @@ def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
         op["security"] = [{"bearer": []}]
     elif route.auth == "optional":
         op["security"] = [{}, {"bearer": []}]
+    if route.step == "cart_token":  # a guest cart's routes (see http/carts.py)
+        op["parameters"].append({"name": "X-Cart-Token", "in": "header", "required": False,
+                                 "description": "A guest cart's cart_token (a customer's cart needs none)",
+                                 "schema": {"type": "string", "maxLength": 200}})
     if route.method == "POST" and route.function:
         op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                  "description": "Replays the first response for the same key and body",
