@@ -7,31 +7,17 @@ from __future__ import annotations
 
 import random
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
 
+from tests.concurrency.test_inventory_races import run_all  # CLIENTS threads released together
 from tests.http.conftest import Client
 from tests.http.test_orders import manager, new_customer, shop  # noqa: F401 - fixtures
 from tests.orders_fixture import Line, place_order, remove_orders
 
-CLIENTS = 24
 EXPECTED_REFUSALS = {"invalid_transition", "order_not_fulfillable", "over_fulfillment", "overpayment",
                      "order_not_payable"}
-
-
-def run_all(jobs: list[Any]) -> list[Any]:
-    """Runs the jobs on CLIENTS threads, the first CLIENTS of them released together."""
-    start = threading.Barrier(min(CLIENTS, len(jobs)))
-
-    def run(numbered: tuple[int, Any]) -> Any:
-        if numbered[0] < CLIENTS:
-            start.wait()
-        return numbered[1]()
-
-    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        return list(pool.map(run, enumerate(jobs)))
 
 
 def assert_books_agree(conn: psycopg.Connection, variants: list[str]) -> None:

@@ -357,3 +357,15 @@ def test_fuzz_as_an_order_manager(fuzz_schema: Any, method: str, path: str, mana
                                   db: psycopg.Connection, state_query: str) -> None:  # noqa: F811
     """Whatever an order manager sends: never a 5xx, and a refused request changes nothing."""
     fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {manager}"}, db, state_query)
+
+
+def test_a_replayed_payment_is_recorded_once(api: Client, shop: dict[str, Any], manager: str) -> None:
+    placed = shop["order"]([Line(shop["b"], 1)])
+    path, key = f"/v1/admin/orders/{placed.id}/payments", {"Idempotency-Key": f"pay-{uuid.uuid4()}"}
+    first = api.post(path, {"amount": 400}, token=manager, headers=key)
+    again = api.post(path, {"amount": 400}, token=manager, headers=key)
+    assert (first.status, again.status, again.headers.get("idempotent-replayed")) == (201, 201, "true")
+    assert again.json == first.json
+    assert api.get(f"/v1/admin/orders/{placed.id}", token=manager).json["paid_amount"] == money(400)
+    r = api.post(path, {"amount": 500}, token=manager, headers=key)
+    assert (r.status, r.error_code) == (422, "idempotency_key_reused")
