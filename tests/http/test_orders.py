@@ -232,7 +232,13 @@ def test_manual_payments_make_an_order_paid_when_they_cover_it(api: Client, shop
     assert sorted(t for t, _ in events(shop, [placed.id, *payment_ids])) == [
         "order.paid", "payment.captured", "payment.captured"]
     assert (api.post(path, {"amount": 1}, token=manager).error_code) == "overpayment"
-    assert api.post(f"/v1/admin/orders/{uuid.uuid4()}/payments", {"amount": 1}, token=manager).status == 404
+    unknown = f"/v1/admin/orders/{uuid.uuid4()}"
+    lines = {"items": [{"item_id": str(uuid.uuid4()), "quantity": 1}], "restock": False}
+    for r in (api.post(f"{unknown}/payments", {"amount": 1}, token=manager), api.get(unknown, token=manager),
+              api.post(f"{unknown}/fulfillments", lines, token=manager),
+              api.post(f"{unknown}/returns", lines, token=manager),
+              api.post(f"/v1/orders/{uuid.uuid4()}/cancel", {}, token=manager)):
+        assert (r.status, r.error_code) == (404, "order_not_found"), r.text
 
 
 # -- shipping ----------------------------------------------------------------------------------------
