@@ -216,6 +216,8 @@ DECLARE
     shipment shop.fulfillments;
     over record;
     all_shipped boolean;
+    shipping jsonb;
+    taking jsonb;
 BEGIN
     fields := jsonb_strip_nulls(jsonb_build_object(
         'carrier', auth.text_field_error(args, 'carrier', FALSE, 100),
@@ -228,9 +230,9 @@ BEGIN
         );
     END IF;
     target := shop.lock_order(shop.order_id_arg(args));
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.shipping (item_id uuid, quantity integer) ON COMMIT DROP;
-    TRUNCATE pg_temp.shipping;
-    INSERT INTO pg_temp.shipping SELECT l.item_id, l.quantity FROM shop.order_lines_arg(args, target.id) AS l;
+    -- The request's lines and, below, the units each allocation gives: jsonb arrays read back as rows
+    -- (no temporary tables: a caller's session could have prepared one under the same name).
+    SELECT jsonb_agg(to_jsonb(l)) INTO shipping FROM shop.order_lines_arg(args, target.id) AS l;
     IF NOT (target.status = 'paid' OR (target.status = 'pending_payment' AND target.payment_method = 'cash_on_delivery')) THEN
         PERFORM shop.fail(
             409, 'order_not_fulfillable',
@@ -239,7 +241,7 @@ BEGIN
         );
     END IF;
     SELECT i.id, s.quantity, i.quantity - i.quantity_fulfilled AS open INTO over
-    FROM pg_temp.shipping AS s
+    FROM jsonb_to_recordset(shipping) AS s (item_id uuid, quantity integer)
     INNER JOIN shop.order_items AS i ON s.item_id = i.id
     WHERE s.quantity > i.quantity - i.quantity_fulfilled
     LIMIT 1;
@@ -251,18 +253,17 @@ BEGIN
     END IF;
 
     -- Units come from the line's open allocations in warehouse priority order.
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.taking (
-        item_id uuid, variant_id uuid, warehouse_id uuid, quantity integer
-    ) ON COMMIT DROP;
-    TRUNCATE pg_temp.taking;
-    INSERT INTO pg_temp.taking
-    SELECT c.order_item_id, c.variant_id, c.warehouse_id, least(c.open, c.wanted - (c.running - c.open))
+    SELECT jsonb_agg(jsonb_build_object(
+        'item_id', c.order_item_id, 'variant_id', c.variant_id, 'warehouse_id', c.warehouse_id,
+        'quantity', least(c.open, c.wanted - (c.running - c.open))
+    ))
+    INTO taking
     FROM (
         SELECT a.order_item_id, a.variant_id, a.warehouse_id, s.quantity AS wanted,
             a.quantity - a.quantity_fulfilled - a.quantity_released AS open,
             sum(a.quantity - a.quantity_fulfilled - a.quantity_released)
                 OVER (PARTITION BY a.order_item_id ORDER BY w.priority, w.code) AS running
-        FROM pg_temp.shipping AS s
+        FROM jsonb_to_recordset(shipping) AS s (item_id uuid, quantity integer)
         INNER JOIN shop.order_allocations AS a ON s.item_id = a.order_item_id
         INNER JOIN shop.warehouses AS w ON a.warehouse_id = w.id
         WHERE a.quantity > a.quantity_fulfilled + a.quantity_released
@@ -272,21 +273,24 @@ BEGIN
     -- Stock rows in checkout's order; reserved first, so the sale never passes the reservation check.
     PERFORM
     FROM shop.stock_levels AS s
-    WHERE (s.variant_id, s.warehouse_id) IN (SELECT t.variant_id, t.warehouse_id FROM pg_temp.taking AS t)
+    WHERE (s.variant_id, s.warehouse_id) IN (
+        SELECT t.variant_id, t.warehouse_id
+        FROM jsonb_to_recordset(taking) AS t (item_id uuid, variant_id uuid, warehouse_id uuid, quantity integer)
+    )
     ORDER BY s.variant_id, s.warehouse_id
     FOR UPDATE;
     UPDATE shop.stock_levels AS s
     SET reserved = s.reserved - t.quantity
     FROM (
         SELECT x.variant_id, x.warehouse_id, sum(x.quantity) AS quantity
-        FROM pg_temp.taking AS x
+        FROM jsonb_to_recordset(taking) AS x (item_id uuid, variant_id uuid, warehouse_id uuid, quantity integer)
         GROUP BY x.variant_id, x.warehouse_id
     ) AS t
     WHERE s.variant_id = t.variant_id AND s.warehouse_id = t.warehouse_id;
     BEGIN
         INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity, reference, note)
         SELECT t.variant_id, t.warehouse_id, 'sale', -t.quantity, target.id::text, format('order %s', target.number)
-        FROM pg_temp.taking AS t
+        FROM jsonb_to_recordset(taking) AS t (item_id uuid, variant_id uuid, warehouse_id uuid, quantity integer)
         ORDER BY t.variant_id, t.warehouse_id;
     EXCEPTION WHEN check_violation THEN
         -- Units reserved on backorder are not there to ship yet.
@@ -297,7 +301,7 @@ BEGIN
     END;
     UPDATE shop.order_allocations AS a
     SET quantity_fulfilled = a.quantity_fulfilled + t.quantity
-    FROM pg_temp.taking AS t
+    FROM jsonb_to_recordset(taking) AS t (item_id uuid, variant_id uuid, warehouse_id uuid, quantity integer)
     WHERE a.order_item_id = t.item_id AND a.warehouse_id = t.warehouse_id;
 
     INSERT INTO shop.fulfillments (order_id, carrier, tracking_number, staff_id)
@@ -307,10 +311,11 @@ BEGIN
     )
     RETURNING * INTO shipment;
     INSERT INTO shop.fulfillment_items (fulfillment_id, order_item_id, warehouse_id, quantity)
-    SELECT shipment.id, t.item_id, t.warehouse_id, t.quantity FROM pg_temp.taking AS t;
+    SELECT shipment.id, t.item_id, t.warehouse_id, t.quantity
+    FROM jsonb_to_recordset(taking) AS t (item_id uuid, variant_id uuid, warehouse_id uuid, quantity integer);
     UPDATE shop.order_items AS i
     SET quantity_fulfilled = i.quantity_fulfilled + s.quantity
-    FROM pg_temp.shipping AS s
+    FROM jsonb_to_recordset(shipping) AS s (item_id uuid, quantity integer)
     WHERE i.id = s.item_id;
 
     SELECT bool_and(i.quantity_fulfilled = i.quantity) INTO all_shipped
@@ -318,7 +323,7 @@ BEGIN
     PERFORM integration.emit('fulfillment.created', shipment.id, jsonb_build_object(
         'fulfillment_id', shipment.id, 'order_id', target.id, 'number', target.number,
         'carrier', shipment.carrier, 'tracking_number', shipment.tracking_number,
-        'items', (SELECT jsonb_agg(jsonb_build_object('item_id', s.item_id, 'quantity', s.quantity)) FROM pg_temp.shipping AS s)
+        'items', shipping
     ));
     -- Fully shipped: status fulfilled (order.fulfilled with the tracking numbers, from the status trigger).
     UPDATE shop.orders AS o
@@ -353,6 +358,7 @@ DECLARE
     restock boolean;
     over record;
     given_back shop.returns;
+    coming_back jsonb;
     all_returned boolean;
     after shop.orders;
 BEGIN
@@ -370,11 +376,9 @@ BEGIN
     restock := (args ->> 'restock')::boolean;
     refund := coalesce((args ->> 'refund_amount')::bigint, 0);
     target := shop.lock_order(shop.order_id_arg(args));
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.returning_units (item_id uuid, quantity integer) ON COMMIT DROP;
-    TRUNCATE pg_temp.returning_units;
-    INSERT INTO pg_temp.returning_units SELECT l.item_id, l.quantity FROM shop.order_lines_arg(args, target.id) AS l;
+    SELECT jsonb_agg(to_jsonb(l)) INTO coming_back FROM shop.order_lines_arg(args, target.id) AS l;
     SELECT i.id, r.quantity, i.quantity_fulfilled - i.quantity_returned AS open INTO over
-    FROM pg_temp.returning_units AS r
+    FROM jsonb_to_recordset(coming_back) AS r (item_id uuid, quantity integer)
     INNER JOIN shop.order_items AS i ON r.item_id = i.id
     WHERE r.quantity > i.quantity_fulfilled - i.quantity_returned
     LIMIT 1;
@@ -413,7 +417,7 @@ BEGIN
         ), 0) DESC, w.priority, w.code
         LIMIT 1
     ) END, r.quantity
-    FROM pg_temp.returning_units AS r;
+    FROM jsonb_to_recordset(coming_back) AS r (item_id uuid, quantity integer);
     IF restock THEN
         PERFORM
         FROM shop.stock_levels AS s
@@ -434,7 +438,7 @@ BEGIN
     END IF;
     UPDATE shop.order_items AS i
     SET quantity_returned = i.quantity_returned + r.quantity
-    FROM pg_temp.returning_units AS r
+    FROM jsonb_to_recordset(coming_back) AS r (item_id uuid, quantity integer)
     WHERE i.id = r.item_id;
 
     SELECT bool_and(i.quantity_returned = i.quantity_fulfilled) AND bool_and(i.quantity_fulfilled = i.quantity)
@@ -443,8 +447,7 @@ BEGIN
     PERFORM integration.emit('return.created', given_back.id, jsonb_build_object(
         'return_id', given_back.id, 'order_id', target.id, 'number', target.number, 'restock', restock,
         'refund_amount', shop.money_json(refund, target.currency), 'reason', given_back.reason,
-        'items', (SELECT jsonb_agg(jsonb_build_object('item_id', r.item_id, 'quantity', r.quantity))
-            FROM pg_temp.returning_units AS r)
+        'items', coming_back
     ));
     -- Everything back: status returned (order.returned); everything paid refunded: refunded (order.refunded).
     UPDATE shop.orders AS o

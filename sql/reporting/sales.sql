@@ -31,8 +31,8 @@ GROUP BY (o.created_at AT TIME ZONE 'UTC')::date, o.currency;
 COMMENT ON VIEW reporting.sales_daily IS
 'Sales per day (UTC, by when the order was placed) and currency: every order except cancelled ones, '
 'paid or not yet (filter on nothing else here; an unpaid order cancelled later drops out). Amounts in '
-'minor units of currency; never add different currencies. gross - discounts + shipping (+ tax when '
-'prices exclude it) = net + tax. No personal data.';
+'minor units of currency; never add different currencies. net + tax = the orders'' totals. No personal '
+'data.';
 COMMENT ON COLUMN reporting.sales_daily.day IS 'The day the orders were placed (UTC).';
 COMMENT ON COLUMN reporting.sales_daily.currency IS 'ISO 4217 currency of the amounts in this row.';
 COMMENT ON COLUMN reporting.sales_daily.orders IS 'Orders placed that day in this currency and not cancelled.';

@@ -41,14 +41,27 @@ def test_help_documents_every_command() -> None:
     assert "--no-demo" in run_cli("up", "--help").stdout
 
 
+def start_up(args: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`postcart up --port ARGS…` with its output in a file: a pipe nobody reads until the end would fill
+    up with the migration log and block the process."""
+    with open(log_path, "w") as log:
+        return subprocess.Popen([POSTCART, "up", "--port", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                text=True, stdin=subprocess.DEVNULL)
+
+
+def stop_up(proc: subprocess.Popen[str], log_path: Path) -> str:
+    """SIGTERM, wait for the exit, and return everything it printed."""
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    return log_path.read_text()
+
+
 def test_up_on_an_empty_data_dir_serves_then_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "fresh"
     port = free_port()
-    proc = subprocess.Popen(
-        [POSTCART, "up", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))},
-    )
+    log_path = tmp_path / "up.log"
+    proc = start_up([str(port), "--data-dir", str(data_dir)], log_path,
+                    env={k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))})
     client = Client(port)
     try:
         started = time.monotonic()
@@ -72,8 +85,7 @@ def test_up_on_an_empty_data_dir_serves_then_stops_cleanly(tmp_path: Path) -> No
         status = run_cli("status", "--data-dir", str(data_dir))
         assert "0 pending" in status.stdout
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
+        out = stop_up(proc, log_path)
     assert proc.returncode == 0, out
     assert "demo customer login: demo@postcart.dev" in out
     assert "embedded PostgreSQL stopped" in out
@@ -208,14 +220,12 @@ def test_demo_loads_only_on_the_first_start(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))}
     for flags in (["--no-demo"], []):
         port = free_port()
-        proc = subprocess.Popen([POSTCART, "up", "--port", str(port), "--data-dir", str(data_dir), *flags],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                stdin=subprocess.DEVNULL)
+        log_path = tmp_path / f"up-{len(flags)}.log"
+        proc = start_up([str(port), "--data-dir", str(data_dir), *flags], log_path, env=env)
         try:
             wait_until_ready(Client(port), proc, seconds=60)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=60)
+            out = stop_up(proc, log_path)
         assert proc.returncode == 0, out
         assert "demo store" not in out and "login:" not in out
     assert run_cli("migrate", "--data-dir", str(data_dir)).returncode == 0  # starts the cluster again

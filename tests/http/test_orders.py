@@ -232,7 +232,13 @@ def test_manual_payments_make_an_order_paid_when_they_cover_it(api: Client, shop
     assert sorted(t for t, _ in events(shop, [placed.id, *payment_ids])) == [
         "order.paid", "payment.captured", "payment.captured"]
     assert (api.post(path, {"amount": 1}, token=manager).error_code) == "overpayment"
-    assert api.post(f"/v1/admin/orders/{uuid.uuid4()}/payments", {"amount": 1}, token=manager).status == 404
+    unknown = f"/v1/admin/orders/{uuid.uuid4()}"
+    lines = {"items": [{"item_id": str(uuid.uuid4()), "quantity": 1}], "restock": False}
+    for r in (api.post(f"{unknown}/payments", {"amount": 1}, token=manager), api.get(unknown, token=manager),
+              api.post(f"{unknown}/fulfillments", lines, token=manager),
+              api.post(f"{unknown}/returns", lines, token=manager),
+              api.post(f"/v1/orders/{uuid.uuid4()}/cancel", {}, token=manager)):
+        assert (r.status, r.error_code) == (404, "order_not_found"), r.text
 
 
 # -- shipping ----------------------------------------------------------------------------------------
@@ -357,3 +363,15 @@ def test_fuzz_as_an_order_manager(fuzz_schema: Any, method: str, path: str, mana
                                   db: psycopg.Connection, state_query: str) -> None:  # noqa: F811
     """Whatever an order manager sends: never a 5xx, and a refused request changes nothing."""
     fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {manager}"}, db, state_query)
+
+
+def test_a_replayed_payment_is_recorded_once(api: Client, shop: dict[str, Any], manager: str) -> None:
+    placed = shop["order"]([Line(shop["b"], 1)])
+    path, key = f"/v1/admin/orders/{placed.id}/payments", {"Idempotency-Key": f"pay-{uuid.uuid4()}"}
+    first = api.post(path, {"amount": 400}, token=manager, headers=key)
+    again = api.post(path, {"amount": 400}, token=manager, headers=key)
+    assert (first.status, again.status, again.headers.get("idempotent-replayed")) == (201, 201, "true")
+    assert again.json == first.json
+    assert api.get(f"/v1/admin/orders/{placed.id}", token=manager).json["paid_amount"] == money(400)
+    r = api.post(path, {"amount": 500}, token=manager, headers=key)
+    assert (r.status, r.error_code) == (422, "idempotency_key_reused")
