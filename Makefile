@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap chromium run psql test test-pg18 lint bench bench-catalog clean
+.PHONY: install pgtap chromium run psql test test-pg18 lint bench bench-catalog bench-checkout clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench: install
 # The catalog reads at 100,000 generated products (issue 6's targets); several minutes.
 bench-catalog: install
 	$(BIN)/python bench/run.py --scenario products,detail,search,filtered --products 100000
+
+# The buying path (issue 7's targets): flows, flash sale, checkout throughput vs pgbench; a few minutes.
+bench-checkout: install
+	$(BIN)/python bench/checkout.py
 
 clean:
 	rm -rf $(VENV) .postcart
