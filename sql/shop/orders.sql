@@ -269,17 +269,7 @@ BEGIN
         AND a.quantity > a.quantity_fulfilled + a.quantity_released;
 
     -- Coupon uses come back: the redemption stops counting, and a limited promotion's count goes down.
-    WITH released AS (
-        UPDATE shop.promotion_redemptions AS r
-        SET released_at = now()
-        WHERE r.order_id = p_order_id AND r.released_at IS NULL
-        RETURNING r.promotion_id
-    )
-
-    UPDATE shop.promotions AS p
-    SET times_used = p.times_used - n.uses
-    FROM (SELECT x.promotion_id, count(*) AS uses FROM released AS x GROUP BY x.promotion_id) AS n
-    WHERE p.id = n.promotion_id AND p.usage_limit IS NOT NULL;
+    PERFORM shop.release_promotions(p_order_id);
 END
 $$;
 COMMENT ON FUNCTION shop.release_order(uuid) IS
