@@ -94,7 +94,7 @@ def test_a_failing_task_is_retried_and_stops_nothing_else(admin, app_url: str, t
                                                           caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         broken = Task("broken", "auth.no_such_sweep", interval=HOUR)
-        forbidden = Task("forbidden", "shop.catalog_version", interval=HOUR)  # not the worker's to call
+        forbidden = Task("forbidden", "api.list_categories", interval=HOUR)  # a schema the worker may not use
         worker = Worker(app_url, [broken, forbidden, sweep_logins(interval=0.2)])
         running = asyncio.create_task(worker.run())
         assert await until(lambda: worker.failures["broken"] >= 2, 10), "a failed task is tried again"
