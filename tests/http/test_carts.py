@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.concurrency.test_account_races import race
+
 from .conftest import Client
 from .test_accounts import login, register
 from .test_inventory import remove_stock
@@ -466,3 +468,17 @@ def test_a_bad_or_foreign_token_merges_nothing_and_the_login_succeeds(api: Clien
     again = api.post("/v1/auth/login", {"email": account["email"], "password": account["password"]},
                      headers=guest.headers)
     assert again.status == 200 and again.json["cart_id"] is None
+
+
+# -- races ---------------------------------------------------------------------------------------------
+def test_racing_writes_to_one_cart_all_count(api: Client, store: Store) -> None:
+    """20 requests at once adding to one line, and 20 making a customer's cart: every unit counts once,
+    and the customer still has one open cart."""
+    cart = guest_cart(api)
+    added = race(lambda: add(api, cart, store.items["mug"], 2), 20)
+    assert {r.status for r in added} == {201}, [r.text for r in added if r.status != 201][:2]
+    assert api.get(cart.path(), headers=cart.headers).json["items"][0]["quantity"] == 40
+    token = customer_token(api)
+    made = race(lambda: api.post("/v1/carts", {}, token=token), 20)
+    assert {r.status for r in made} == {201}, [r.text for r in made if r.status != 201][:2]
+    assert len({r.json["id"] for r in made}) == 1
