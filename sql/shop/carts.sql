@@ -110,8 +110,8 @@ COMMENT ON FUNCTION shop.caller_cart(uuid, bytea, boolean) IS
 'Otherwise PT404 cart_not_found, the same whether the cart exists or not. With p_lock, for a change '
 '(or checkout): locks the row (FOR NO KEY UPDATE) and requires status open (else PT409 cart_not_open). '
 'Returns the shop.carts row.';
+-- No grants: the cart routes and checkout (definer functions) call it.
 REVOKE ALL ON FUNCTION shop.caller_cart(uuid, bytea, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shop.caller_cart(uuid, bytea, boolean) TO postcart_anon, postcart_customer;
 
 -- == pricing =========================================================================================
 CREATE OR REPLACE FUNCTION shop.price_cart(p_cart_id uuid)

@@ -68,9 +68,13 @@ REVOKE ALL ON FUNCTION shop.split_amount(bigint, bigint[]) FROM PUBLIC;
 -- == which lines a promotion reaches =================================================================
 CREATE OR REPLACE FUNCTION shop.promotion_products(p_promotion_id uuid, p_product_ids uuid[])
 RETURNS SETOF uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
+    -- plpgsql, not sql: the recursive query cannot be inlined, and plpgsql keeps its plan for the session
+    -- instead of planning it on every call (every promotion of every cart pricing).
+    RETURN QUERY
     WITH RECURSIVE targets AS (
         SELECT t.category_id, t.collection_id, t.product_id
         FROM shop.promotion_targets AS t
@@ -98,7 +102,8 @@ AS $$
                 FROM shop.collection_products AS cp
                 WHERE cp.collection_id IN (SELECT t.collection_id FROM targets AS t)
             )
-        )
+        );
+END
 $$;
 COMMENT ON FUNCTION shop.promotion_products(uuid, uuid[]) IS
 'Of p_product_ids, the products promotion p_promotion_id reaches: all of them when it has no targets, '
@@ -110,11 +115,12 @@ CREATE OR REPLACE FUNCTION shop.promotion_live_uses(
     p_promotion_id uuid, p_customer_id uuid, p_email extensions.citext
 )
 RETURNS bigint
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
+BEGIN
     -- Two index probes (by customer, by e-mail) rather than one OR over both.
-    SELECT count(*)
+    RETURN (SELECT count(*)
     FROM (
         SELECT r.id
         FROM shop.promotion_redemptions AS r
@@ -123,7 +129,8 @@ AS $$
         SELECT r.id
         FROM shop.promotion_redemptions AS r
         WHERE r.promotion_id = p_promotion_id AND r.email = p_email AND r.released_at IS NULL
-    ) AS uses
+    ) AS uses);
+END
 $$;
 COMMENT ON FUNCTION shop.promotion_live_uses(uuid, uuid, extensions.citext) IS
 'Live (not released) redemptions of a promotion by a customer: those of the account p_customer_id and '

@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.concurrency.test_account_races import race
+
 from .conftest import Client
 from .test_accounts import login, register
 from .test_inventory import remove_stock
@@ -30,7 +32,7 @@ class Item:
 
 @dataclass
 class Store:
-    """A little catalog of the test's own: products, stock, a tax rate and shipping to Malta (MT)."""
+    """A little catalog of the test's own: products, stock, a tax rate and shipping to Iceland (IS)."""
 
     tag: str
     category_id: str
@@ -90,10 +92,10 @@ def store(admin_url: str) -> Iterator[Store]:
         conn.execute("INSERT INTO shop.collection_products (collection_id, product_id, position) VALUES (%s, %s, 0)",
                      [collection, made.items["mug"].product_id])
         conn.execute("INSERT INTO shop.tax_rates (country, tax_class, rate_percent, name) VALUES"
-                     " ('MT', 'standard', 18, 'Carts VAT 18'), ('MT', 'reduced', 5, 'Carts VAT 5')")
-        zone = conn.execute("INSERT INTO shop.shipping_zones (code, name) VALUES (%s, 'Carts MT') RETURNING id",
+                     " ('IS', 'standard', 18, 'Carts VAT 18'), ('IS', 'reduced', 5, 'Carts VAT 5')")
+        zone = conn.execute("INSERT INTO shop.shipping_zones (code, name) VALUES (%s, 'Carts IS') RETURNING id",
                             [f"tst-carts-{tag}"]).fetchone()[0]
-        conn.execute("INSERT INTO shop.shipping_zone_countries (zone_id, country) VALUES (%s, 'MT')", [zone])
+        conn.execute("INSERT INTO shop.shipping_zone_countries (zone_id, country) VALUES (%s, 'IS')", [zone])
         conn.execute(
             "INSERT INTO shop.shipping_methods (zone_id, code, name, currency, rate_kind, flat_amount,"
             " free_from_subtotal, position) VALUES (%s, %s, 'Standard', 'EUR', 'flat', 500, NULL, 1),"
@@ -144,8 +146,8 @@ def add(api: Client, cart: Cart, item: Item, quantity: int = 1) -> Any:
     return call(api, cart, "POST", "/items", {"sku": item.sku, "quantity": quantity})
 
 
-MALTA = {"full_name": "Ada Lovelace", "line1": "1 Republic Street", "city": "Valletta", "postal_code": "VLT 1117",
-         "country": "mt"}
+ADDRESS = {"full_name": "Ada Lovelace", "line1": "Laugavegur 1", "city": "Reykjavik", "postal_code": "101",
+         "country": "is"}
 
 
 # -- creating and reaching a cart -----------------------------------------------------------------
@@ -362,11 +364,11 @@ def test_address_shipping_methods_and_tax(api: Client, store: Store) -> None:
     assert none_yet.status == 409 and none_yet.error_code == "shipping_address_required"
     assert call(api, cart, "PUT", "/shipping-method", {"code": store.standard}).error_code == \
         "shipping_address_required"
-    bad = call(api, cart, "PUT", "/shipping-address", {**MALTA, "country": "XX", "region": "too-long"})
+    bad = call(api, cart, "PUT", "/shipping-address", {**ADDRESS, "country": "XX", "region": "too-long"})
     assert bad.status == 422 and set(bad.json["error"]["details"]["fields"]) == {"country", "region"}
-    r = call(api, cart, "PUT", "/shipping-address", MALTA)
+    r = call(api, cart, "PUT", "/shipping-address", ADDRESS)
     assert r.status == 200, r.text
-    assert r.json["shipping_address"]["country"] == "MT" and r.json["shipping_address"]["line2"] is None
+    assert r.json["shipping_address"]["country"] == "IS" and r.json["shipping_address"]["line2"] is None
     # Prices include tax (the store's default): 4000 at 18 % and 1500 at 5 %, rounded per line.
     assert r.json["tax_calculated"] is True
     assert r.json["tax_total"]["amount"] == round(4000 * 18 / 118) + round(1500 * 5 / 105)
@@ -392,12 +394,12 @@ def test_address_shipping_methods_and_tax(api: Client, store: Store) -> None:
 
 def test_an_address_from_the_address_book(api: Client) -> None:
     token = customer_token(api)
-    book = api.post("/v1/me/addresses", {**MALTA, "country": "MT"}, token=token)
+    book = api.post("/v1/me/addresses", {**ADDRESS, "country": "IS"}, token=token)
     assert book.status == 201, book.text
     cart_id = api.post("/v1/carts", {}, token=token).json["id"]
     cart = Cart(cart_id, {}, token)
     r = call(api, cart, "PUT", "/shipping-address", {"address_id": book.json["id"]})
-    assert r.status == 200 and r.json["shipping_address"]["city"] == "Valletta", r.text
+    assert r.status == 200 and r.json["shipping_address"]["city"] == "Reykjavik", r.text
     other = call(api, cart, "PUT", "/shipping-address", {"address_id": str(uuid.uuid4())})
     assert other.status == 404 and other.error_code == "address_not_found"
     guest = guest_cart(api)
@@ -414,7 +416,7 @@ def test_only_open_carts_change(api: Client, store: Store, admin_url: str) -> No
     assert api.get(cart.path(), headers=cart.headers).json["status"] == "abandoned"
     for method, rest, body in [("POST", "/items", {"sku": store.items["mug"].sku, "quantity": 1}),
                                ("PATCH", "", {"email": "a@example.com"}), ("DELETE", "/coupon", None),
-                               ("PUT", "/shipping-address", MALTA)]:
+                               ("PUT", "/shipping-address", ADDRESS)]:
         r = call(api, cart, method, rest, body)
         assert r.status == 409 and r.error_code == "cart_not_open", (method, rest, r.text)
 
@@ -466,3 +468,17 @@ def test_a_bad_or_foreign_token_merges_nothing_and_the_login_succeeds(api: Clien
     again = api.post("/v1/auth/login", {"email": account["email"], "password": account["password"]},
                      headers=guest.headers)
     assert again.status == 200 and again.json["cart_id"] is None
+
+
+# -- races ---------------------------------------------------------------------------------------------
+def test_racing_writes_to_one_cart_all_count(api: Client, store: Store) -> None:
+    """20 requests at once adding to one line, and 20 making a customer's cart: every unit counts once,
+    and the customer still has one open cart."""
+    cart = guest_cart(api)
+    added = race(lambda: add(api, cart, store.items["mug"], 2), 20)
+    assert {r.status for r in added} == {201}, [r.text for r in added if r.status != 201][:2]
+    assert api.get(cart.path(), headers=cart.headers).json["items"][0]["quantity"] == 40
+    token = customer_token(api)
+    made = race(lambda: api.post("/v1/carts", {}, token=token), 20)
+    assert {r.status for r in made} == {201}, [r.text for r in made if r.status != 201][:2]
+    assert len({r.json["id"] for r in made}) == 1

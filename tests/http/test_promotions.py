@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from .conftest import Client
-from .test_carts import MALTA, Store, add, call, customer_token, guest_cart, store  # noqa: F401 - fixture
+from .test_carts import ADDRESS, Store, add, call, customer_token, guest_cart, store  # noqa: F401 - fixture
 from .test_stores import staff_token
 
 
@@ -213,7 +213,7 @@ def test_an_automatic_promotion_and_free_shipping(api: Client, manager: str, sto
             (None, "Mugs 20 % off", round(1998 * 0.2))], "applied without a code, to the collection's mug only"
         lines = {i["sku"]: i["discount"]["amount"] for i in r.json["items"]}
         assert lines == {store.items["mug"].sku: 400, store.items["tee"].sku: 0}
-        call(api, cart, "PUT", "/shipping-address", MALTA)
+        call(api, cart, "PUT", "/shipping-address", ADDRESS)
         call(api, cart, "PUT", "/shipping-method", {"code": store.standard})
         free = coupon(api, manager, kind="free_shipping", value=None)
         shipped = call(api, cart, "PUT", "/coupon", {"code": free["code"]})
