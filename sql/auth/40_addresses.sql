@@ -66,8 +66,9 @@ AS $$
 $$;
 COMMENT ON FUNCTION auth.address_errors(jsonb, boolean) IS
 'Validates an address in an api argument object: full_name, line1, city, postal_code and country '
-'required, region optional (an ISO 3166-2 subdivision code without the country, such as CA) (unless p_partial, where only the members present are checked), country one of '
-'shop.countries (ISO 3166-1 alpha-2, any case), phone a plausible number. Returns {field: reason} for '
+'required (unless p_partial, where only the members present are checked), country one of shop.countries '
+'(ISO 3166-1 alpha-2, any case), region an ISO 3166-2 subdivision code without the country (CA), phone a '
+'plausible number. Returns {field: reason} for '
 'each problem, {} when fine.';
 
 REVOKE EXECUTE ON FUNCTION auth.address_json(shop.addresses) FROM PUBLIC;
