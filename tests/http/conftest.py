@@ -92,6 +92,12 @@ def wait_until_ready(client: Client, proc: subprocess.Popen, seconds: float = 30
 
 @pytest.fixture(scope="session")
 def server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    # The demo store is the shared baseline of the HTTP and race tests. It loads only into an empty catalog,
+    # so it goes first, before any test adds products of its own.
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT shop.load_demo_catalog()")
     port = free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": SECRET,

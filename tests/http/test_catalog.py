@@ -178,10 +178,12 @@ def test_in_stock_filter(api: Client, admin) -> None:
 
 def test_facets_sum_to_the_matching_products(api: Client) -> None:
     r = api.get("/v1/products?limit=1")
-    total = len(all_pages(api, "/v1/products?limit=100"))
-    assert sum(b["count"] for b in r.json["facets"]["price_ranges"]) == total
+    listed = all_pages(api, "/v1/products?limit=100")
+    assert sum(b["count"] for b in r.json["facets"]["price_ranges"]) == len(listed)
+    # Other tests publish products without a category: the root categories count every product in one.
     roots = {c["slug"] for c in api.get("/v1/categories").json["items"]}
-    assert sum(c["count"] for c in r.json["facets"]["categories"] if c["slug"] in roots) == total
+    assert sum(c["count"] for c in r.json["facets"]["categories"] if c["slug"] in roots) == \
+        sum(1 for i in listed if i["category"])
 
 
 def test_unknown_and_malformed_family_parameters_are_400(api: Client) -> None:
