@@ -413,8 +413,9 @@ LANGUAGE sql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
-SET plan_cache_mode = force_custom_plan
 AS $$
+    -- (No plan_cache_mode here: it would hold inside shop.resolve_prices too and re-plan its cached queries
+    -- on every call.)
     -- The caller's own group and the present instant only, so nobody learns another group's prices or
     -- a sale before it starts; published products only.
     SELECT r.*
