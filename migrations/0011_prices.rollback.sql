@@ -9,10 +9,14 @@ DROP FUNCTION IF EXISTS api.create_price_list(jsonb);
 DROP FUNCTION IF EXISTS api.replace_price_list_prices(jsonb);
 DROP FUNCTION IF EXISTS api.create_markdown(jsonb);
 DROP FUNCTION IF EXISTS shop.price_list_json(uuid);
+DROP FUNCTION IF EXISTS shop.price_rows(jsonb, timestamptz, timestamptz);
+DROP FUNCTION IF EXISTS shop.timestamp_field_error(jsonb, text);
+DROP FUNCTION IF EXISTS shop.caller_product_prices(char);
 DROP FUNCTION IF EXISTS shop.caller_prices(uuid[], integer[], char);
 DROP FUNCTION IF EXISTS shop.resolve_price(uuid, char, uuid, integer, timestamptz);
 DROP FUNCTION IF EXISTS shop.resolve_prices(uuid[], integer[], char, uuid, timestamptz);
 DROP FUNCTION IF EXISTS shop.current_customer_group();
+DROP FUNCTION IF EXISTS shop.product_markdowns(timestamptz);
 DROP FUNCTION IF EXISTS shop.apply_percent_off(bigint, numeric);
 
 DROP TABLE IF EXISTS shop.markdowns CASCADE;

@@ -83,6 +83,9 @@ CREATE TABLE shop.price_list_prices (
 );
 -- The resolution: the candidate prices of a variant in a currency.
 CREATE INDEX price_list_prices_variant_id_currency_idx ON shop.price_list_prices (variant_id, currency);
+-- The catalog: which prices may apply to a caller (its group's and everyone's, customer_group_id NULL).
+CREATE INDEX price_list_prices_currency_customer_group_id_idx
+ON shop.price_list_prices (currency, customer_group_id, min_quantity);
 COMMENT ON TABLE shop.price_list_prices IS
 'The prices of a price list: amount (minor units) for a variant in a currency from min_quantity units '
 'up (quantity tiers), optionally inside a narrower window than the list''s. valid_during, '
