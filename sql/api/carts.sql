@@ -573,9 +573,9 @@ BEGIN
         SELECT coalesce(jsonb_agg(jsonb_build_object(
             'code', o.code,
             'name', o.name,
-            'amount', jsonb_build_object('amount', o.amount, 'currency', cart.currency),
+            'amount', shop.money_json(o.amount, cart.currency),
             'free_from_subtotal', CASE WHEN o.free_from_subtotal IS NOT NULL
-                THEN jsonb_build_object('amount', o.free_from_subtotal, 'currency', cart.currency) END,
+                THEN shop.money_json(o.free_from_subtotal, cart.currency) END,
             'selected', o.method_id IS NOT DISTINCT FROM cart.shipping_method_id
         ) ORDER BY n), '[]')
         FROM shop.cart_shipping_options(cart) WITH ORDINALITY AS o (method_id, code, name, amount, free_from_subtotal, n)

@@ -42,12 +42,7 @@ BEGIN
     ) THEN
         fields := fields || '{"email": "is not a valid e-mail address"}';
     END IF;
-    IF fields <> '{}' THEN
-        PERFORM shop.fail(
-            422, 'validation_failed', jsonb_build_object('fields', fields),
-            'Some checkout fields are invalid; details.fields says which and why.'
-        );
-    END IF;
+    PERFORM shop.fail_fields(fields);
 
     -- -- the cart: the caller's own, open; locked so a second checkout of it waits and then finds it ordered
     cart := shop.request_cart(args, derived, TRUE);
@@ -57,10 +52,7 @@ BEGIN
     ELSE
         buyer_email := coalesce(args ->> 'email', cart.email);
         IF buyer_email IS NULL THEN
-            PERFORM shop.fail(
-                422, 'validation_failed', '{"fields": {"email": "is required for a guest checkout"}}'::jsonb,
-                'Send the e-mail address the order confirmation goes to.'
-            );
+            PERFORM shop.fail_fields('{"email": "is required for a guest checkout"}');
         END IF;
     END IF;
 

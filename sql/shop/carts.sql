@@ -351,12 +351,12 @@ BEGIN
                 'variant_name', l -> 'variant_name',
                 'quantity', l -> 'quantity',
                 'unit_price', CASE WHEN l ->> 'unit_price' IS NOT NULL
-                    THEN jsonb_build_object('amount', l -> 'unit_price', 'currency', cur) END,
+                    THEN shop.money_json((l ->> 'unit_price')::bigint, cur) END,
                 'line_total', CASE WHEN l ->> 'line_total' IS NOT NULL
-                    THEN jsonb_build_object('amount', l -> 'line_total', 'currency', cur) END,
-                'discount', jsonb_build_object('amount', l -> 'discount', 'currency', cur),
-                'tax', jsonb_build_object('amount', l -> 'tax', 'currency', cur),
-                'quoted_unit_price', jsonb_build_object('amount', l -> 'quoted_unit_price', 'currency', cur),
+                    THEN shop.money_json((l ->> 'line_total')::bigint, cur) END,
+                'discount', shop.money_json((l ->> 'discount')::bigint, cur),
+                'tax', shop.money_json((l ->> 'tax')::bigint, cur),
+                'quoted_unit_price', shop.money_json((l ->> 'quoted_unit_price')::bigint, cur),
                 'price_changed', (l ->> 'unit_price')::bigint IS DISTINCT FROM (l ->> 'quoted_unit_price')::bigint,
                 'available_quantity', a.available
             ) ORDER BY e.n), '[]')
@@ -365,18 +365,18 @@ BEGIN
                 ARRAY(SELECT (x ->> 'variant_id')::uuid FROM jsonb_array_elements(priced -> 'lines') AS x)
             ) AS a ON (e.l ->> 'variant_id')::uuid = a.variant_id
         ),
-        'subtotal', jsonb_build_object('amount', priced -> 'subtotal', 'currency', cur),
-        'discount_total', jsonb_build_object('amount', priced -> 'discount_total', 'currency', cur),
-        'shipping_total', jsonb_build_object('amount', priced -> 'shipping_total', 'currency', cur),
-        'tax_total', jsonb_build_object('amount', priced -> 'tax_total', 'currency', cur),
-        'total', jsonb_build_object('amount', priced -> 'total', 'currency', cur),
+        'subtotal', shop.money_json((priced ->> 'subtotal')::bigint, cur),
+        'discount_total', shop.money_json((priced ->> 'discount_total')::bigint, cur),
+        'shipping_total', shop.money_json((priced ->> 'shipping_total')::bigint, cur),
+        'tax_total', shop.money_json((priced ->> 'tax_total')::bigint, cur),
+        'total', shop.money_json((priced ->> 'total')::bigint, cur),
         'prices_include_tax', priced -> 'prices_include_tax',
         'tax_calculated', priced -> 'tax_calculated',
         'coupon_code', (SELECT p.code FROM shop.promotions AS p WHERE p.id = cart.coupon_id),
         'promotions', (
             SELECT coalesce(jsonb_agg(jsonb_build_object(
                 'code', p -> 'code', 'name', pr.name, 'kind', p -> 'kind',
-                'amount', jsonb_build_object('amount', p -> 'amount', 'currency', cur)
+                'amount', shop.money_json((p ->> 'amount')::bigint, cur)
             ) ORDER BY n), '[]')
             FROM jsonb_array_elements(priced -> 'promotions') WITH ORDINALITY AS x (p, n)
             LEFT JOIN shop.promotions AS pr ON (x.p ->> 'promotion_id')::uuid = pr.id
@@ -385,7 +385,7 @@ BEGIN
         'shipping_method', CASE WHEN priced -> 'shipping' <> 'null' THEN jsonb_build_object(
             'code', priced -> 'shipping' -> 'code',
             'name', priced -> 'shipping' -> 'name',
-            'amount', jsonb_build_object('amount', priced -> 'shipping' -> 'amount', 'currency', cur)
+            'amount', shop.money_json((priced -> 'shipping' ->> 'amount')::bigint, cur)
         ) END,
         'weight_grams', priced -> 'weight_grams',
         'problems', priced -> 'problems',
@@ -601,7 +601,7 @@ BEGIN
                 WHERE ci.cart_id = g.id
             ),
             'total', (
-                SELECT jsonb_build_object('amount', sum(ci.quantity * ci.quoted_unit_price), 'currency', g.currency)
+                SELECT shop.money_json(sum(ci.quantity * ci.quoted_unit_price)::bigint, g.currency)
                 FROM shop.cart_items AS ci WHERE ci.cart_id = g.id
             )
         )) AS event_id

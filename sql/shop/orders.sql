@@ -7,16 +7,6 @@
 -- Written in PL/pgSQL where a body names functions of schemas applied after shop (auth, integration).
 
 -- == shapes ==========================================================================================
-CREATE OR REPLACE FUNCTION shop.money_json(p_amount bigint, p_currency text)
-RETURNS jsonb
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-AS $$
-    SELECT jsonb_build_object('amount', p_amount, 'currency', p_currency)
-$$;
-COMMENT ON FUNCTION shop.money_json(bigint, text) IS
-'Money as the API shows it: {amount (integer minor units), currency}. Returns jsonb (amount NULL for NULL).';
 
 CREATE OR REPLACE FUNCTION shop.order_json(p_order_id uuid)
 RETURNS jsonb
@@ -603,8 +593,6 @@ BEFORE UPDATE ON shop.payments
 FOR EACH ROW EXECUTE FUNCTION shop.tg__set_updated_at();
 
 -- == grants ==========================================================================================
-REVOKE ALL ON FUNCTION shop.money_json(bigint, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shop.money_json(bigint, text) TO postcart_anon, postcart_customer, postcart_staff;
 REVOKE ALL ON FUNCTION shop.order_json(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.order_json(uuid) TO postcart_customer, order_manager, support_agent;
 REVOKE ALL ON FUNCTION shop.order_summary_json(shop.orders) FROM PUBLIC;
