@@ -4,14 +4,20 @@
 
 CREATE OR REPLACE FUNCTION integration.emit(p_type text, p_subject_id uuid, p_payload jsonb)
 RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+DECLARE
+    event_id uuid;
+BEGIN
+    -- PL/pgSQL, not one SQL statement: a SECURITY DEFINER sql function is parsed and planned on every call.
     INSERT INTO integration.events (type, subject_id, payload)
     VALUES (p_type, p_subject_id, coalesce(p_payload, '{}'))
-    RETURNING id
+    RETURNING id INTO event_id;
+    RETURN event_id;
+END
 $$;
 COMMENT ON FUNCTION integration.emit(text, uuid, jsonb) IS
 'Writes a domain event to the outbox in the caller''s transaction: p_type (dotted lower case, e.g. '

@@ -76,14 +76,17 @@ CREATE OR REPLACE FUNCTION integration.save_idempotent_response(
     p_key text, p_anonymous_scope text, p_status integer, p_body jsonb
 )
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    -- PL/pgSQL for its cached plan (a SECURITY DEFINER sql function is planned on every call).
     UPDATE integration.idempotency_keys
     SET status = p_status, body = p_body
-    WHERE owner_id = integration.idempotency_owner(p_anonymous_scope) AND key = p_key
+    WHERE owner_id = integration.idempotency_owner(p_anonymous_scope) AND key = p_key;
+END
 $$;
 COMMENT ON FUNCTION integration.save_idempotent_response(text, text, integer, jsonb) IS
 'Records the response of a request whose key was claimed in the same transaction (same key and scope). '

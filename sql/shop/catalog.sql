@@ -118,15 +118,19 @@ GRANT EXECUTE ON FUNCTION shop.stock_available(integer, integer) TO postcart_dba
 
 CREATE OR REPLACE FUNCTION shop.variant_availability(variant_ids uuid[])
 RETURNS TABLE (variant_id uuid, available bigint)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT ids.id, coalesce(sum(shop.stock_available(s.on_hand, s.reserved)), 0)::bigint
     FROM unnest(variant_ids) AS ids (id)
     LEFT JOIN shop.stock_levels AS s ON ids.id = s.variant_id
-    GROUP BY ids.id
+    GROUP BY ids.id;
+END
 $$;
 COMMENT ON FUNCTION shop.variant_availability(uuid[]) IS
 'Availability of the given variants: one row per distinct id with available = sum over warehouses of '
@@ -139,16 +143,21 @@ GRANT EXECUTE ON FUNCTION shop.variant_availability(uuid[]) TO postcart_staff;
 
 CREATE OR REPLACE FUNCTION shop.product_availability(product_ids uuid[])
 RETURNS TABLE (product_id uuid, available bigint)
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    -- PL/pgSQL for its cached plan (see sql/shop/catalog_version.sql): the stock triggers call it per write.
+    RETURN QUERY
     SELECT ids.id, coalesce(sum(shop.stock_available(s.on_hand, s.reserved)), 0)::bigint
     FROM unnest(product_ids) AS ids (id)
     LEFT JOIN shop.product_variants AS v ON ids.id = v.product_id
     LEFT JOIN shop.stock_levels AS s ON v.id = s.variant_id
-    GROUP BY ids.id
+    GROUP BY ids.id;
+END
 $$;
 COMMENT ON FUNCTION shop.product_availability(uuid[]) IS
 'Availability of the given products: one row per distinct id with available = the sum over all their '

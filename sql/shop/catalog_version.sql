@@ -1,22 +1,27 @@
 -- The catalog version (migrations/0014_catalog_version.sql): read by the HTTP layer before every anonymous
 -- catalog read, bumped by a statement trigger on every table such a read depends on.
+-- Functions called on hot paths are PL/pgSQL even where one SELECT would do: a LANGUAGE sql function that
+-- is SECURITY DEFINER or pins its search_path is never inlined, and PostgreSQL 15 parses and plans its body
+-- on every call, while PL/pgSQL keeps its plans for the session.
 
 CREATE OR REPLACE FUNCTION shop.catalog_schedule_instant()
 RETURNS timestamptz
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+BEGIN
     -- Each a backward scan of one index (migration 0016) stopping at its first row.
-    SELECT greatest(
+    RETURN greatest(
         (SELECT max(lower(p.valid_during)) FROM shop.price_list_prices AS p WHERE lower(p.valid_during) <= now()),
         (SELECT max(upper(p.valid_during)) FROM shop.price_list_prices AS p WHERE upper(p.valid_during) <= now()),
         (SELECT max(m.starts_at) FROM shop.markdowns AS m WHERE m.starts_at <= now()),
         (SELECT max(m.ends_at) FROM shop.markdowns AS m WHERE m.ends_at <= now()),
         -- Scheduled publication (publish_at), kept apart from shop.products by a trigger.
         (SELECT max(i.at) FROM shop.catalog_schedule_instants AS i WHERE i.at <= now())
-    )
+    );
+END
 $$;
 COMMENT ON FUNCTION shop.catalog_schedule_instant() IS
 'The latest instant, up to now, at which a scheduled catalog change took effect (a price window or a '
@@ -24,13 +29,15 @@ COMMENT ON FUNCTION shop.catalog_schedule_instant() IS
 
 CREATE OR REPLACE FUNCTION shop.catalog_version()
 RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    SELECT (SELECT sum(s.version) FROM shop.catalog_version_shards AS s)::text
-        || '@' || coalesce(floor(extract(EPOCH FROM shop.catalog_schedule_instant()) * 1000000)::bigint::text, '0')
+BEGIN
+    RETURN (SELECT sum(s.version) FROM shop.catalog_version_shards AS s)::text
+        || '@' || coalesce(floor(extract(EPOCH FROM shop.catalog_schedule_instant()) * 1000000)::bigint::text, '0');
+END
 $$;
 COMMENT ON FUNCTION shop.catalog_version() IS
 'The catalog version, as text "<writes>@<microseconds>": the first part grows whenever a write to any '

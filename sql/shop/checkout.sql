@@ -134,11 +134,17 @@ REVOKE ALL ON FUNCTION shop.reserve_stock(uuid[], integer[], uuid[]) FROM PUBLIC
 -- == order numbers ==================================================================================
 CREATE OR REPLACE FUNCTION shop.next_order_number()
 RETURNS bigint
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    UPDATE shop.order_numbers SET last_number = last_number + 1 RETURNING last_number
+DECLARE
+    taken bigint;
+BEGIN
+    -- PL/pgSQL for its cached plan: it runs while the counter's lock is held (sql/shop/catalog_version.sql).
+    UPDATE shop.order_numbers SET last_number = last_number + 1 RETURNING last_number INTO taken;
+    RETURN taken;
+END
 $$;
 COMMENT ON FUNCTION shop.next_order_number() IS
 'The next order number: increments the one counter row, whose lock is held until the transaction ends, so '

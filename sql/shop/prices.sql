@@ -104,15 +104,20 @@ GRANT EXECUTE ON FUNCTION shop.apply_percent_off(bigint, numeric) TO postcart_st
 -- == the caller's customer group =====================================================================
 CREATE OR REPLACE FUNCTION shop.current_customer_group()
 RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+BEGIN
     -- Definer rights: customers cannot read the column (no grant), only learn their own group's id here.
-    SELECT a.customer_group_id
-    FROM auth.accounts AS a
-    WHERE a.id = (SELECT auth.current_customer_id())
+    -- PL/pgSQL for its cached plan (see sql/shop/catalog_version.sql).
+    RETURN (
+        SELECT a.customer_group_id
+        FROM auth.accounts AS a
+        WHERE a.id = (SELECT auth.current_customer_id())
+    );
+END
 $$;
 COMMENT ON FUNCTION shop.current_customer_group() IS
 'The calling customer''s customer group id; NULL for anonymous callers, staff and customers in no group. '
@@ -409,19 +414,22 @@ RETURNS TABLE (
     markdown_id uuid,
     percent_off numeric
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+BEGIN
     -- (No plan_cache_mode here: it would hold inside shop.resolve_prices too and re-plan its cached queries
-    -- on every call.)
+    -- on every call. PL/pgSQL for its cached plan: see sql/shop/catalog_version.sql.)
     -- The caller's own group and the present instant only, so nobody learns another group's prices or
     -- a sale before it starts; published products only.
+    RETURN QUERY
     SELECT r.*
     FROM shop.resolve_prices(p_variant_ids, p_quantities, p_currency, shop.current_customer_group(), now()) AS r
     INNER JOIN shop.products AS p ON r.product_id = p.id
-    WHERE p.status = 'published'
+    WHERE p.status = 'published';
+END
 $$;
 COMMENT ON FUNCTION shop.caller_prices(uuid[], integer[], char) IS
 'shop.resolve_prices for the caller, now: the caller''s own customer group (shop.current_customer_group), '

@@ -507,32 +507,58 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    touched uuid[];
+    variant_ids uuid[];
+    units bigint[];
+    products uuid[];
+    deltas bigint[];
 BEGIN
+    -- Each changed stock row adds what it makes available now and takes back what it made available
+    -- before; summed per product, that is the change of the product's availability.
     IF TG_OP = 'INSERT' THEN
-        touched := ARRAY(SELECT n.variant_id FROM new_rows AS n);
+        SELECT array_agg(n.variant_id), array_agg(shop.stock_available(n.on_hand, n.reserved))
+        INTO variant_ids, units
+        FROM new_rows AS n;
     ELSIF TG_OP = 'UPDATE' THEN
-        touched := ARRAY(SELECT n.variant_id FROM new_rows AS n UNION SELECT o.variant_id FROM old_rows AS o);
+        SELECT array_agg(c.variant_id), array_agg(c.units)
+        INTO variant_ids, units
+        FROM (
+            SELECT n.variant_id, shop.stock_available(n.on_hand, n.reserved)::bigint AS units FROM new_rows AS n
+            UNION ALL
+            SELECT o.variant_id, -shop.stock_available(o.on_hand, o.reserved)::bigint FROM old_rows AS o
+        ) AS c;
     ELSE
-        touched := ARRAY(SELECT o.variant_id FROM old_rows AS o);
+        SELECT array_agg(o.variant_id), array_agg(-shop.stock_available(o.on_hand, o.reserved)::bigint)
+        INTO variant_ids, units
+        FROM old_rows AS o;
     END IF;
-    touched := ARRAY(
-        SELECT DISTINCT v.product_id FROM shop.product_variants AS v WHERE v.id = ANY(touched) ORDER BY 1
-    );
-    -- Lock, then recount in a new statement (which sees every transaction that held the lock before):
-    -- two checkouts of one product, each counting only its own change, cannot overwrite each other.
-    PERFORM FROM shop.product_listings AS l WHERE l.product_id = ANY(touched) ORDER BY l.product_id FOR UPDATE;
+    SELECT array_agg(d.product_id ORDER BY d.product_id), array_agg(d.delta ORDER BY d.product_id)
+    INTO products, deltas
+    FROM (
+        SELECT v.product_id, sum(c.units) AS delta
+        FROM unnest(variant_ids, units) AS c (variant_id, units)
+        INNER JOIN shop.product_variants AS v ON c.variant_id = v.id
+        GROUP BY v.product_id
+        HAVING sum(c.units) <> 0
+    ) AS d;
+    IF products IS NULL THEN
+        RETURN NULL;  -- e.g. a reservation on backorder: nothing shown changes, the catalog version stays
+    END IF;
+    -- Listings are locked in product order (two multi-product writers cannot deadlock), then the changes
+    -- are added in a new statement, which reads the values every earlier lock holder committed: exact under
+    -- races without recounting the products' other stock rows.
+    PERFORM FROM shop.product_listings AS l WHERE l.product_id = ANY(products) ORDER BY l.product_id FOR UPDATE;
     UPDATE shop.product_listings AS l
-    SET available = a.available
-    FROM shop.product_availability(touched) AS a
-    WHERE l.product_id = a.product_id AND l.available IS DISTINCT FROM a.available;
+    SET available = l.available + d.delta
+    FROM unnest(products, deltas) AS d (product_id, delta)
+    WHERE l.product_id = d.product_id;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION shop.tg_stock_levels__listing_available() IS
-'AFTER INSERT/UPDATE/DELETE statement trigger on shop.stock_levels: recounts the availability of the '
-'changed variants'' products in their listings at once (shop.product_availability), without rewriting the '
-'rest of the listing. Returns NULL.';
+'AFTER INSERT/UPDATE/DELETE statement trigger on shop.stock_levels: adds the change in availability '
+'(shop.stock_available of the new rows minus that of the old ones, per product) to the products'' listings '
+'at once, without rewriting the rest of the listing or recounting other stock rows; products whose '
+'availability did not change are not touched. Returns NULL.';
 
 -- == triggers ========================================================================================
 CREATE OR REPLACE TRIGGER listing_insert AFTER INSERT ON shop.products

@@ -81,23 +81,15 @@ class Caller:
     request_id: str = ""
 
 
-# A request without an Idempotency-Key is one statement, run as the authenticator: auth.call_api switches to
-# the caller's role and claims, both read from the session's row (PT401 token_revoked for an ended
-# session; anonymous without one), then calls api.<function> as that role. Its text never changes, so
-# psycopg prepares it once per connection. With a key, auth.act_as switches first and the call follows.
+# A request is one statement, run as the authenticator: auth.call_api switches to the caller's role and
+# claims, both read from the session's row in the database (PT401 token_revoked for an ended session;
+# anonymous without one), then calls api.<function> as that role. With an Idempotency-Key,
+# auth.call_api_keyed also claims the key first and records the response. The texts never change, so
+# psycopg prepares them once per connection.
 _CALL_API = sql.SQL("SELECT auth.call_api(%s, %s::jsonb, %s::jsonb, %s::uuid, %s)")
-_ACT_AS = sql.SQL("SELECT auth.act_as(%s::uuid, %s)")
-_CLAIM_KEY = sql.SQL("SELECT integration.claim_idempotency_key(%s, %s, %s)::text")
-
-
-def _call_and_save(function: str, derived: bool) -> sql.Composed:
-    """The call and the record of its response for an Idempotency-Key in one statement, so both commit or
-    neither does."""
-    params = sql.SQL("%s::jsonb, %s::jsonb" if derived else "%s::jsonb")
-    return sql.SQL(
-        "WITH r AS MATERIALIZED (SELECT {}({})::text AS body) SELECT r.body FROM r"
-        " CROSS JOIN LATERAL integration.save_idempotent_response(%s, %s, %s, r.body::jsonb)"
-    ).format(sql.Identifier("api", function), params)
+_CALL_API_KEYED = sql.SQL(
+    "SELECT replay, body FROM auth.call_api_keyed(%s, %s::jsonb, %s::jsonb, %s::uuid, %s, %s, %s, %s, %s)"
+)
 
 
 @dataclass(frozen=True)
@@ -121,8 +113,8 @@ async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], c
     """Run api.<function>(args[, derived]) as the caller in one transaction, retrying serialization
     failures and deadlocks. `derived` holds what the server computed (a password hash, a verified
     secret); it reaches the function as its own parameter, never mixed into the client's `args`. Every
-    value travels as a bind parameter, so none appears in a statement PostgreSQL logs. One round trip;
-    two with an Idempotency-Key (claim the key, then run and record)."""
+    value travels as a bind parameter, so none appears in a statement PostgreSQL logs. One round trip,
+    with or without an Idempotency-Key."""
     for attempt in range(RETRIES + 1):
         try:
             async with pool.connection(timeout=timeout) as conn:
@@ -133,10 +125,6 @@ async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], c
             if attempt == RETRIES:
                 raise
     raise AssertionError("unreachable")
-
-
-def _params(args: dict[str, Any], derived: dict[str, Any] | None) -> list[Any]:
-    return [Jsonb(args)] if derived is None else [Jsonb(args), Jsonb(derived)]
 
 
 async def _call_once(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
@@ -150,29 +138,26 @@ async def _call_once(conn: psycopg.AsyncConnection[Any], function: str, args: di
 
 async def _call_idempotent(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
                            derived: dict[str, Any] | None, caller: Caller, idempotency: Idempotency) -> Result:
-    async with conn.pipeline():
-        async with conn.transaction():
-            await conn.execute(_ACT_AS, [caller.session_id, caller.request_id])
-            claim = await conn.execute(_CLAIM_KEY, [idempotency.key, idempotency.fingerprint,
-                                                    idempotency.anonymous_scope])
-            replay = (await claim.fetchone() or [None])[0]
-            if replay is not None:
-                stored = json.loads(replay)
-                body = stored["body"]
-                return Result(None if body is None else json.dumps(body), stored["status"], True)
-            cur = await conn.execute(
-                _call_and_save(function, derived is not None),
-                [*_params(args, derived), idempotency.key, idempotency.anonymous_scope, idempotency.status])
+    """One statement in autocommit mode, like _call_once: the key's claim, the call and the record of its
+    response commit together. A replay comes back as the first response's {status, body}."""
+    cur = await conn.execute(_CALL_API_KEYED, [
+        function, Jsonb(args), None if derived is None else Jsonb(derived), caller.session_id, caller.request_id,
+        idempotency.key, idempotency.fingerprint, idempotency.anonymous_scope, idempotency.status])
     row = await cur.fetchone()
-    return Result(row[0] if row else None)
+    replay, body = row if row else (None, None)
+    if replay is not None:
+        stored = json.loads(replay)
+        return Result(None if stored["body"] is None else json.dumps(stored["body"]), stored["status"], True)
+    return Result(body)
 
 
 async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable, params: list[Any],
                                 timeout: float | None = None) -> Any:
-    """For the few auth steps that precede a role (login, refresh): one statement as the authenticator."""
+    """For the few auth steps that precede a role (login, refresh) and the catalog version: one statement as
+    the authenticator, in autocommit mode its own transaction, one round trip (an explicit BEGIN and COMMIT
+    around it would be three)."""
     async with pool.connection(timeout=timeout) as conn:
-        async with conn.transaction():
-            cur = await conn.execute(query, params)
-            row = await cur.fetchone()
-            return row[0] if row else None
+        cur = await conn.execute(query, params)
+        row = await cur.fetchone()
+        return row[0] if row else None
 
