@@ -22,7 +22,8 @@ DECLARE
     blocker text;
     coupon extensions.citext;
     event_items jsonb;
-    order_number bigint;
+    placed shop.orders;
+    response jsonb;
 BEGIN
     -- -- the client's arguments ----------------------------------------------------------------------
     IF jsonb_typeof(args -> 'payment_method') IS DISTINCT FROM 'string' THEN
@@ -143,22 +144,43 @@ BEGIN
     SET status = 'ordered', order_id = new_order_id, email = buyer_email, updated_at = now()
     WHERE c.id = cart.id;
 
+    -- The order row, and the response built from it, before the number: from the number on, every other
+    -- checkout waits for this one's commit, so that stretch holds only the insert and the event.
+    -- Every column with a value is set here, defaults included, and the row is inserted whole, so the
+    -- response shows exactly the row written (a new column of shop.orders needs its value here; the
+    -- response test compares checkout's answer with GET /v1/orders/{id}).
+    placed.id := new_order_id;
+    placed.number := 0;  -- taken last, below
+    placed.customer_id := buyer_id;
+    placed.cart_id := cart.id;
+    placed.email := buyer_email;
+    placed.currency := cart.currency;
+    placed.status := 'pending_payment';
+    placed.payment_status := 'unpaid';
+    placed.fulfillment_status := 'unfulfilled';
+    placed.payment_method := method.code;
+    placed.prices_include_tax := (quote ->> 'prices_include_tax')::boolean;
+    placed.subtotal := (quote ->> 'subtotal')::bigint;
+    placed.discount_total := (quote ->> 'discount_total')::bigint;
+    placed.shipping_total := (quote ->> 'shipping_total')::bigint;
+    placed.tax_total := (quote ->> 'tax_total')::bigint;
+    placed.total := (quote ->> 'total')::bigint;
+    placed.paid_amount := 0;
+    placed.refunded_amount := 0;
+    placed.shipping_address := cart.shipping_address;
+    placed.shipping_method_id := (quote -> 'shipping' ->> 'method_id')::uuid;
+    placed.shipping_method_code := quote -> 'shipping' ->> 'code';
+    placed.shipping_method_name := quote -> 'shipping' ->> 'name';
+    placed.shipping_tax := coalesce((quote -> 'shipping' ->> 'tax')::bigint, 0);
+    placed.coupon_code := coupon;
+    placed.payment_due_at := now() + method.unpaid_cancel_after;
+    placed.created_at := now();
+    placed.updated_at := now();
+    response := shop.order_json_of(placed);
+
     -- Last: the number (the counter's row lock is held from here to commit) and the order row.
-    order_number := shop.next_order_number();
-    INSERT INTO shop.orders (
-        id, number, customer_id, cart_id, email, currency, payment_method, prices_include_tax, subtotal,
-        discount_total, shipping_total, tax_total, total, shipping_address, shipping_method_id,
-        shipping_method_code, shipping_method_name, shipping_tax, coupon_code, payment_due_at
-    )
-    VALUES (
-        new_order_id, order_number, buyer_id, cart.id, buyer_email, cart.currency, method.code,
-        (quote ->> 'prices_include_tax')::boolean, (quote ->> 'subtotal')::bigint,
-        (quote ->> 'discount_total')::bigint, (quote ->> 'shipping_total')::bigint, (quote ->> 'tax_total')::bigint,
-        (quote ->> 'total')::bigint, cart.shipping_address, (quote -> 'shipping' ->> 'method_id')::uuid,
-        quote -> 'shipping' ->> 'code', quote -> 'shipping' ->> 'name',
-        coalesce((quote -> 'shipping' ->> 'tax')::bigint, 0),
-        coupon, now() + method.unpaid_cancel_after
-    );
+    placed.number := shop.next_order_number();
+    INSERT INTO shop.orders SELECT placed.*;
     SET CONSTRAINTS
     shop.order_items_order_id_fkey,
     shop.order_allocations_order_item_id_fkey,
@@ -166,12 +188,12 @@ BEGIN
     IMMEDIATE;
 
     PERFORM integration.emit('order.created', new_order_id, jsonb_build_object(
-        'order_id', new_order_id, 'number', order_number, 'customer_id', buyer_id, 'email', buyer_email,
-        'currency', cart.currency, 'total', (quote ->> 'total')::bigint, 'payment_method', method.code,
+        'order_id', new_order_id, 'number', placed.number, 'customer_id', buyer_id, 'email', buyer_email,
+        'currency', cart.currency, 'total', placed.total, 'payment_method', method.code,
         'items', event_items
     ));
 
-    RETURN jsonb_build_object('order', shop.order_json(new_order_id));
+    RETURN jsonb_build_object('order', response || jsonb_build_object('number', placed.number));
 END
 $$;
 COMMENT ON FUNCTION api.checkout(jsonb, jsonb) IS

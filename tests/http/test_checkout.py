@@ -250,6 +250,9 @@ def test_a_customer_checks_out_with_the_account_email(api: Client, admin_url: st
     r = api.post(f"/v1/carts/{cart.id}/checkout", {"payment_method": "manual"}, **cart.kw(uuid.uuid4().hex))
     assert r.status == 201, r.text
     assert r.json["order"]["email"] == email
+    # Checkout builds its answer before it writes the order row: the row must say the same.
+    shown = api.get(f"/v1/orders/{r.json['order']['id']}", token=token)
+    assert shown.status == 200 and shown.json == r.json["order"], shown.text
     with psycopg.connect(admin_url) as conn:
         events = conn.execute("SELECT type FROM integration.events WHERE subject_id = %s",
                               [r.json["order"]["id"]]).fetchall()
