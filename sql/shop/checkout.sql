@@ -11,6 +11,7 @@ SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
+    one uuid;
     short jsonb;
     -- The allocation, one element per (line, warehouse): arrays rather than a temporary table, which would
     -- cost catalog writes on every checkout.
@@ -22,12 +23,11 @@ BEGIN
     -- Every stock row of every variant is locked first, in (variant_id, warehouse_id) order: the one order
     -- every writer of stock rows follows (fulfilment, cancellation, counts), so two checkouts holding the
     -- same SKUs in opposite cart order wait for each other instead of deadlocking. Then the numbers read
-    -- are final until commit.
-    PERFORM
-    FROM shop.stock_levels AS s
-    WHERE s.variant_id = ANY(p_variant_ids)
-    ORDER BY s.variant_id, s.warehouse_id
-    FOR NO KEY UPDATE;
+    -- are final until commit. (A statement per variant keeps one cached plan; `= ANY(p_variant_ids)` was
+    -- planned afresh on every call.)
+    FOR one IN SELECT DISTINCT u.id FROM unnest(p_variant_ids) AS u (id) ORDER BY u.id LOOP
+        PERFORM FROM shop.stock_levels AS s WHERE s.variant_id = one ORDER BY s.warehouse_id FOR NO KEY UPDATE;
+    END LOOP;
 
     -- Allocation: each line takes physical stock (on_hand - reserved) from the warehouses in priority
     -- order, then, if the variant allows backorders, the backorder allowance in the same order. A line may

@@ -276,6 +276,9 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
+-- Its lookups take arrays (= ANY), for which PostgreSQL would plan afresh on every sale: the cached
+-- generic plans use the same indexes.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     touched uuid[];

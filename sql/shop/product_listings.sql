@@ -511,6 +511,7 @@ DECLARE
     units bigint[];
     products uuid[];
     deltas bigint[];
+    n integer;
 BEGIN
     -- Each changed stock row adds what it makes available now and takes back what it made available
     -- before; summed per product, that is the change of the product's availability.
@@ -543,14 +544,15 @@ BEGIN
     IF products IS NULL THEN
         RETURN NULL;  -- e.g. a reservation on backorder: nothing shown changes, the catalog version stays
     END IF;
-    -- Listings are locked in product order (two multi-product writers cannot deadlock), then the changes
-    -- are added in a new statement, which reads the values every earlier lock holder committed: exact under
-    -- races without recounting the products' other stock rows.
-    PERFORM FROM shop.product_listings AS l WHERE l.product_id = ANY(products) ORDER BY l.product_id FOR UPDATE;
-    UPDATE shop.product_listings AS l
-    SET available = l.available + d.delta
-    FROM unnest(products, deltas) AS d (product_id, delta)
-    WHERE l.product_id = d.product_id;
+    -- One product at a time, in product order (two multi-product writers cannot deadlock). An UPDATE that
+    -- waited for another writer of the row adds to the value that writer committed, so the sum stays exact
+    -- under races without recounting the products' other stock rows. (A statement per product keeps one
+    -- cached plan; a set-based UPDATE over the arrays was planned afresh on every call.)
+    FOR n IN 1 .. cardinality(products) LOOP
+        UPDATE shop.product_listings AS l
+        SET available = l.available + deltas[n]
+        WHERE l.product_id = products[n];
+    END LOOP;
     RETURN NULL;
 END
 $$;

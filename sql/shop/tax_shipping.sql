@@ -46,10 +46,13 @@ FOR EACH STATEMENT EXECUTE FUNCTION shop.tg_store_settings__keep_row();
 -- == the store setting ===============================================================================
 CREATE OR REPLACE FUNCTION shop.prices_include_tax()
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
-    SELECT s.prices_include_tax FROM shop.store_settings AS s WHERE s.id
+BEGIN
+    -- PL/pgSQL keeps the plan: a scalar sql function reading a table is parsed and planned on every call.
+    RETURN (SELECT s.prices_include_tax FROM shop.store_settings AS s WHERE s.id);
+END
 $$;
 COMMENT ON FUNCTION shop.prices_include_tax() IS
 'The store setting shop.store_settings.prices_include_tax: TRUE when catalog prices include tax (EU '
