@@ -152,3 +152,37 @@ def test_a_scheduled_product_appears_the_instant_it_is_published(api: Client, ad
         assert slug in [p["slug"] for p in api.get("/v1/products?limit=100&sort=name").json["items"]]
     finally:
         admin.execute("UPDATE shop.products SET published_at = %s WHERE slug = %s", [original, slug])
+
+
+def test_a_read_arriving_after_a_write_never_shares_an_older_version_query(api: Client, admin_url: str) -> None:
+    """Concurrent reads share version queries, but only one that started after they arrived: here the
+    first read's query is held (a lock on a table it reads) while a price change commits, and a second read
+    arrives after that commit, while the first query is still running. The second must show the change."""
+    results: dict[str, int] = {}
+
+    def read(name: str) -> None:
+        results[name] = api.get(PRODUCT).json["variants"][0]["price"]["amount"]
+
+    sku = api.get(PRODUCT).json["variants"][0]["sku"]
+    with psycopg.connect(admin_url, autocommit=True) as writer, psycopg.connect(admin_url) as locker:
+        original = writer.execute("SELECT amount FROM shop.variant_prices p JOIN shop.product_variants v"
+                                  " ON v.id = p.variant_id WHERE v.sku = %s AND currency = 'EUR'", [sku]).fetchone()[0]
+        try:
+            locker.execute("LOCK TABLE shop.catalog_schedule_instants IN ACCESS EXCLUSIVE MODE")
+            first = threading.Thread(target=read, args=("first",))
+            first.start()
+            time.sleep(0.5)  # its version query has started and waits for the lock
+            writer.execute("UPDATE shop.variant_prices SET amount = %s WHERE currency = 'EUR' AND variant_id ="
+                           " (SELECT id FROM shop.product_variants WHERE sku = %s)", [original + 7, sku])
+            second = threading.Thread(target=read, args=("second",))
+            second.start()
+            time.sleep(0.5)  # it has arrived while the first query still waits
+            locker.rollback()
+            first.join(timeout=30)
+            second.join(timeout=30)
+            assert results["first"] == original  # it arrived before the change committed
+            assert results["second"] == original + 7
+        finally:
+            locker.rollback()
+            writer.execute("UPDATE shop.variant_prices SET amount = %s WHERE currency = 'EUR' AND variant_id ="
+                           " (SELECT id FROM shop.product_variants WHERE sku = %s)", [original, sku])

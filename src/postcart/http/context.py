@@ -11,7 +11,7 @@ from aiohttp import web
 from psycopg_pool import AsyncConnectionPool
 
 from ..settings import Settings
-from .catalog_cache import CatalogCache
+from .catalog_cache import CatalogCache, VersionRounds
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -37,6 +37,7 @@ class Context:
     database_down: bool = False  # set when a request lost its connection; cleared once the server answers
     recovery: asyncio.Task[None] | None = None  # the task waiting for the database to come back
     catalog_cache: CatalogCache = field(default_factory=CatalogCache)  # anonymous catalog responses
+    catalog_versions: VersionRounds | None = None  # shared version queries (made on first use)
 
 
 CONTEXT = web.AppKey("postcart", Context)

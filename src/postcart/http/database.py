@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from .. import db
+from .catalog_cache import VersionRounds
 from .context import Context
 from .errors import connection_lost
 
@@ -57,7 +58,14 @@ _CATALOG_VERSION = sql.SQL("SELECT shop.catalog_version()")
 
 
 async def catalog_version(ctx: Context) -> str:
-    """The catalog version (see catalog_cache.py): one tiny query, no catalog table read."""
+    """The catalog version (see catalog_cache.py): one tiny query, no catalog table read, shared by the
+    requests that arrive while the previous one runs."""
+    if ctx.catalog_versions is None:
+        ctx.catalog_versions = VersionRounds(lambda: _read_catalog_version(ctx))
+    return await ctx.catalog_versions.version()
+
+
+async def _read_catalog_version(ctx: Context) -> str:
     return str(await as_authenticator(ctx, _CATALOG_VERSION, []))
 
 
