@@ -127,7 +127,7 @@ AS $$
 BEGIN
     RETURN QUERY
     SELECT ids.id, coalesce(sum(shop.stock_available(s.on_hand, s.reserved)), 0)::bigint
-    FROM unnest(variant_ids) AS ids (id)
+    FROM (SELECT DISTINCT u.id FROM unnest(variant_ids) AS u (id)) AS ids  -- an id given twice counts once
     LEFT JOIN shop.stock_levels AS s ON ids.id = s.variant_id
     GROUP BY ids.id;
 END
@@ -153,7 +153,7 @@ BEGIN
     -- PL/pgSQL for its cached plan (see sql/shop/catalog_version.sql): the stock triggers call it per write.
     RETURN QUERY
     SELECT ids.id, coalesce(sum(shop.stock_available(s.on_hand, s.reserved)), 0)::bigint
-    FROM unnest(product_ids) AS ids (id)
+    FROM (SELECT DISTINCT u.id FROM unnest(product_ids) AS u (id)) AS ids  -- an id given twice counts once
     LEFT JOIN shop.product_variants AS v ON ids.id = v.product_id
     LEFT JOIN shop.stock_levels AS s ON v.id = s.variant_id
     GROUP BY ids.id;

@@ -38,10 +38,18 @@ def prepared_carts(api: Client, lines: list[list[tuple[Sku, int]]]) -> list[Cart
 
 def books_agree(admin_url: str, skus: list[Sku]) -> list[Any]:
     """Every stock row of the SKUs whose reserved differs from its open allocations or whose on_hand
-    differs from its ledger: an empty list when the books agree. (Only the test's own SKUs: other modules
-    set reserved by hand.)"""
+    differs from its ledger, and every listing of their products whose availability (kept by adding each
+    write's change) differs from a recount: an empty list when the books agree. (Only the test's own SKUs:
+    other modules set reserved by hand.)"""
     with psycopg.connect(admin_url) as conn:
-        return conn.execute("""
+        listings = conn.execute("""
+            SELECT l.product_id, l.available, a.available
+            FROM shop.product_listings l
+            JOIN shop.product_availability(ARRAY(SELECT product_id FROM shop.product_variants
+                                                 WHERE id = ANY(%s::uuid[]))) a USING (product_id)
+            WHERE l.available <> a.available
+        """, [[s.variant_id for s in skus]]).fetchall()
+        return listings + conn.execute("""
             SELECT s.variant_id, s.warehouse_id, s.on_hand, s.reserved, l.total, a.open
             FROM shop.stock_levels s
             LEFT JOIN (SELECT variant_id, warehouse_id, sum(quantity) AS total FROM shop.stock_movements

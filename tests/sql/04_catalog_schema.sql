@@ -1,7 +1,7 @@
 -- Catalog tables: constraints, triggers, row-level security (enabled, forced, policies) and who may read
 -- what, checked by switching roles inside the transaction.
 BEGIN;
-SELECT plan(59);
+SELECT plan(61);
 
 -- == structure ======================================================================================
 SELECT has_table('shop', t, format('shop.%s exists', t))
@@ -208,6 +208,18 @@ SELECT is(
 SELECT is(
     (SELECT available FROM shop.product_availability(ARRAY['a0000000-0000-4000-8000-000000000001'::uuid])),
     3::bigint, 'and per product'
+);
+SELECT is(
+    (SELECT array_agg(a.available)
+     FROM shop.product_availability(ARRAY['a0000000-0000-4000-8000-000000000001'::uuid,
+                                          'a0000000-0000-4000-8000-000000000001'::uuid]) AS a),
+    ARRAY[3::bigint], 'a product named twice is one row, counted once'
+);
+SELECT is(
+    (SELECT array_agg(a.available)
+     FROM shop.variant_availability(ARRAY['b0000000-0000-4000-8000-000000000001'::uuid,
+                                          'b0000000-0000-4000-8000-000000000001'::uuid]) AS a),
+    ARRAY[3::bigint], 'and a variant'
 );
 RESET ROLE;
 
