@@ -97,8 +97,9 @@ CREATE TABLE integration.webhook_deliveries (
     CONSTRAINT webhook_deliveries_response_check CHECK (last_response_status BETWEEN 100 AND 599),
     CONSTRAINT webhook_deliveries_error_check CHECK (length(last_error) <= 1000)
 );
--- The sender's claim: the due pending deliveries, earliest first.
-CREATE INDEX webhook_deliveries_due_idx ON integration.webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- The sender's claim: per subscription, the due pending deliveries, earliest first.
+CREATE INDEX webhook_deliveries_due_idx ON integration.webhook_deliveries (subscription_id, next_attempt_at)
+WHERE status = 'pending';
 -- Staff's list, newest first; the second serves ?status=pending|dead (few rows) without the delivered ones.
 CREATE INDEX webhook_deliveries_subscription_idx
 ON integration.webhook_deliveries (subscription_id, created_at, id);
@@ -112,7 +113,7 @@ COMMENT ON TABLE integration.webhook_deliveries IS
 'dead one back to pending with attempts 0. Written only by the integration functions.';
 COMMENT ON COLUMN integration.webhook_deliveries.attempts IS 'Attempts started since creation or the last replay.';
 COMMENT ON COLUMN integration.webhook_deliveries.next_attempt_at IS
-'When a pending delivery is next due (infinity while its subscription is inactive); NULL once delivered or dead.';
+'When a pending delivery is next due (while its subscription is inactive it waits); NULL once delivered or dead.';
 COMMENT ON COLUMN integration.webhook_deliveries.locked_until IS
 'Lease of the worker sending the current attempt; if no outcome is recorded by then, the attempt counts '
 'as lost and the delivery is due again.';

@@ -38,7 +38,7 @@ AS $$
         'status', d.status,
         'attempts', d.attempts,
         'in_flight', coalesce(d.locked_until > now(), FALSE),
-        'next_attempt_at', CASE WHEN isfinite(d.next_attempt_at) THEN auth.to_rfc3339(d.next_attempt_at) END,
+        'next_attempt_at', auth.to_rfc3339(d.next_attempt_at),
         'last_attempt_at', auth.to_rfc3339(d.last_attempt_at),
         'last_response_status', d.last_response_status,
         'last_error', d.last_error,
@@ -64,7 +64,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION integration.webhook_delivery_json(integration.webhook_deliveries) IS
 'A delivery as the API shows it: {id, event_id, event_type, status, attempts, in_flight, next_attempt_at '
-'(null when delivered, dead, or waiting for an inactive subscription), last_attempt_at, '
+'(null when delivered or dead; while its subscription is inactive, it waits past it), last_attempt_at, '
 'last_response_status, last_error, delivered_at, created_at, attempt_history: the last 20 attempts, newest '
 'first, [{attempt, attempted_at, duration_ms, response_status, error}]}. Returns jsonb.';
 

@@ -43,8 +43,6 @@ CREATE OR REPLACE FUNCTION integration.tg_webhook_subscriptions__check()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
     fields jsonb := integration.webhook_subscription_errors(NEW.url, NEW.event_types);
@@ -76,13 +74,6 @@ BEGIN
         NEW.secret_rotated_at := OLD.secret_rotated_at;
     END IF;
     NEW.updated_at := now();
-    -- While inactive a subscription's pending deliveries wait (out of the sender's way at infinity);
-    -- active again, they are due at once.
-    IF NEW.active IS DISTINCT FROM OLD.active THEN
-        UPDATE integration.webhook_deliveries AS d
-        SET next_attempt_at = CASE WHEN NEW.active THEN now() ELSE 'infinity' END, updated_at = now()
-        WHERE d.subscription_id = NEW.id AND d.status = 'pending' AND d.locked_until IS NULL;
-    END IF;
     RETURN NEW;
 END
 $$;
@@ -90,9 +81,7 @@ COMMENT ON FUNCTION integration.tg_webhook_subscriptions__check() IS
 'BEFORE INSERT OR UPDATE trigger on integration.webhook_subscriptions, whoever writes: PT422 '
 'validation_failed {fields} for a bad url or event types (integration.webhook_subscription_errors); sorts '
 'the types; a new subscription starts at secret_version 1; an update may raise secret_version by exactly '
-'one (PT409 invalid_secret_version otherwise), which sets secret_rotated_at; (de)activation moves the '
-'subscription''s waiting deliveries out of the sender''s way (infinity) or back (now). Returns NEW. '
-'SECURITY DEFINER for that last step: store admins cannot write deliveries.';
+'one (PT409 invalid_secret_version otherwise), which sets secret_rotated_at. Returns NEW.';
 
 CREATE OR REPLACE TRIGGER _100_check
 BEFORE INSERT OR UPDATE ON integration.webhook_subscriptions
@@ -197,12 +186,15 @@ BEGIN
     END IF;
     -- One delivery per event and active subscription that names its type (or "*") and existed when the
     -- event was written.
-    INSERT INTO integration.webhook_deliveries (subscription_id, event_id)
-    SELECT s.id, e.id
+    -- In the events' order, each a microsecond or more after the one before: newest first in the staff's
+    -- list is then the events' order too.
+    INSERT INTO integration.webhook_deliveries (subscription_id, event_id, created_at)
+    SELECT s.id, e.id, clock_timestamp()
     FROM integration.events AS e
     INNER JOIN integration.webhook_subscriptions AS s
         ON s.active AND s.created_at <= e.created_at AND (e.type = ANY(s.event_types) OR s.event_types = '{*}')
     WHERE e.id = ANY(claimed)
+    ORDER BY e.created_at, e.id
     ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING;
     GET DIAGNOSTICS fanned = ROW_COUNT;
     UPDATE integration.events AS e
@@ -222,7 +214,7 @@ COMMENT ON FUNCTION integration.dispatch_events(integer) IS
 
 -- == the worker: send ================================================================================
 CREATE OR REPLACE FUNCTION integration.claim_webhook_deliveries(
-    p_limit integer, p_lease interval, p_skip_subscriptions uuid[] DEFAULT '{}'
+    p_limit integer, p_lease interval, p_per_subscription integer DEFAULT 1000, p_in_flight jsonb DEFAULT '{}'
 )
 RETURNS TABLE (
     delivery_id uuid, attempt integer, url text, subscription_id uuid, secret_versions integer[],
@@ -235,22 +227,34 @@ SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 BEGIN
     IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 1000 OR p_lease IS NULL
-        OR p_lease NOT BETWEEN INTERVAL '1 second' AND INTERVAL '1 hour' THEN
+        OR p_lease NOT BETWEEN INTERVAL '1 second' AND INTERVAL '1 hour'
+        OR p_per_subscription IS NULL OR p_per_subscription < 1 THEN
         PERFORM shop.fail(
             422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('limit', 'must be 1 to 1000', 'lease', '1 s to 1 h')),
+            jsonb_build_object('fields', jsonb_build_object(
+                'limit', 'must be 1 to 1000', 'lease', '1 s to 1 h', 'per_subscription', 'at least 1'
+            )),
             'The sender claims 1 to 1000 deliveries under a lease of 1 second to 1 hour.'
         );
     END IF;
     RETURN QUERY
     WITH due AS (
+        -- Per active subscription, its earliest due deliveries, no more than it may still have in flight
+        -- (p_per_subscription less what this sender has open to it: p_in_flight {subscription id: count}),
+        -- so one slow subscriber never takes every slot; then the earliest of those overall.
         SELECT d.id, d.attempts, d.locked_until, d.last_attempt_at
-        FROM integration.webhook_deliveries AS d
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-            AND d.subscription_id <> ALL(coalesce(p_skip_subscriptions, '{}'))
+        FROM integration.webhook_subscriptions AS s
+        CROSS JOIN LATERAL (
+            SELECT w.id, w.attempts, w.locked_until, w.last_attempt_at, w.next_attempt_at
+            FROM integration.webhook_deliveries AS w
+            WHERE w.subscription_id = s.id AND w.status = 'pending' AND w.next_attempt_at <= now()
+            ORDER BY w.next_attempt_at
+            LIMIT greatest(p_per_subscription - coalesce((p_in_flight ->> s.id::text)::integer, 0), 0)
+            FOR UPDATE SKIP LOCKED
+        ) AS d
+        WHERE s.active
         ORDER BY d.next_attempt_at
         LIMIT p_limit
-        FOR UPDATE SKIP LOCKED
     ),
 
     -- A lease that ran out without an outcome: its worker died or lost the database mid-attempt.
@@ -262,7 +266,7 @@ BEGIN
         WHERE due.locked_until IS NOT NULL AND due.attempts >= 1
     ),
 
-    -- next_attempt_at moves to the lease's end, so the claim's index range holds only what is due.
+    -- next_attempt_at moves to the lease's end: if no outcome comes, the delivery is due again then.
     claimed AS (
         UPDATE integration.webhook_deliveries AS d
         SET attempts = d.attempts + 1, locked_until = now() + p_lease, next_attempt_at = now() + p_lease,
@@ -282,13 +286,14 @@ BEGIN
     INNER JOIN integration.events AS e ON c.event_id = e.id;
 END
 $$;
-COMMENT ON FUNCTION integration.claim_webhook_deliveries(integer, interval, uuid[]) IS
-'For postcart_worker''s sender: claims up to p_limit (1 to 1000) due pending deliveries, earliest first, '
-'FOR UPDATE SKIP LOCKED, leaving out p_skip_subscriptions (those it already has enough requests open to); '
-'counts the attempt and leases each until now() + p_lease (1 s to 1 h), after which an attempt without '
-'an outcome is recorded as lost and the delivery is claimed again. Returns per delivery: the attempt '
-'number, the url, the subscription id, the secret versions to sign with (the previous one too for 24 '
-'hours after a rotation), the event id (the webhook-id) and the body {type, timestamp, data} as text.';
+COMMENT ON FUNCTION integration.claim_webhook_deliveries(integer, interval, integer, jsonb) IS
+'For postcart_worker''s sender: claims up to p_limit (1 to 1000) due pending deliveries of active '
+'subscriptions, earliest first, FOR UPDATE SKIP LOCKED, at most p_per_subscription per subscription less '
+'the attempts the sender already has open to it (p_in_flight: {subscription id: count}); counts the '
+'attempt and leases each until now() + p_lease (1 s to 1 h), after which an attempt without an outcome is '
+'recorded as lost and the delivery is claimed again. Returns per delivery: the attempt number, the url, '
+'the subscription id, the secret versions to sign with (the previous one too for 24 hours after a '
+'rotation), the event id (the webhook-id) and the body {type, timestamp, data} as text.';
 
 CREATE OR REPLACE FUNCTION integration.webhook_outcomes(p_outcomes jsonb)
 RETURNS TABLE (
@@ -356,7 +361,6 @@ BEGIN
         END,
         next_attempt_at = CASE
             WHEN o.response_status BETWEEN 200 AND 299 OR d.attempts >= p_max_attempts THEN NULL
-            WHEN NOT s.active THEN 'infinity'
             ELSE now() + random() * least(p_backoff_cap, p_backoff_base * power(2, least(d.attempts - 1, 40)))
         END,
         delivered_at = CASE WHEN o.response_status BETWEEN 200 AND 299 THEN now() END,
@@ -364,8 +368,8 @@ BEGIN
         last_response_status = o.response_status,
         last_error = o.error,
         updated_at = now()
-    FROM integration.webhook_outcomes(p_outcomes) AS o, integration.webhook_subscriptions AS s
-    WHERE d.id = o.delivery_id AND s.id = d.subscription_id
+    FROM integration.webhook_outcomes(p_outcomes) AS o
+    WHERE d.id = o.delivery_id
         AND d.status = 'pending' AND d.attempts = o.attempt AND d.locked_until IS NOT NULL;
     GET DIAGNOSTICS applied = ROW_COUNT;
     RETURN applied;
@@ -375,8 +379,8 @@ COMMENT ON FUNCTION integration.record_webhook_attempts(jsonb, integer, interval
 'For postcart_worker''s sender: records outcomes [{delivery_id, attempt, attempted_at, duration_ms, '
 'response_status?, error?}] as attempt history, and for each delivery still leased to that attempt: 2xx '
 '-> delivered; otherwise dead once attempts reached p_max_attempts, else pending again after a random '
-'wait below min(p_backoff_cap, p_backoff_base * 2^(attempt - 1)) (infinity while the subscription is '
-'inactive). Returns how many deliveries the outcomes decided.';
+'wait below min(p_backoff_cap, p_backoff_base * 2^(attempt - 1)). Returns how many deliveries the '
+'outcomes decided.';
 
 -- == staff: replay ===================================================================================
 CREATE OR REPLACE FUNCTION integration.replay_webhook_delivery(p_subscription_id uuid, p_delivery_id uuid)
@@ -404,9 +408,8 @@ BEGIN
     END IF;
     UPDATE integration.webhook_deliveries AS d SET
         status = 'pending', attempts = 0, locked_until = NULL, delivered_at = NULL, updated_at = now(),
-        next_attempt_at = CASE WHEN s.active THEN now() ELSE 'infinity' END
-    FROM integration.webhook_subscriptions AS s
-    WHERE d.id = delivery.id AND s.id = d.subscription_id
+        next_attempt_at = now()
+    WHERE d.id = delivery.id
     RETURNING d.* INTO delivery;
     PERFORM pg_notify('webhook_deliveries', '');
     RETURN delivery;
@@ -414,7 +417,7 @@ END
 $$;
 COMMENT ON FUNCTION integration.replay_webhook_delivery(uuid, uuid) IS
 'For store_admin: puts a delivered or dead delivery of the subscription back to pending with attempts 0, '
-'due at once (or when an inactive subscription is activated), and wakes the senders. PT404 '
+'due at once (once its subscription is active), and wakes the senders. PT404 '
 'delivery_not_found; PT409 delivery_pending. Returns the delivery row.';
 
 REVOKE ALL ON FUNCTION integration.webhook_subscription_errors(text, text[]) FROM PUBLIC;
@@ -422,12 +425,12 @@ REVOKE ALL ON FUNCTION integration.tg_webhook_subscriptions__check() FROM PUBLIC
 REVOKE ALL ON FUNCTION integration.tg_webhook_deliveries__transition() FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.tg_webhook_attempts__append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.dispatch_events(integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION integration.claim_webhook_deliveries(integer, interval, uuid[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.claim_webhook_deliveries(integer, interval, integer, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.webhook_outcomes(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.record_webhook_attempts(jsonb, integer, interval, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.replay_webhook_delivery(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION integration.webhook_subscription_errors(text, text[]) TO store_admin;
 GRANT EXECUTE ON FUNCTION integration.dispatch_events(integer) TO postcart_worker;
-GRANT EXECUTE ON FUNCTION integration.claim_webhook_deliveries(integer, interval, uuid[]) TO postcart_worker;
+GRANT EXECUTE ON FUNCTION integration.claim_webhook_deliveries(integer, interval, integer, jsonb) TO postcart_worker;
 GRANT EXECUTE ON FUNCTION integration.record_webhook_attempts(jsonb, integer, interval, interval) TO postcart_worker;
 GRANT EXECUTE ON FUNCTION integration.replay_webhook_delivery(uuid, uuid) TO store_admin;
