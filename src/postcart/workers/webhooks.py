@@ -207,11 +207,12 @@ class WebhookSender:
             self.recorded += len(batch)
 
     async def _call(self, query: sql.Composable, params: list[Any]) -> list[tuple[Any, ...]]:
+        """One short transaction as postcart_worker, sent in one round trip (pipeline mode)."""
         async with self.pool.connection() as conn:
-            async with conn.transaction():
+            async with conn.pipeline(), conn.transaction():
                 await conn.execute("SELECT set_config('role', %s, true)", [ROLE])
                 cursor = await conn.execute(query, params)
-                return await cursor.fetchall()
+            return await cursor.fetchall()
 
     async def _wait(self) -> None:
         """Until a notification, a free slot, or the poll interval (retries fall due without notice)."""
