@@ -94,6 +94,29 @@ COMMENT ON FUNCTION integration.request_webhook(jsonb, boolean) IS
 'The subscription a route names (args.id; a malformed id is simply not found), locked when p_lock. '
 'PT404 webhook_not_found. Returns the row.';
 
+CREATE OR REPLACE FUNCTION integration.keyset_page(p_rows jsonb, p_page_size integer)
+RETURNS jsonb
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'items', coalesce((
+            SELECT jsonb_agg(r.value -> 'item' ORDER BY r.n)
+            FROM jsonb_array_elements(coalesce(p_rows, '[]')) WITH ORDINALITY AS r (value, n)
+            WHERE r.n <= p_page_size
+        ), '[]'),
+        'next_cursor', CASE WHEN jsonb_array_length(coalesce(p_rows, '[]')) > p_page_size THEN
+            shop.encode_cursor(jsonb_build_object(
+                'at', p_rows -> (p_page_size - 1) -> 'at', 'id', p_rows -> (p_page_size - 1) -> 'id'
+            ))
+        END
+    )
+$$;
+COMMENT ON FUNCTION integration.keyset_page(jsonb, integer) IS
+'A list page from up to p_page_size + 1 rows in list order, each {at, id, item}: {items: the first '
+'p_page_size items, next_cursor: the position of the last of them when there are more, else null}. '
+'Returns jsonb.';
+
 CREATE OR REPLACE FUNCTION integration.webhook_input_errors(args jsonb, p_partial boolean)
 RETURNS jsonb
 LANGUAGE sql
@@ -167,47 +190,28 @@ AS $$
 DECLARE
     page_size integer := shop.page_size(args);
     last_seen jsonb;
-    after_at timestamptz;
-    after_id uuid;
-    items jsonb;
-    next_cursor text;
 BEGIN
-    IF page_size IS NULL THEN
-        PERFORM shop.fail(
-            400, 'validation_failed', '{"fields": {"limit": "must be between 1 and 100"}}',
-            'Ask for 1 to 100 webhooks per page.'
-        );
-    END IF;
+    PERFORM shop.fail_fields(CASE WHEN page_size IS NULL THEN '{"limit": "must be between 1 and 100"}'::jsonb END);
     last_seen := shop.cursor_after(args, '{"at": "timestamptz", "id": "uuid"}');
-    after_at := (last_seen ->> 'at')::timestamptz;
-    after_id := (last_seen ->> 'id')::uuid;
-
-    WITH page AS (
-        SELECT s.created_at, s.id, integration.webhook_json(s) AS item,
-            row_number() OVER (ORDER BY s.created_at DESC, s.id DESC) AS n
-        FROM integration.webhook_subscriptions AS s
-        WHERE after_id IS NULL OR (s.created_at, s.id) < (after_at, after_id)
-        ORDER BY s.created_at DESC, s.id DESC
-        LIMIT page_size + 1
-    )
-
-    SELECT
-        coalesce(jsonb_agg(p.item ORDER BY p.n) FILTER (WHERE p.n <= page_size), '[]'),
-        CASE WHEN count(*) > page_size THEN
-            shop.encode_cursor((
-                SELECT jsonb_build_object('at', auth.to_rfc3339(last_row.created_at), 'id', last_row.id)
-                FROM page AS last_row WHERE last_row.n = page_size
-            ))
-        END
-    INTO items, next_cursor
-    FROM page AS p;
-    RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor);
+    RETURN integration.keyset_page((
+        SELECT jsonb_agg(jsonb_build_object(
+            'at', auth.to_rfc3339(p.created_at), 'id', p.id, 'item', integration.webhook_json(p.s)
+        ) ORDER BY p.created_at DESC, p.id DESC)
+        FROM (
+            SELECT s, s.created_at, s.id
+            FROM integration.webhook_subscriptions AS s
+            WHERE last_seen IS NULL
+                OR (s.created_at, s.id) < ((last_seen ->> 'at')::timestamptz, (last_seen ->> 'id')::uuid)
+            ORDER BY s.created_at DESC, s.id DESC
+            LIMIT page_size + 1
+        ) AS p
+    ), page_size);
 END
 $$;
 COMMENT ON FUNCTION api.admin_list_webhooks(jsonb) IS
 'Webhook subscriptions, newest first, in keyset pages (store_admin): limit (1-100, default 20), cursor -> '
-'{items: [{id, url, events, description, active, secret_version, ...}], next_cursor}; no secrets. 400 '
-'validation_failed (limit) or invalid_cursor.';
+'{items: [{id, url, events, description, active, secret_version, ...}], next_cursor}; no secrets. 422 '
+'validation_failed (limit); 400 invalid_cursor.';
 
 CREATE OR REPLACE FUNCTION api.admin_get_webhook(args jsonb)
 RETURNS jsonb
@@ -312,42 +316,28 @@ DECLARE
     v_status text := nullif(args ->> 'status', '');
     page_size integer := shop.page_size(args);
     last_seen jsonb;
-    after_at timestamptz;
-    after_id uuid;
-    items jsonb;
-    next_cursor text;
 BEGIN
     PERFORM shop.fail_fields(jsonb_strip_nulls(jsonb_build_object(
         'limit', CASE WHEN page_size IS NULL THEN 'must be between 1 and 100' END,
         'status', CASE WHEN v_status NOT IN ('pending', 'delivered', 'dead') THEN 'must be pending, delivered or dead' END
     )));
     last_seen := shop.cursor_after(args, '{"at": "timestamptz", "id": "uuid"}');
-    after_at := (last_seen ->> 'at')::timestamptz;
-    after_id := (last_seen ->> 'id')::uuid;
-
     -- Newest first, down (subscription_id, created_at, id), or its partial twin for pending and dead.
-    WITH page AS (
-        SELECT d.created_at, d.id, integration.webhook_delivery_json(d) AS item,
-            row_number() OVER (ORDER BY d.created_at DESC, d.id DESC) AS n
-        FROM integration.webhook_deliveries AS d
-        WHERE d.subscription_id = subscription.id
-            AND (v_status IS NULL OR d.status = v_status)
-            AND (after_id IS NULL OR (d.created_at, d.id) < (after_at, after_id))
-        ORDER BY d.created_at DESC, d.id DESC
-        LIMIT page_size + 1
-    )
-
-    SELECT
-        coalesce(jsonb_agg(p.item ORDER BY p.n) FILTER (WHERE p.n <= page_size), '[]'),
-        CASE WHEN count(*) > page_size THEN
-            shop.encode_cursor((
-                SELECT jsonb_build_object('at', auth.to_rfc3339(last_row.created_at), 'id', last_row.id)
-                FROM page AS last_row WHERE last_row.n = page_size
-            ))
-        END
-    INTO items, next_cursor
-    FROM page AS p;
-    RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor);
+    RETURN integration.keyset_page((
+        SELECT jsonb_agg(jsonb_build_object(
+            'at', auth.to_rfc3339(p.created_at), 'id', p.id, 'item', integration.webhook_delivery_json(p.d)
+        ) ORDER BY p.created_at DESC, p.id DESC)
+        FROM (
+            SELECT d, d.created_at, d.id
+            FROM integration.webhook_deliveries AS d
+            WHERE d.subscription_id = subscription.id
+                AND (v_status IS NULL OR d.status = v_status)
+                AND (last_seen IS NULL
+                     OR (d.created_at, d.id) < ((last_seen ->> 'at')::timestamptz, (last_seen ->> 'id')::uuid))
+            ORDER BY d.created_at DESC, d.id DESC
+            LIMIT page_size + 1
+        ) AS p
+    ), page_size);
 END
 $$;
 COMMENT ON FUNCTION api.admin_list_webhook_deliveries(jsonb) IS
@@ -400,6 +390,7 @@ REVOKE ALL ON FUNCTION integration.webhook_json(integration.webhook_subscription
 REVOKE ALL ON FUNCTION integration.webhook_delivery_json(integration.webhook_deliveries) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.request_webhook(jsonb, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.webhook_input_errors(jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.keyset_page(jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION api.admin_create_webhook(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION api.admin_list_webhooks(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION api.admin_get_webhook(jsonb) FROM PUBLIC;
@@ -413,6 +404,7 @@ GRANT EXECUTE ON FUNCTION integration.webhook_json(integration.webhook_subscript
 GRANT EXECUTE ON FUNCTION integration.webhook_delivery_json(integration.webhook_deliveries) TO store_admin;
 GRANT EXECUTE ON FUNCTION integration.request_webhook(jsonb, boolean) TO store_admin;
 GRANT EXECUTE ON FUNCTION integration.webhook_input_errors(jsonb, boolean) TO store_admin;
+GRANT EXECUTE ON FUNCTION integration.keyset_page(jsonb, integer) TO store_admin;
 GRANT EXECUTE ON FUNCTION api.admin_create_webhook(jsonb) TO store_admin;
 GRANT EXECUTE ON FUNCTION api.admin_list_webhooks(jsonb) TO store_admin;
 GRANT EXECUTE ON FUNCTION api.admin_get_webhook(jsonb) TO store_admin;
