@@ -280,10 +280,14 @@ BEGIN
         CASE WHEN s.secret_rotated_at > now() - INTERVAL '24 hours'
             THEN ARRAY[s.secret_version, s.secret_version - 1] ELSE ARRAY[s.secret_version] END,
         c.event_id,
-        jsonb_build_object('type', e.type, 'timestamp', auth.to_rfc3339(e.created_at), 'data', e.payload)::text
+        -- One primary-key lookup per claimed row, whatever the planner guesses of the CTE's size.
+        (
+            SELECT jsonb_build_object('type', e.type, 'timestamp', auth.to_rfc3339(e.created_at), 'data', e.payload)
+            FROM integration.events AS e
+            WHERE e.id = c.event_id
+        )::text
     FROM claimed AS c
-    INNER JOIN integration.webhook_subscriptions AS s ON c.subscription_id = s.id
-    INNER JOIN integration.events AS e ON c.event_id = e.id;
+    INNER JOIN integration.webhook_subscriptions AS s ON c.subscription_id = s.id;
 END
 $$;
 COMMENT ON FUNCTION integration.claim_webhook_deliveries(integer, interval, integer, jsonb) IS
