@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap chromium run psql test test-pg18 lint bench bench-catalog bench-checkout clean
+.PHONY: install pgtap chromium run psql test test-pg18 lint bench bench-catalog bench-checkout bench-webhooks clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ bench-catalog: install
 # The buying path (issue 7's targets): flows, flash sale, checkout throughput vs pgbench; a few minutes.
 bench-checkout: install
 	$(BIN)/python bench/checkout.py
+
+# Outgoing webhooks (issue 8): events delivered per second with 1 and 4 workers, commit-to-delivery lag at 100/s.
+bench-webhooks: install
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) .postcart

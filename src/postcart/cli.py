@@ -52,11 +52,13 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
 
     from .http.app import make_app, serve
     from .workers.service import beside
+    from .workers.webhooks import SenderOptions
 
     def app(index: int) -> web.Application:
         application = make_app(settings, database.app_url, secret)
         if with_worker and index == 0:
-            application.cleanup_ctx.append(beside(database.app_url, settings.statement_timeout))
+            application.cleanup_ctx.append(beside(database.app_url, settings.statement_timeout,
+                                                  SenderOptions.from_settings(settings, secret)))
         return application
 
     return serve(app, args.host, args.port, args.workers, lambda: print("\n".join(banner), flush=True))
@@ -163,10 +165,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from .workers.service import run_alone
+    from .workers.webhooks import SenderOptions
 
     settings = _settings(args)
     database = _running(locate(settings, start=False))
-    return run_alone(database.app_url, settings.statement_timeout, once=args.once)
+    # The key the web app has: webhook secrets are derived from it (docs/webhooks.md).
+    webhooks = SenderOptions.from_settings(settings, secret_key(settings))
+    return run_alone(database.app_url, settings.statement_timeout, webhooks, once=args.once)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -269,8 +274,8 @@ def parser() -> argparse.ArgumentParser:
     command("down", cmd_down, "Stop an embedded PostgreSQL left running.")
     command("migrate", cmd_migrate, "Apply pending migrations, then every file under sql/.")
     listen(command("serve", cmd_serve, "Serve the API without migrating (production, with DATABASE_URL)."))
-    worker = command("worker", cmd_worker, "Run the background worker alone (sweeps of expired sessions, "
-                     "login attempts, idempotency keys, invitations) until SIGTERM or Ctrl-C.")
+    worker = command("worker", cmd_worker, "Run the background worker alone (outgoing webhooks, sweeps of "
+                     "expired sessions, carts, unpaid orders, ...) until SIGTERM or Ctrl-C.")
     worker.add_argument("--once", action="store_true",
                         help="run every task until it has nothing left to do, then exit (1 if one failed)")
     command("status", cmd_status, "List applied and pending migrations.")

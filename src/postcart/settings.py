@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     # `postcart up` runs the background worker (sweepers) in its process; 0/false leaves that to a
     # separate `postcart worker`. `postcart serve` never runs it.
     run_worker: bool = True
+    # Outgoing webhooks (docs/webhooks.md), sent by the worker: seconds one attempt may take; attempts sent at
+    # once per worker process; attempts before a delivery is dead; the retry wait is random below
+    # min(cap, base * 2^(attempt - 1)) seconds (exponential backoff with full jitter).
+    webhook_timeout: float = Field(default=10.0, gt=0, le=300)
+    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    webhook_backoff_base: float = Field(default=60.0, gt=0, le=86400)
+    webhook_backoff_cap: float = Field(default=6 * 3600.0, gt=0, le=7 * 86400)
     # Browser origins allowed to call the API (comma-separated, e.g. https://shop.example,http://localhost:3000),
     # or "*" for any origin (only without credentials). Empty: no CORS headers at all.
     cors_origins: str = ""
@@ -70,6 +78,12 @@ class Settings(BaseSettings):
             if origin != "*" and not re.fullmatch(r"https?://[^/\s?#]+", origin):
                 raise ValueError(f"{origin!r} is not an origin like https://shop.example or http://localhost:3000")
         return value
+
+    @model_validator(mode="after")
+    def _backoff_cap_above_base(self) -> Settings:
+        if self.webhook_backoff_cap < self.webhook_backoff_base:
+            raise ValueError("POSTCART_WEBHOOK_BACKOFF_CAP must not be below POSTCART_WEBHOOK_BACKOFF_BASE")
+        return self
 
     @model_validator(mode="after")
     def _no_wildcard_with_credentials(self) -> Settings:

@@ -77,7 +77,8 @@ def test_worker_once_sweeps_every_table_and_logs_no_password(admin, admin_url: s
     tag = f"cli-once-{time.time_ns()}"
     account = _add_rows(admin, tag)
     assert _rows(admin, tag, account) == ALL_OLD
-    result = run_cli("worker", "--once", env={"DATABASE_URL": admin_url, "POSTCART_AUTHENTICATOR_PASSWORD": PASSWORD})
+    result = run_cli("worker", "--once", env={"DATABASE_URL": admin_url, "POSTCART_AUTHENTICATOR_PASSWORD": PASSWORD,
+                                              "POSTCART_SECRET_KEY": SECRET})
     assert result.returncode == 0, result.stderr
     assert _rows(admin, tag, account) == YOUNG_ONLY
     for task in ("sweep_login_attempts", "sweep_sessions", "sweep_refresh_tokens", "sweep_staff_invitations",
@@ -91,7 +92,8 @@ def test_worker_once_sweeps_every_table_and_logs_no_password(admin, admin_url: s
 def _worker(database_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`postcart worker` running, its output in log_path; killed at the end if still running."""
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([POSTCART, "worker"], env=_env(DATABASE_URL=database_url), stdout=log,
+        proc = subprocess.Popen([POSTCART, "worker"], env=_env(DATABASE_URL=database_url, POSTCART_SECRET_KEY=SECRET),
+                                stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         yield proc
@@ -136,11 +138,17 @@ def test_worker_waits_for_a_database_that_is_not_there(tmp_path: Path) -> None:
 
 
 def test_worker_once_fails_when_the_database_does_not_answer() -> None:
-    result = run_cli("worker", "--once", env={"DATABASE_URL": f"postgresql://postgres:{PASSWORD}@127.0.0.1:9/x"},
-                     timeout=60)
+    result = run_cli("worker", "--once", env={"DATABASE_URL": f"postgresql://postgres:{PASSWORD}@127.0.0.1:9/x",
+                                              "POSTCART_SECRET_KEY": SECRET}, timeout=60)
     assert result.returncode == 1
     assert "sweep_sessions failed: no database connection" in result.stderr
     assert PASSWORD not in result.stderr
+
+
+def test_worker_needs_the_secret_key_with_a_database_url(admin_url: str) -> None:
+    """Webhook secrets derive from the key the web app has, so the worker needs it too."""
+    result = run_cli("worker", "--once", env={"DATABASE_URL": admin_url})
+    assert result.returncode == 2 and "POSTCART_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_worker_without_a_database_says_so(tmp_path: Path) -> None:

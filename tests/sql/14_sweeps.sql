@@ -202,9 +202,13 @@ SELECT is(
         ORDER BY 1
     ),
     ARRAY['auth.sweep_login_attempts(integer)', 'auth.sweep_refresh_tokens(integer)', 'auth.sweep_sessions(integer)',
-          'auth.sweep_staff_invitations(integer)', 'integration.sweep_idempotency_keys(integer)',
+          'auth.sweep_staff_invitations(integer)',
+          'integration.claim_webhook_deliveries(integer,interval,integer,jsonb)',
+          'integration.dispatch_events(integer)',
+          'integration.record_webhook_attempts(jsonb,integer,interval,interval)',
+          'integration.sweep_idempotency_keys(integer)',
           'shop.sweep_abandoned_carts(integer)', 'shop.sweep_unpaid_orders(integer)'],
-    'the worker may execute the sweeps and no other function of ours'
+    'the worker may execute the sweeps and the outbox''s dispatch, claim and record, no other function of ours'
 );
 SELECT is(
     ARRAY(

@@ -25,7 +25,7 @@ from .. import db
 from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
-from . import carts, catalog_cache, database, explorer, headers, lowlevel, openapi, sessions
+from . import carts, catalog_cache, database, explorer, headers, lowlevel, openapi, sessions, webhooks
 from .context import CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_csv_body, read_query
@@ -152,17 +152,22 @@ PREPARES: dict[str, Prepare] = {
     "staff_invitation": sessions.prepare_staff_invitation,
     "cart_token": carts.prepare_cart_token,
     "new_cart": carts.prepare_new_cart,
+    "webhook_secret": webhooks.prepare_webhook_secret,
 }
 
 
 def with_response_fields(request: web.Request, body: str | None) -> str | None:
     """The function's JSON object plus the members the preparation added (RESPONSE_FIELDS: a secret made
-    in Python, never stored, such as a guest cart's token), also on a replay."""
+    in Python, never stored, such as a guest cart's token; or a function of the answer giving them, such
+    as a webhook's secret derived from its id), also on a replay."""
     fields = request.get(RESPONSE_FIELDS)
     if not fields or body is None:
         return body
     parsed = json.loads(body)
-    return json.dumps({**parsed, **fields}) if isinstance(parsed, dict) else body
+    if not isinstance(parsed, dict):
+        return body
+    added = fields(parsed) if callable(fields) else fields
+    return json.dumps({**parsed, **added}) if added else body
 
 
 async def anonymous_catalog_read(request: web.Request, route: Route, args: dict[str, Any],

@@ -44,6 +44,7 @@ CONTEXT = web.AppKey("postcart", Context)
 
 # Request-scoped values the generic handler shares with a route's preparation (see app.handler_for):
 # the request's Idempotency-Key record (db.Idempotency or None), and members a preparation adds to the
-# JSON object the function answers with (a secret made in Python, such as a guest cart's token).
+# JSON object the function answers with (a secret made in Python, such as a guest cart's token), or a
+# function of that object returning them (a webhook's secret, derived from its id and version).
 IDEMPOTENCY = "postcart.idempotency"
 RESPONSE_FIELDS = "postcart.response_fields"

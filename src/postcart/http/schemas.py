@@ -1235,3 +1235,86 @@ class CheckoutRequest(Model):
 
 class CheckoutResponse(Model):
     order: Order
+
+
+# -- outgoing webhooks (docs/webhooks.md) -----------------------------------------------------------
+class WebhookRequest(Model):
+    url: str = Field(max_length=2000, description="http(s) URL the events are POSTed to; no user:password@ in it",
+                     examples=["https://crm.example/hooks/postcart"])
+    events: list[str] = Field(min_length=1, max_length=100,
+                              description='Event types (GET /v1/admin/webhook-event-types), or ["*"] for all',
+                              examples=[["order.created", "order.paid"]])
+    description: str | None = Field(default=None, max_length=500)
+    active: bool | None = Field(default=None, description="Default true")
+
+
+class WebhookUpdate(Model):
+    url: str | None = Field(default=None, max_length=2000)
+    events: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    active: bool | None = Field(default=None, description="false: no new deliveries; pending ones wait")
+
+
+class Webhook(Model):
+    id: UUID = Field(description="Also the key of the signing secret's derivation")
+    url: str
+    events: list[str]
+    description: str | None
+    active: bool
+    secret_version: int = Field(description="Which secret signs: rotation adds 1")
+    secret_rotated_at: datetime | None = Field(description="For 24 h after it, the previous secret signs too")
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookWithSecret(Webhook):
+    secret: str = Field(description="whsec_<base64>: verify signatures with it. Shown only in this answer",
+                        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+
+
+class WebhookList(Model):
+    items: list[Webhook] = Field(description="Newest first; no secrets")
+    next_cursor: str | None
+
+
+class WebhookAttempt(Model):
+    attempt: int
+    attempted_at: datetime
+    duration_ms: int | None
+    response_status: int | None = Field(description="The subscriber's HTTP status; null without an answer")
+    error: str | None = Field(description="Why there was no answer (timeout, refused, lost worker)")
+
+
+class WebhookDelivery(Model):
+    id: UUID
+    event_id: UUID = Field(description="The webhook-id header: consumers dedupe by it")
+    event_type: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int = Field(description="Attempts since creation or the last replay")
+    in_flight: bool = Field(description="An attempt is being sent now")
+    next_attempt_at: datetime | None = Field(description="Next retry; null when delivered, dead or the webhook is "
+                                                         "inactive")
+    last_attempt_at: datetime | None
+    last_response_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+    attempt_history: list[WebhookAttempt] = Field(description="The last 20 attempts, newest first")
+
+
+class WebhookDeliveryQuery(ListQuery):
+    status: Literal["pending", "delivered", "dead"] | None = None
+
+
+class WebhookDeliveryList(Model):
+    items: list[WebhookDelivery] = Field(description="Newest first")
+    next_cursor: str | None
+
+
+class WebhookEventType(Model):
+    type: str = Field(examples=["order.paid"])
+    description: str
+
+
+class WebhookEventTypeList(Model):
+    items: list[WebhookEventType]

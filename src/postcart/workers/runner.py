@@ -1,7 +1,8 @@
 """Runs the tasks of tasks.py: each in its own asyncio task, each call of its SQL function in its own short
 transaction as the task's role, on a small pool of its own (never the web app's). A task whose database
 call fails is logged and retried after a growing pause; nothing a task raises leaves this module, so the
-web server it may run beside never notices. stop() lets every task finish the batch it is in."""
+web server it may run beside never notices. stop() lets every task finish the batch it is in. Given
+sender options, the webhook sender (webhooks.py) runs beside the tasks on the same pool."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ from ..http.context import request_id_var
 from .listener import Listener
 from .retry import Backoff, describe
 from .tasks import TASKS, Task
+from .webhooks import CHANNEL as WEBHOOK_CHANNEL
+from .webhooks import SenderOptions, WebhookSender
 
 log = logging.getLogger("postcart.worker")
 
-POOL_SIZE = 2  # tasks take turns: sweeps are short, and the web app's connections matter more
+POOL_SIZE = 3  # tasks take turns (sweeps are short), the sender claims and records; the web app's matter more
 POOL_WAIT = 10.0  # seconds a task waits for a connection before the run counts as failed
 APPLICATION_NAME = "postcart-worker"  # what DBAs see in pg_stat_activity
 STOP_GRACE = 10.0  # seconds stop() leaves a task to finish its batch before it is cancelled (rolled back)
@@ -37,10 +40,13 @@ class _State:
 
 
 class Worker:
-    def __init__(self, app_url: str, tasks: Sequence[Task] = TASKS, statement_timeout_ms: int = 10_000) -> None:
+    def __init__(self, app_url: str, tasks: Sequence[Task] = TASKS, statement_timeout_ms: int = 10_000,
+                 webhooks: SenderOptions | None = None) -> None:
         self.app_url = app_url
         self.states = [_State(t) for t in tasks]
         self.statement_timeout_ms = statement_timeout_ms
+        self.webhooks = webhooks
+        self.sender: WebhookSender | None = None  # while run() runs, when webhooks are sent
         self.stopping = False
         # Per task: rows done, calls made, failed runs. Read by tests and written to the log.
         self.done: Counter[str] = Counter()
@@ -48,6 +54,7 @@ class Worker:
         self.failures: Counter[str] = Counter()
         self._pool: AsyncConnectionPool | None = None
         self._loops: list[asyncio.Task[None]] = []
+        self._sending: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         """Stop every task: one in a transaction finishes its batch (cancelled, so rolled back, should it
@@ -56,11 +63,17 @@ class Worker:
         if self.stopping:
             return
         self.stopping = True
-        for state, loop in zip(self.states, self._loops, strict=True):
+        for state, loop in zip(self.states, self._loops, strict=False):  # none yet if run() has not begun
             if not state.in_transaction:
                 loop.cancel()
-        if self._loops:
-            asyncio.get_running_loop().call_later(STOP_GRACE, lambda: [t.cancel() for t in self._loops])
+        if self.sender is not None and self._sending is not None:
+            if self.sender.busy:
+                self.sender.stop()  # attempts in flight end within their timeout and are recorded
+            else:
+                self._sending.cancel()  # at once, even while it waits for a database that does not answer
+        running = [*self._loops, *([self._sending] if self._sending else [])]
+        if running:
+            asyncio.get_running_loop().call_later(STOP_GRACE, lambda: [t.cancel() for t in running])
 
     async def run(self, once: bool = False) -> None:
         """Until stop(): every task at once, then each on its interval or when its channel is notified.
@@ -71,18 +84,35 @@ class Worker:
             check=AsyncConnectionPool.check_connection,  # a connection that died while idle is replaced, unseen
             kwargs={"autocommit": True, "application_name": APPLICATION_NAME, "options": options})
         await self._pool.open(wait=False)
-        log.info("worker running: %s", ", ".join(f"{s.task.name} every {s.task.interval:g} s" for s in self.states))
+        log.info("worker running: %s%s", ", ".join(f"{s.task.name} every {s.task.interval:g} s" for s in self.states),
+                 f"; webhooks {self.webhooks.concurrency} at once" if self.webhooks else "")
         listener = None
         channels: dict[str, list[asyncio.Event]] = {}
         for state in self.states:
             for channel in state.task.wake_on:
                 channels.setdefault(channel, []).append(state.wake)
+        if self.webhooks is not None:
+            self.sender = WebhookSender(self._pool, self.webhooks, asyncio.Event())
+            channels.setdefault(WEBHOOK_CHANNEL, []).append(self.sender.wake)
         if channels and not once:
             listener = asyncio.create_task(Listener(self.app_url, channels).run())
         self._loops = [asyncio.create_task(self._loop(s, once)) for s in self.states]
+        if self.sender is not None and not once and not self.stopping:
+            self._sending = asyncio.create_task(self.sender.run())
         try:
             await asyncio.gather(*self._loops, return_exceptions=True)
+            if self.sender is not None and once and not self.stopping and not self.failures:
+                # After the dispatcher: what it fanned out is sent in this run too (not when the database
+                # already failed the tasks: the run has failed).
+                self._sending = asyncio.create_task(self.sender.run(once=True))
+            if self._sending is not None:
+                await asyncio.gather(self._sending, return_exceptions=True)
+                if self.sender is not None and once and self.sender.failures:
+                    self.failures["send_webhooks"] += self.sender.failures
         finally:
+            if self._sending is not None:
+                self._sending.cancel()
+                await asyncio.gather(self._sending, return_exceptions=True)
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)

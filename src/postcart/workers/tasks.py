@@ -2,7 +2,7 @@
 size, does at most that much work in the caller's transaction and returns how much it did (granted to
 postcart_worker alone, like the sweeps in sql/auth/50_sweeps.sql). The runner calls it again at once
 while it reports a full batch, then waits `interval` seconds, or less when a NOTIFY on one of its
-`wake_on` channels arrives (an outbox dispatcher would wake on the channel its trigger notifies)."""
+`wake_on` channels arrives (the outbox dispatcher wakes on the channel its trigger notifies)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ HOUR = 60 * MINUTE
 # Retention periods live in the functions themselves (docs/operations.md lists them); intervals here only
 # say how soon after a row's retention ends it is deleted.
 TASKS: tuple[Task, ...] = (
+    # The outbox: fans new events out into webhook deliveries (sent by workers/webhooks.py), at once when a
+    # transaction that wrote events commits; the interval only backs up a lost notification.
+    Task("dispatch_events", "integration.dispatch_events", interval=10.0, wake_on=("integration_events",)),
     Task("sweep_login_attempts", "auth.sweep_login_attempts", interval=5 * MINUTE),
     Task("sweep_idempotency_keys", "integration.sweep_idempotency_keys", interval=15 * MINUTE),
     Task("sweep_refresh_tokens", "auth.sweep_refresh_tokens", interval=HOUR),
