@@ -67,7 +67,7 @@ AS $$
 DECLARE
     target shop.orders;
     fields jsonb;
-    amount bigint;
+    wanted bigint;
     payment shop.payments;
     refund shop.refunds;
     refundable bigint;
@@ -86,7 +86,7 @@ BEGIN
             'the payment_id to refund.'
         );
     END IF;
-    amount := (args ->> 'amount')::bigint;
+    wanted := (args ->> 'amount')::bigint;
     -- The order, then its payments, locked: racing refunds queue here, and each sees the others'
     -- reservations.
     target := shop.lock_order(shop.order_id_arg(args));
@@ -104,24 +104,24 @@ BEGIN
     FROM shop.payments AS p
     WHERE p.order_id = target.id
         AND p.status IN ('captured', 'partially_refunded')
-        AND p.captured_amount - p.refunded_amount - p.refunding_amount >= amount
+        AND p.captured_amount - p.refunded_amount - p.refunding_amount >= wanted
         AND (NOT args ? 'payment_id' OR p.id = (args ->> 'payment_id')::uuid)
     ORDER BY p.created_at DESC, p.id DESC
     LIMIT 1;
-    IF NOT FOUND OR amount > refundable THEN
+    IF NOT FOUND OR wanted > refundable THEN
         PERFORM shop.fail(
             409, 'refund_exceeds_captured',
             jsonb_build_object(
-                'amount', shop.money_json(amount, target.currency),
+                'amount', shop.money_json(wanted, target.currency),
                 'refundable', shop.money_json(greatest(refundable, 0), target.currency)
             ),
             'A refund is at most what one payment captured and has not refunded yet (refunds in flight count).'
         );
     END IF;
     -- Reserved now (CHECK refunded + refunding <= captured), settled when the provider answers.
-    UPDATE shop.payments AS p SET refunding_amount = p.refunding_amount + amount WHERE p.id = payment.id;
+    UPDATE shop.payments AS p SET refunding_amount = p.refunding_amount + wanted WHERE p.id = payment.id;
     INSERT INTO shop.refunds (order_id, payment_id, amount, currency, reason, staff_id)
-    VALUES (target.id, payment.id, amount, payment.currency, nullif(btrim(args ->> 'reason'), ''), auth.current_account_id())
+    VALUES (target.id, payment.id, wanted, payment.currency, nullif(btrim(args ->> 'reason'), ''), auth.current_account_id())
     RETURNING * INTO refund;
     -- Money staff took by hand is given back by hand: recorded as done.
     IF payment.provider <> 'card' THEN

@@ -74,6 +74,9 @@ BEGIN
             'A payment starts pending (manual and cash-on-delivery payments may be recorded captured).'
         );
     END IF;
+    IF NEW.status = OLD.status THEN
+        RETURN NEW;  -- written, not changed (a refund that leaves it partially_refunded)
+    END IF;
     IF NOT EXISTS (
         SELECT FROM shop.payment_transitions AS t
         WHERE t.from_status = OLD.status AND t.to_status = NEW.status
@@ -282,7 +285,7 @@ DECLARE
     intent jsonb := p_event -> 'data' -> 'object';
     payment_id uuid;
     payment shop.payments;
-    outcome text := 'unknown';
+    verdict text := 'unknown';
 BEGIN
     -- Ours by the PaymentIntent id, or (when the answer to create was lost) by the payment id we sent as
     -- metadata.
@@ -307,14 +310,14 @@ BEGIN
             UPDATE shop.payments AS p SET provider_reference = intent ->> 'id' WHERE p.id = payment.id
             RETURNING * INTO payment;
         END IF;
-        outcome := CASE WHEN p_event ->> 'type' LIKE 'payment_intent.%'
+        verdict := CASE WHEN p_event ->> 'type' LIKE 'payment_intent.%'
             THEN shop.card_advance(payment, intent ->> 'status', (intent ->> 'amount_received')::bigint)
             ELSE 'ignored'
         END;
-        UPDATE integration.provider_events AS e SET outcome = apply_card_event.outcome
+        UPDATE integration.provider_events AS e SET outcome = verdict
         WHERE e.provider = 'card' AND e.event_id = p_event ->> 'id';
     END IF;
-    RETURN jsonb_build_object('event_id', p_event ->> 'id', 'duplicate', FALSE, 'outcome', outcome,
+    RETURN jsonb_build_object('event_id', p_event ->> 'id', 'duplicate', FALSE, 'outcome', verdict,
         'payment_id', payment_id);
 END
 $$;
