@@ -46,3 +46,5 @@ CONTEXT = web.AppKey("postcart", Context)
 # JSON object the function answers with (a secret made in Python, such as a guest cart's token).
 IDEMPOTENCY = "postcart.idempotency"
 RESPONSE_FIELDS = "postcart.response_fields"
+# The caller (db.Caller) of a route handled in Python around several calls (http/payments.py).
+CALLER = "postcart.caller"

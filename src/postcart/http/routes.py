@@ -249,3 +249,18 @@ ROUTES: tuple[Route, ...] = (
           "Record a return of shipped units (order_manager, support_agent).", "orders", status=201,
           auth="required", request=s.ReturnRequest, response=s.Order),
 )
+
+# Payments (docs/payments.md): handled in Python around their api functions, since the card gateway is
+# called between two short transactions, never inside one (http/payments.py).
+ROUTES += (
+    Route("POST", "/v1/orders/{id}/payments", None,
+          "Pay one of the caller's orders by card: a PaymentIntent for what is due; confirm it at the gateway "
+          "with client_secret.", "payments", status=201, auth="required", request=s.CreatePaymentRequest,
+          response=s.PaymentCreated, step="create_payment"),
+    Route("POST", "/v1/webhooks/card", None,
+          "The card gateway's signed events (Stripe-Signature); each event id is applied once.", "payments",
+          auth="none", response=s.WebhookReceived, step="card_webhook"),
+    Route("POST", "/v1/admin/orders/{id}/refunds", None,
+          "Refund part or all of a payment through its provider (order_manager).", "orders", status=201,
+          auth="required", request=s.RefundRequest, response=s.RefundCreated, step="admin_refund"),
+)

@@ -1,0 +1,1 @@
+"""Adapters to the services postcart talks to over the network (DESIGN.md, "Workers and integrations")."""
