@@ -44,6 +44,8 @@ def install(app: web.Application, settings: Settings) -> None:
     """Offer card payments when POSTCART_CARD_API_KEY is set: one gateway client per process."""
     if settings.card_api_key is None:
         return
+    # The library logs whole answers at DEBUG, client_secret included: only its warnings reach our log.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
     api_key = settings.card_api_key.get_secret_value()
 
     async def card_client(app: web.Application) -> Any:

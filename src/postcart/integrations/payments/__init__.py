@@ -49,7 +49,9 @@ class ProviderRefused(ProviderError):
 
 class CardProvider(Protocol):
     async def create_intent(self, amount: int, currency: str, idempotency_key: str,
-                            metadata: dict[str, str]) -> Intent: ...
+                            metadata: dict[str, str], manual_capture: bool = False) -> Intent:
+        """manual_capture: the money is only authorized (requires_capture) until capture() takes it."""
+        ...
 
     async def retrieve(self, intent_id: str) -> Intent: ...
 

@@ -40,11 +40,12 @@ class StripeCardProvider:
             raise ProviderRefused(str(code), f"The card gateway refused the request ({status}).") from None
 
     async def create_intent(self, amount: int, currency: str, idempotency_key: str,
-                            metadata: dict[str, str]) -> Intent:
+                            metadata: dict[str, str], manual_capture: bool = False) -> Intent:
         # Wallets (Apple Pay, Google Pay and the like) are payment method types the gateway offers to the
         # client: automatic_payment_methods lets the storefront show them without new code here.
         params: Any = {"amount": amount, "currency": currency.lower(), "metadata": metadata,
-                       "automatic_payment_methods": {"enabled": True}}
+                       "automatic_payment_methods": {"enabled": True},
+                       "capture_method": "manual" if manual_capture else "automatic"}
         obj = await self._call(self._client.v1.payment_intents.create_async(
             params, {"idempotency_key": idempotency_key}))
         return _intent(obj)
