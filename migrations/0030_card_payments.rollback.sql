@@ -12,6 +12,7 @@ DROP FUNCTION IF EXISTS shop.card_intent_refused(uuid, text);
 DROP FUNCTION IF EXISTS shop.apply_card_event(jsonb);
 DROP FUNCTION IF EXISTS shop.refund_answered(uuid, boolean, text, text);
 DROP FUNCTION IF EXISTS shop.settle_refund(uuid, boolean, text, text);
+DROP FUNCTION IF EXISTS shop.refund_outcome_json(shop.refunds);
 DROP FUNCTION IF EXISTS shop.card_advance(shop.payments, text, bigint);
 DROP FUNCTION IF EXISTS shop.lock_card_payment(uuid);
 DROP TRIGGER IF EXISTS _400_transition ON shop.payments;

@@ -131,13 +131,7 @@ BEGIN
         'refund', shop.refund_json(refund),
         'payment', jsonb_build_object('id', payment.id, 'provider', payment.provider,
             'provider_reference', payment.provider_reference),
-        'order', (
-            SELECT jsonb_build_object(
-                'status', o.status, 'payment_status', o.payment_status,
-                'refunded_amount', shop.money_json(o.refunded_amount, o.currency)
-            )
-            FROM shop.orders AS o WHERE o.id = target.id
-        )
+        'order', shop.refund_outcome_json(refund) -> 'order'
     );
 END
 $$;

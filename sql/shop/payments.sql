@@ -372,6 +372,25 @@ COMMENT ON FUNCTION shop.settle_refund(uuid, boolean, text, text) IS
 'otherwise gives the reservation back and marks the refund failed with p_code. A refund already settled is '
 'returned unchanged. Locks the order first. Returns the refund row.';
 
+CREATE OR REPLACE FUNCTION shop.refund_outcome_json(p_refund shop.refunds)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+AS $$
+BEGIN
+    RETURN shop.refund_json(p_refund) || jsonb_build_object('order', (
+        SELECT jsonb_build_object(
+            'status', o.status, 'payment_status', o.payment_status,
+            'refunded_amount', shop.money_json(o.refunded_amount, o.currency)
+        )
+        FROM shop.orders AS o WHERE o.id = p_refund.order_id
+    ));
+END
+$$;
+COMMENT ON FUNCTION shop.refund_outcome_json(shop.refunds) IS
+'A refund (shop.refund_json) with order: {status, payment_status, refunded_amount} of its order as it is '
+'now. Returns jsonb.';
+
 CREATE OR REPLACE FUNCTION shop.refund_answered(p_refund_id uuid, p_succeeded boolean, p_reference text, p_code text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -380,20 +399,16 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    refund shop.refunds := shop.settle_refund(p_refund_id, p_succeeded, p_reference, p_code);
+    settled shop.refunds;
 BEGIN
-    RETURN shop.refund_json(refund) || jsonb_build_object('order', (
-        SELECT jsonb_build_object(
-            'status', o.status, 'payment_status', o.payment_status,
-            'refunded_amount', shop.money_json(o.refunded_amount, o.currency)
-        )
-        FROM shop.orders AS o WHERE o.id = refund.order_id
-    ));
+    -- Two statements: the second (a STABLE function) then sees what the first wrote.
+    settled := shop.settle_refund(p_refund_id, p_succeeded, p_reference, p_code);
+    RETURN shop.refund_outcome_json(settled);
 END
 $$;
 COMMENT ON FUNCTION shop.refund_answered(uuid, boolean, text, text) IS
 'For postcart_gateway (the layer, after the provider answered a refund): shop.settle_refund, then the '
-'refund (shop.refund_json) with order: {status, payment_status, refunded_amount}. Returns jsonb.';
+'refund with its order''s state (shop.refund_outcome_json). Returns jsonb.';
 
 -- == triggers ========================================================================================
 CREATE OR REPLACE TRIGGER _400_transition
@@ -415,6 +430,7 @@ REVOKE ALL ON FUNCTION shop.card_intent_refused(uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.apply_card_event(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.settle_refund(uuid, boolean, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.refund_answered(uuid, boolean, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.refund_outcome_json(shop.refunds) FROM PUBLIC;
 -- What a provider reports reaches the database only through the layer, as postcart_gateway: a client
 -- role cannot claim a payment succeeded.
 GRANT EXECUTE ON FUNCTION shop.card_intent_created(uuid, jsonb) TO postcart_gateway;

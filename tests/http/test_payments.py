@@ -10,8 +10,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -30,7 +28,7 @@ from postcart.integrations.payments.card import StripeCardProvider
 from tests.card_emulator import API_KEY, WEBHOOK_SECRET, CardEmulator
 from tests.orders_fixture import Line
 
-from .conftest import SECRET, Client, Response, free_port, wait_until_ready
+from .conftest import SECRET, Client, Response, start_server
 from .test_orders import manager, new_customer, shop  # noqa: F401 - fixtures
 
 TIMEOUT = 1.0  # seconds the server waits for the gateway (POSTCART_CARD_TIMEOUT)
@@ -49,18 +47,12 @@ def card_api(server: Client, admin_url: str, gateway: CardEmulator,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     """`postcart serve` with card payments on, against the suite's database (the shared server has loaded
     the demo catalog into it first)."""
-    port = free_port()
     log_path = tmp_path_factory.mktemp("card-server") / "server.log"
     env = {**os.environ, "DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": SECRET, "POSTCART_LOG_LEVEL": "DEBUG",
            "POSTCART_CARD_API_BASE": gateway.base_url, "POSTCART_CARD_API_KEY": API_KEY,
            "POSTCART_CARD_WEBHOOK_SECRET": WEBHOOK_SECRET, "POSTCART_CARD_TIMEOUT": str(TIMEOUT)}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    client = Client(port)
-    client.log_path = log_path  # type: ignore[attr-defined]
+    client, proc = start_server(env, log_path)
     try:
-        wait_until_ready(client, proc)
         yield client
     finally:
         proc.terminate()
@@ -108,15 +100,23 @@ def payment_row(conn: psycopg.Connection, payment_id: str) -> tuple[Any, ...]:
                         " FROM shop.payments WHERE id = %s", [payment_id]).fetchone()
 
 
-def paid_order(api: Client, gateway: CardEmulator, shop: dict[str, Any], customer: dict[str, Any]) -> tuple[Any, str]:
-    """An order paid by card (created, confirmed at the gateway, webhook delivered): (order, payment id)."""
+def confirmed_order(api: Client, gateway: CardEmulator, shop: dict[str, Any],
+                    customer: dict[str, Any]) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """An order whose card payment the client confirmed at the gateway, the webhook not yet delivered:
+    (order, payment as created, the gateway's payment_intent.succeeded event)."""
     placed = order_of(shop, customer)
     created = pay(api, placed.id, customer["token"])
     assert created.status == 201, created.text
     payment = created.json["payment"]
     intent = intent_id_of(gateway, payment["id"])
     confirm_at_gateway(gateway, intent, payment["client_secret"])
-    r = deliver(api, gateway, gateway.event_of(intent, "payment_intent.succeeded"))
+    return placed, payment, gateway.event_of(intent, "payment_intent.succeeded")
+
+
+def paid_order(api: Client, gateway: CardEmulator, shop: dict[str, Any], customer: dict[str, Any]) -> tuple[Any, str]:
+    """An order paid by card (created, confirmed at the gateway, webhook delivered): (order, payment id)."""
+    placed, payment, succeeded = confirmed_order(api, gateway, shop, customer)
+    r = deliver(api, gateway, succeeded)
     assert r.status == 200, r.text
     return placed, payment["id"]
 
@@ -187,12 +187,7 @@ def test_asking_again_resumes_the_same_payment(card_api: Client, gateway: CardEm
 
 # -- webhooks ------------------------------------------------------------------------------------
 def test_a_bad_signature_is_400_and_changes_nothing(card_api: Client, gateway: CardEmulator, shop: dict[str, Any]) -> None:
-    ada = new_customer(card_api)
-    placed = order_of(shop, ada)
-    payment = pay(card_api, placed.id, ada["token"]).json["payment"]
-    intent = intent_id_of(gateway, payment["id"])
-    confirm_at_gateway(gateway, intent, payment["client_secret"])
-    event = gateway.event_of(intent, "payment_intent.succeeded")
+    _, payment, event = confirmed_order(card_api, gateway, shop, new_customer(card_api))
     raw = json.dumps(event).encode()
     forged = [
         deliver(card_api, gateway, event, secret="whsec_someone_else"),  # signed with another secret
@@ -219,12 +214,7 @@ def test_a_duplicate_webhook_is_applied_once(card_api: Client, gateway: CardEmul
 
 
 def test_concurrent_duplicate_webhooks_apply_once(card_api: Client, gateway: CardEmulator, shop: dict[str, Any]) -> None:
-    ada = new_customer(card_api)
-    placed = order_of(shop, ada)
-    payment = pay(card_api, placed.id, ada["token"]).json["payment"]
-    intent = intent_id_of(gateway, payment["id"])
-    confirm_at_gateway(gateway, intent, payment["client_secret"])
-    event = gateway.event_of(intent, "payment_intent.succeeded")
+    placed, payment, event = confirmed_order(card_api, gateway, shop, new_customer(card_api))
     start = threading.Barrier(10)
 
     def send(_: int) -> Response:
@@ -411,7 +401,9 @@ def test_a_refund_lost_on_the_way_is_finished_by_a_retry(card_api: Client, gatew
 
 
 # -- no card data --------------------------------------------------------------------------------
-_DIGITS = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_DIGITS = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?!\d)")  # not the decimals of a number
+# Issuer prefixes of the card brands (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro).
+_ISSUER = re.compile(r"^(4|5[1-5]|2[2-7]|3[47]|6011|64[4-9]|65|35|30[0-5]|36|38|62|5[06-9]|6[0-9])")
 
 
 def _luhn(number: str) -> bool:
@@ -421,36 +413,44 @@ def _luhn(number: str) -> bool:
 
 
 def card_like(text: str) -> list[str]:
-    """Runs of 13 to 19 digits (spaces or dashes allowed between) that pass the Luhn check."""
+    """Runs of 13 to 19 digits (spaces or dashes allowed between) with a card issuer's prefix that pass the
+    Luhn check."""
     found = (re.sub(r"[ -]", "", m) for m in _DIGITS.findall(text))
-    return [n for n in found if 13 <= len(n) <= 19 and _luhn(n)]
+    return [n for n in found if 13 <= len(n) <= 19 and _ISSUER.match(n) and _luhn(n)]
 
 
-def test_no_card_number_reaches_postcart(card_api: Client, gateway: CardEmulator, shop: dict[str, Any],
-                                         manager: str) -> None:
-    ada = new_customer(card_api)
-    placed, payment_id = paid_order(card_api, gateway, shop, ada)
-    assert card_api.post(f"/v1/admin/orders/{placed.id}/refunds", {"amount": 700}, token=manager).status == 201
-    assert any(CARD_NUMBER.encode() in raw for _, _, raw in gateway.requests), "the client did type it in"
-    assert card_like(CARD_NUMBER) == [CARD_NUMBER]  # the detector detects
-    # The server's log.
-    log = Path(card_api.log_path).read_text()  # type: ignore[attr-defined]
-    assert "POST /v1/webhooks/card" in log and card_like(log) == []
-    secret = gateway.intents[intent_id_of(gateway, payment_id)]["client_secret"]
-    assert "_secret_" not in log  # nor the client's key to the payment (the gateway library logs answers)
-    # Every text-like column of every table of shop, integration and auth.
-    conn = shop["conn"]
+def card_like_in_database(conn: psycopg.Connection, *exact: str) -> set[tuple[str, str, str, str]]:
+    """(schema, table, column, number) of every card-like number, and of every one of `exact`, in any text,
+    character, JSON or citext column of the shop, integration and auth tables."""
     columns = conn.execute(
         "SELECT table_schema, table_name, column_name FROM information_schema.columns"
         " JOIN pg_class c ON c.oid = format('%I.%I', table_schema, table_name)::regclass AND c.relkind = 'r'"
         " WHERE table_schema IN ('shop', 'integration', 'auth')"
         " AND data_type IN ('text', 'character varying', 'character', 'jsonb', 'json', 'USER-DEFINED')").fetchall()
     assert len(columns) > 50
-    hits = []
+    hits = set()
     for schema, table, column in columns:
         query = (f'SELECT "{column}"::text FROM "{schema}"."{table}"'
-                 f' WHERE "{column}"::text ~ %s OR strpos("{column}"::text, %s) > 0')
-        for (value,) in conn.execute(query, [r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}", secret]):
-            hits += [(schema, table, column, n) for n in card_like(value)]
-            hits += [(schema, table, column, "client_secret")] if secret in value else []
-    assert hits == []
+                 f" WHERE \"{column}\"::text ~ %s OR \"{column}\"::text LIKE ANY(%s)")
+        patterns = [f"%{e}%" for e in exact]
+        for (value,) in conn.execute(query, [r"\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d", patterns]):
+            hits |= {(schema, table, column, n) for n in card_like(value) + [e for e in exact if e in value]}
+    return hits
+
+
+def test_no_card_number_reaches_postcart(card_api: Client, gateway: CardEmulator, shop: dict[str, Any],
+                                         manager: str) -> None:
+    """A whole card flow, the client typing a real test card number at the gateway; then neither the
+    server's log nor any text column of the database holds it, any other card-like number that was not
+    there before (other tests write random numbers), or the client_secret."""
+    before = card_like_in_database(shop["conn"])
+    ada = new_customer(card_api)
+    placed, payment_id = paid_order(card_api, gateway, shop, ada)
+    assert card_api.post(f"/v1/admin/orders/{placed.id}/refunds", {"amount": 700}, token=manager).status == 201
+    assert any(CARD_NUMBER.encode() in raw for _, _, raw in gateway.requests), "the client did type it in"
+    assert card_like(f"x {CARD_NUMBER} y 4242 4242 4242 4242.") == [CARD_NUMBER] * 2  # the detector detects
+    log = Path(card_api.log_path).read_text()  # type: ignore[attr-defined]
+    assert "POST /v1/webhooks/card" in log and card_like(log) == []
+    assert "_secret_" not in log  # nor the client's key to the payment (the gateway library logs answers)
+    secret = gateway.intents[intent_id_of(gateway, payment_id)]["client_secret"]
+    assert card_like_in_database(shop["conn"], CARD_NUMBER, secret) - before == set()
