@@ -288,13 +288,17 @@ DECLARE
     verdict text := 'unknown';
 BEGIN
     -- Ours by the PaymentIntent id, or (when the answer to create was lost) by the payment id we sent as
-    -- metadata.
+    -- metadata: two index lookups: (provider, provider_reference), then the primary key.
     SELECT p.id INTO payment_id
     FROM shop.payments AS p
-    WHERE p.provider = 'card' AND (
-        p.provider_reference = intent ->> 'id'
-        OR (p.provider_reference IS NULL AND p.id::text = intent -> 'metadata' ->> 'postcart_payment_id')
-    );
+    WHERE p.provider = 'card' AND p.provider_reference = intent ->> 'id';
+    IF payment_id IS NULL
+        AND intent -> 'metadata' ->> 'postcart_payment_id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        SELECT p.id INTO payment_id
+        FROM shop.payments AS p
+        WHERE p.id = (intent -> 'metadata' ->> 'postcart_payment_id')::uuid
+            AND p.provider = 'card' AND p.provider_reference IS NULL;
+    END IF;
     IF payment_id IS NOT NULL THEN
         payment := shop.lock_card_payment(payment_id);
     END IF;
