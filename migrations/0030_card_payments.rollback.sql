@@ -5,7 +5,7 @@ SET LOCAL ROLE postcart_owner;
 
 REVOKE USAGE ON SCHEMA shop FROM postcart_gateway;
 
-DROP FUNCTION IF EXISTS api.create_payment(jsonb);
+DROP FUNCTION IF EXISTS api.create_payment(jsonb, jsonb);
 DROP FUNCTION IF EXISTS api.admin_create_refund(jsonb);
 DROP FUNCTION IF EXISTS shop.card_intent_created(uuid, jsonb);
 DROP FUNCTION IF EXISTS shop.card_intent_refused(uuid, text);

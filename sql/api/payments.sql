@@ -5,7 +5,7 @@
 -- store its answer. Writes are SECURITY DEFINER with EXECUTE granted per role.
 
 -- == POST /v1/orders/{id}/payments ==================================================================
-CREATE OR REPLACE FUNCTION api.create_payment(args jsonb)
+CREATE OR REPLACE FUNCTION api.create_payment(args jsonb, derived jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
@@ -24,8 +24,16 @@ BEGIN
         );
     END IF;
     target := shop.lock_order(shop.order_id_arg(args));
-    -- A customer pays only its own orders; another's is as unknown as a missing one.
-    IF target.customer_id IS DISTINCT FROM auth.current_customer_id() THEN
+    -- A customer pays only its own orders, a guest only the order of the cart whose token it holds
+    -- (derived.cart_token_sha256: the X-Cart-Token the layer hashed); another's is as unknown as a missing one.
+    IF NOT (
+        target.customer_id = auth.current_customer_id()
+        OR (target.customer_id IS NULL AND EXISTS (
+            SELECT FROM shop.carts AS c
+            WHERE c.id = target.cart_id AND c.customer_id IS NULL
+                AND c.token_hash = decode(derived ->> 'cart_token_sha256', 'hex')
+        ))
+    ) IS TRUE THEN
         PERFORM shop.fail(404, 'order_not_found', jsonb_build_object('id', target.id), 'There is no such order.');
     END IF;
     due := target.total - target.paid_amount;
@@ -49,8 +57,9 @@ BEGIN
     RETURN jsonb_build_object('payment', shop.payment_json(payment), 'order_number', target.number);
 END
 $$;
-COMMENT ON FUNCTION api.create_payment(jsonb) IS
-'Starts paying one of the caller''s own orders by card: {provider: "card"} -> {payment, order_number}, a '
+COMMENT ON FUNCTION api.create_payment(jsonb, jsonb) IS
+'Starts paying one of the caller''s own orders by card (a guest''s: the order of the cart whose token '
+'derived.cart_token_sha256 proves): {provider: "card"} -> {payment, order_number}, a '
 'pending card payment for what is still due (total - paid_amount), or the open attempt of the order when '
 'there is one. The layer then creates the provider''s PaymentIntent (idempotency key from the payment id) '
 'and answers 201 {payment: {id, status, amount, provider, client_secret}}. 404 order_not_found (also '
@@ -145,7 +154,7 @@ COMMENT ON FUNCTION api.admin_create_refund(jsonb) IS
 'what was captured); 422 validation_failed.';
 
 -- == grants ==========================================================================================
-REVOKE ALL ON FUNCTION api.create_payment(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION api.create_payment(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION api.admin_create_refund(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.create_payment(jsonb) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION api.create_payment(jsonb, jsonb) TO postcart_anon, postcart_customer;
 GRANT EXECUTE ON FUNCTION api.admin_create_refund(jsonb) TO order_manager;

@@ -181,8 +181,24 @@ def test_asking_again_resumes_the_same_payment(card_api: Client, gateway: CardEm
     assert len(gateway.intents_with("postcart_payment_id", first.json["payment"]["id"])) == 1
     r = pay(card_api, placed.id, bob["token"])
     assert (r.status, r.error_code) == (404, "order_not_found")
-    r = card_api.post(f"/v1/orders/{placed.id}/payments", {"provider": "card"})
-    assert r.status == 401
+    r = card_api.post(f"/v1/orders/{placed.id}/payments", {"provider": "card"})  # nobody, no cart token
+    assert (r.status, r.error_code) == (404, "order_not_found")
+
+
+def test_a_guest_pays_with_its_cart_token(card_api: Client, gateway: CardEmulator, shop: dict[str, Any]) -> None:
+    placed = shop["order"]([Line(shop["b"], 1, 1500)], payment_method="card")
+    token = "guest-" + uuid.uuid4().hex
+    shop["conn"].execute("UPDATE shop.carts SET token_hash = sha256(%s) WHERE order_id = %s", [token.encode(), placed.id])
+    path = f"/v1/orders/{placed.id}/payments"
+    for wrong in ({}, {"X-Cart-Token": "guest-someone-else"}):
+        r = card_api.post(path, {"provider": "card"}, headers=wrong)
+        assert (r.status, r.error_code) == (404, "order_not_found")
+    key = {"X-Cart-Token": token, "Idempotency-Key": f"pay-{uuid.uuid4()}"}
+    r = card_api.post(path, {"provider": "card"}, headers=key)
+    assert r.status == 201, r.text
+    assert (r.json["payment"]["amount"]["amount"], r.json["payment"]["status"]) == (1500, "pending")
+    assert card_api.post(path, {"provider": "card"}, headers=key).json == r.json
+    assert len(gateway.intents_with("postcart_payment_id", r.json["payment"]["id"])) == 1
 
 
 # -- webhooks ------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 -- refused changes, from plain SQL too), the order following its payments, card attempts, provider events
 -- applied once and forward only, refunds within what was captured (reservations included), and grants.
 BEGIN;
-SELECT plan(51);
+SELECT plan(53);
 
 -- == helpers (temporary, this session only) =========================================================
 SET LOCAL ROLE postcart_dba;
@@ -49,8 +49,9 @@ DECLARE
     num bigint;
 BEGIN
     SET CONSTRAINTS ALL DEFERRED;
-    INSERT INTO shop.carts (customer_id, currency, status, order_id)
-    VALUES (p_customer, 'NOK', 'ordered', order_id) RETURNING id INTO cart;
+    INSERT INTO shop.carts (customer_id, token_hash, currency, status, order_id)
+    VALUES (p_customer, CASE WHEN p_customer IS NULL THEN sha256('tst25-token'::bytea) END, 'NOK', 'ordered', order_id)
+    RETURNING id INTO cart;
     UPDATE shop.order_numbers SET last_number = last_number + 1 RETURNING last_number INTO num;
     INSERT INTO shop.orders (id, number, customer_id, cart_id, email, currency, payment_method, prices_include_tax,
                              subtotal, discount_total, shipping_total, tax_total, total, shipping_address,
@@ -97,7 +98,8 @@ CREATE TEMP TABLE o AS SELECT
     pg_temp.place('c2500000-0000-4000-8000-000000000001', 10000) AS split,
     pg_temp.place('c2500000-0000-4000-8000-000000000001', 10000) AS refunds,
     pg_temp.place('c2500000-0000-4000-8000-000000000001', 5000) AS api,
-    pg_temp.place('c2500000-0000-4000-8000-000000000001', 4000) AS manual;
+    pg_temp.place('c2500000-0000-4000-8000-000000000001', 4000) AS manual,
+    pg_temp.place(NULL, 2000) AS guest;
 GRANT SELECT ON o TO PUBLIC;
 
 -- == tables, RLS =====================================================================================
@@ -197,27 +199,43 @@ SELECT is(
 
 -- == card attempts (api.create_payment) ==============================================================
 SELECT pg_temp.as_customer('c2500000-0000-4000-8000-000000000001');
-CREATE TEMP TABLE a1 AS SELECT api.create_payment(jsonb_build_object('id', (SELECT api FROM o), 'provider', 'card')) AS r;
-CREATE TEMP TABLE a2 AS SELECT api.create_payment(jsonb_build_object('id', (SELECT api FROM o), 'provider', 'card')) AS r;
+CREATE TEMP TABLE a1 AS SELECT api.create_payment(jsonb_build_object('id', (SELECT api FROM o), 'provider', 'card'), '{}') AS r;
+CREATE TEMP TABLE a2 AS SELECT api.create_payment(jsonb_build_object('id', (SELECT api FROM o), 'provider', 'card'), '{}') AS r;
 SELECT is(
     (SELECT array[r #>> '{payment,status}', r #>> '{payment,amount,amount}', r #>> '{payment,provider}'] FROM a1),
     array['pending', '5000', 'card'], 'a card attempt: pending, for what is due'
 );
 SELECT is((SELECT r #>> '{payment,id}' FROM a2), (SELECT r #>> '{payment,id}' FROM a1), 'asking again resumes the open attempt');
 SELECT throws_ok(
-    format('SELECT api.create_payment(%L)', jsonb_build_object('id', (SELECT api FROM o), 'provider', 'manual')),
+    format('SELECT api.create_payment(%L, %L)', jsonb_build_object('id', (SELECT api FROM o), 'provider', 'manual'), '{}'),
     'PT422', 'validation_failed', 'only card is paid online'
 );
 SELECT pg_temp.as_customer('c2500000-0000-4000-8000-000000000002');
 SELECT throws_ok(
-    format('SELECT api.create_payment(%L)', jsonb_build_object('id', (SELECT api FROM o), 'provider', 'card')),
+    format('SELECT api.create_payment(%L, %L)', jsonb_build_object('id', (SELECT api FROM o), 'provider', 'card'), '{}'),
     'PT404', 'order_not_found', 'another customer''s order is unknown'
 );
 SELECT pg_temp.back();
 SELECT throws_ok(
-    format('SELECT api.create_payment(%L)', jsonb_build_object('id', (SELECT split FROM o), 'provider', 'card')),
+    format('SELECT api.create_payment(%L, %L)', jsonb_build_object('id', (SELECT split FROM o), 'provider', 'card'), '{}'),
     'PT404', 'order_not_found', 'without a customer: no order of its own'
 );
+
+-- A guest pays the order of the cart whose token it holds (the layer passes the token's sha256).
+SELECT set_config('role', 'postcart_anon', TRUE);
+SELECT is(
+    api.create_payment(
+        jsonb_build_object('id', (SELECT guest FROM o), 'provider', 'card'),
+        jsonb_build_object('cart_token_sha256', encode(sha256('tst25-token'::bytea), 'hex'))
+    ) #>> '{payment,amount,amount}',
+    '2000', 'a guest with its cart''s token starts paying its order'
+);
+SELECT throws_ok(
+    format('SELECT api.create_payment(%L, %L)', jsonb_build_object('id', (SELECT guest FROM o), 'provider', 'card'),
+           jsonb_build_object('cart_token_sha256', encode(sha256('another'::bytea), 'hex'))),
+    'PT404', 'order_not_found', 'another token: no such order'
+);
+SELECT pg_temp.back();
 
 -- == what the provider reports (postcart_gateway) ====================================================
 CREATE TEMP TABLE ap AS SELECT (r #>> '{payment,id}')::uuid AS id FROM a1;
@@ -360,7 +378,7 @@ SELECT ok(
     'postcart_gateway has no table privilege'
 );
 SELECT ok(
-    has_function_privilege('postcart_customer', 'api.create_payment(jsonb)', 'EXECUTE')
+    has_function_privilege('postcart_customer', 'api.create_payment(jsonb,jsonb)', 'EXECUTE')
     AND NOT has_function_privilege('postcart_customer', 'api.admin_create_refund(jsonb)', 'EXECUTE')
     AND has_function_privilege('order_manager', 'api.admin_create_refund(jsonb)', 'EXECUTE'),
     'customers pay, order managers refund'

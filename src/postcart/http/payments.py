@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from ..integrations.payments import CardProvider, ProviderError, ProviderRefused
 from ..integrations.payments.card import StripeCardProvider
 from ..settings import Settings
-from . import database
+from . import carts, database
 from .context import CALLER, CONTEXT, IDEMPOTENCY
 from .errors import ApiError
 
@@ -76,7 +76,8 @@ async def create_payment(request: web.Request, body: dict[str, Any]) -> tuple[in
         raise ApiError(422, "validation_failed", "Some fields are missing or invalid; see details.fields.",
                        {"fields": {"provider": "card payments are not set up on this server"}})
     args = {**body, **request.match_info}
-    started = await database.call(ctx, "create_payment", args, request[CALLER], request[IDEMPOTENCY], None)
+    derived = {"cart_token_sha256": carts.header_token_sha256(request)}  # a guest proves its order's cart
+    started = await database.call(ctx, "create_payment", args, request[CALLER], request[IDEMPOTENCY], derived)
     recorded = json.loads(started.body or "null")
     payment = recorded["payment"]
     amount = payment["amount"]

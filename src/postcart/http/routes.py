@@ -254,8 +254,9 @@ ROUTES: tuple[Route, ...] = (
 # called between two short transactions, never inside one (http/payments.py).
 ROUTES += (
     Route("POST", "/v1/orders/{id}/payments", None,
-          "Pay one of the caller's orders by card: a PaymentIntent for what is due; confirm it at the gateway "
-          "with client_secret.", "payments", status=201, auth="required", request=s.CreatePaymentRequest,
+          "Pay one of the caller's orders by card (a guest: with its cart's X-Cart-Token): a PaymentIntent for "
+          "what is due; confirm it at the gateway with client_secret.", "payments", status=201,
+          request=s.CreatePaymentRequest,
           response=s.PaymentCreated, step="create_payment"),
     Route("POST", "/v1/webhooks/card", None,
           "The card gateway's signed events (Stripe-Signature); each event id is applied once.", "payments",
