@@ -110,7 +110,7 @@ def place_order(conn: psycopg.Connection, lines: list[Line], *, customer_id: Any
 
 def remove_orders(conn: psycopg.Connection, order_ids: list[str]) -> None:
     """Test clean-up as the superuser: orders refuse DELETE to everyone, so they go (with their lines,
-    payments, shipments, returns, redemptions and carts) with this session's triggers switched off. Stock
+    payments, refunds, provider events, shipments, returns, redemptions and carts) with this session's triggers switched off. Stock
     and ledger rows are the caller's to remove."""
     with conn.transaction():
         conn.execute("SET LOCAL session_replication_role = replica")
@@ -121,6 +121,9 @@ def remove_orders(conn: psycopg.Connection, order_ids: list[str]) -> None:
         conn.execute("DELETE FROM shop.fulfillment_items WHERE fulfillment_id IN (SELECT id FROM shop.fulfillments"
                      " WHERE order_id = ANY(%s::uuid[]))", [ids])
         conn.execute("DELETE FROM shop.fulfillments WHERE order_id = ANY(%s::uuid[])", [ids])
+        conn.execute("DELETE FROM shop.refunds WHERE order_id = ANY(%s::uuid[])", [ids])
+        conn.execute("DELETE FROM integration.provider_events WHERE payment_id IN (SELECT id FROM shop.payments"
+                     " WHERE order_id = ANY(%s::uuid[]))", [ids])
         conn.execute("DELETE FROM shop.payments WHERE order_id = ANY(%s::uuid[])", [ids])
         conn.execute("DELETE FROM shop.promotion_redemptions WHERE order_id = ANY(%s::uuid[])", [ids])
         conn.execute("DELETE FROM shop.order_allocations WHERE order_item_id IN (SELECT id FROM shop.order_items"

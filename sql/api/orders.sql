@@ -141,8 +141,6 @@ DECLARE
     fields jsonb;
     amount bigint;
     balance bigint;
-    fully_paid boolean;
-    payment shop.payments;
 BEGIN
     fields := jsonb_strip_nulls(jsonb_build_object(
         'amount', shop.whole_number_error(args, 'amount', TRUE, 1, 100000000000),
@@ -172,26 +170,13 @@ BEGIN
             'The payment is more than the order still owes.'
         );
     END IF;
-    fully_paid := amount = balance;
-
+    -- Captured at once: the payments trigger (sql/shop/payments.sql) moves the order's paid_amount and
+    -- payment_status, makes an unpaid order paid (order.paid) and writes payment.captured.
     INSERT INTO shop.payments (order_id, provider, status, amount, currency, captured_amount, note, staff_id)
     VALUES (
         target.id, 'manual', 'captured', amount, target.currency, amount, nullif(btrim(args ->> 'note'), ''),
         auth.current_account_id()
-    )
-    RETURNING * INTO payment;
-    -- An unpaid order becomes paid (order.paid, from the status trigger); one shipped cash on delivery
-    -- stays fulfilled.
-    UPDATE shop.orders AS o
-    SET paid_amount = o.paid_amount + amount,
-        payment_status = CASE WHEN fully_paid THEN 'paid' ELSE 'partially_paid' END,
-        paid_at = CASE WHEN fully_paid THEN now() END,
-        status = CASE WHEN fully_paid AND o.status = 'pending_payment' THEN 'paid' ELSE o.status END
-    WHERE o.id = target.id;
-    PERFORM integration.emit('payment.captured', payment.id, jsonb_build_object(
-        'payment_id', payment.id, 'order_id', target.id, 'number', target.number, 'provider', payment.provider,
-        'amount', shop.money_json(amount, target.currency), 'fully_paid', fully_paid
-    ));
+    );
     RETURN shop.order_json(target.id);
 END
 $$;

@@ -161,3 +161,21 @@ async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable
         row = await cur.fetchone()
         return row[0] if row else None
 
+
+
+async def call_as_role(pool: AsyncConnectionPool, role: str, query: sql.Composable, params: list[Any],
+                       timeout: float | None = None) -> Any:
+    """One statement in a short transaction of its own as `role`, a role the authenticator was granted
+    (postcart_gateway: what a payment provider reported). Retries serialization failures and deadlocks
+    like `call`. Returns the first column of the first row."""
+    for attempt in range(RETRIES + 1):
+        try:
+            async with pool.connection(timeout=timeout) as conn, conn.transaction():
+                await conn.execute("SELECT set_config('role', %s, true)", [role])
+                cur = await conn.execute(query, params)
+                row = await cur.fetchone()
+                return row[0] if row else None
+        except (errors.SerializationFailure, errors.DeadlockDetected):
+            if attempt == RETRIES:
+                raise
+    raise AssertionError("unreachable")

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     # Send Access-Control-Allow-Credentials (cookies, TLS client certificates); never together with "*".
     cors_allow_credentials: bool = False
+    # Card payments (docs/payments.md): a gateway speaking Stripe's PaymentIntents protocol. Without an API
+    # key, card payments are not offered; without a webhook secret, POST /v1/webhooks/card is not served.
+    card_api_base: str = "https://api.stripe.com"
+    card_api_key: SecretStr | None = None
+    card_webhook_secret: SecretStr | None = None
+    # Seconds one call to the gateway may take; then the payment stays pending and the client retries.
+    card_timeout: float = Field(default=10.0, gt=0, le=120)
 
     @property
     def cors_origin_set(self) -> frozenset[str]:
@@ -63,6 +70,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return value or None
+
+    @field_validator("card_api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http(s):// URL such as https://api.stripe.com")
+        return value.rstrip("/")
 
     @field_validator("secret_key")
     @classmethod

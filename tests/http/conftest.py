@@ -90,6 +90,23 @@ def wait_until_ready(client: Client, proc: subprocess.Popen, seconds: float = 30
     raise TimeoutError("server did not become ready")
 
 
+def start_server(env: dict[str, str], log_path: Any) -> tuple[Client, subprocess.Popen]:
+    """`postcart serve` on a free port with env, its output into log_path; returns once it is ready."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    client = Client(port)
+    client.log_path = log_path  # type: ignore[attr-defined]
+    try:
+        wait_until_ready(client, proc)
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=30)
+        raise
+    return client, proc
+
+
 @pytest.fixture(scope="session")
 def server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     # The demo store is the shared baseline of the HTTP and race tests. It loads only into an empty catalog,
@@ -98,17 +115,11 @@ def server(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute("SELECT shop.load_demo_catalog()")
-    port = free_port()
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": SECRET,
            "POSTCART_MAX_BODY_BYTES": str(64 * 1024), "POSTCART_CORS_ORIGINS": CORS_ORIGIN}
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    client = Client(port)
-    client.log_path = log_path  # type: ignore[attr-defined]
+    client, proc = start_server(env, log_path)
     try:
-        wait_until_ready(client, proc)
         yield client
     finally:
         proc.terminate()

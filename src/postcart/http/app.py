@@ -25,8 +25,10 @@ from .. import db
 from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
-from . import carts, catalog_cache, database, explorer, headers, lowlevel, openapi, sessions, webhooks
-from .context import CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
+from . import (
+    carts, catalog_cache, database, explorer, headers, lowlevel, openapi, payments, sessions, webhooks,
+)
+from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_csv_body, read_query
 from .routes import ROUTES, Route
@@ -119,6 +121,15 @@ def anonymous_scope(request: web.Request, request_fingerprint: bytes) -> str:
     return "request:" + request_fingerprint.hex()
 
 
+def idempotency_of(request: web.Request, route: Route, args: dict[str, Any]) -> db.Idempotency | None:
+    """The request's Idempotency-Key record (POST only), or None."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None or request.method != "POST":
+        return None
+    digest = fingerprint(request.app[CONTEXT].secret, request, args)
+    return db.Idempotency(key, digest, anonymous_scope(request, digest), route.status)
+
+
 # -- responses ------------------------------------------------------------------------------------
 def json_response(request: web.Request, route: Route, status: int, body: str | None,
                   caller: db.Caller) -> web.Response:
@@ -143,7 +154,9 @@ Step = Callable[[web.Request, dict[str, Any]], Awaitable[tuple[int, Any]]]
 Prepare = Callable[[web.Request, dict[str, Any], db.Caller],
                    Awaitable[tuple[dict[str, Any], dict[str, Any] | None]]]
 # Routes without a function are handled whole in Python; with one, the step prepares its arguments.
-STEPS: dict[str, Step] = {"login": sessions.login, "refresh": sessions.refresh, "totp_setup": sessions.totp_setup}
+STEPS: dict[str, Step] = {"login": sessions.login, "refresh": sessions.refresh, "totp_setup": sessions.totp_setup,
+                          "create_payment": payments.create_payment, "card_webhook": payments.card_webhook,
+                          "admin_refund": payments.admin_refund}
 PREPARES: dict[str, Prepare] = {
     "register": sessions.prepare_register,
     "create_staff": sessions.prepare_create_staff,
@@ -203,16 +216,14 @@ def handler_for(route: Route) -> Handler:
             assert route.step is not None
             if route.auth == "required" and caller.session_id is None:  # no database call to refuse it
                 raise ApiError(401, "unauthorized", "Sign in to do this.")
+            request[CALLER] = caller
+            request[IDEMPOTENCY] = idempotency_of(request, route, {**body, **request.match_info})
             status, result = await STEPS[route.step](request, body)
             return web.json_response(result, status=status)
         args = {**query, **body, **request.match_info}
         if route.cacheable and caller.session_id is None:
             return await anonymous_catalog_read(request, route, args, caller)
-        idempotency = None
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and request.method == "POST":
-            digest = fingerprint(ctx.secret, request, args)
-            idempotency = db.Idempotency(key, digest, anonymous_scope(request, digest), route.status)
+        idempotency = idempotency_of(request, route, args)
         derived = None
         if route.step is not None:
             request[IDEMPOTENCY] = idempotency
@@ -297,6 +308,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
         else:
             app.router.add_route(route.method, route.path, handle)
     app.router.add_get("/openapi.json", openapi_json)
+    payments.install(app, settings)
     explorer.add_routes(app)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)

@@ -48,3 +48,5 @@ CONTEXT = web.AppKey("postcart", Context)
 # function of that object returning them (a webhook's secret, derived from its id and version).
 IDEMPOTENCY = "postcart.idempotency"
 RESPONSE_FIELDS = "postcart.response_fields"
+# The caller (db.Caller) of a route handled in Python around several calls (http/payments.py).
+CALLER = "postcart.caller"

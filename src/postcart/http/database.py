@@ -54,6 +54,13 @@ async def as_authenticator(ctx: Context, query: sql.Composable, params: list[Any
         return await db.call_as_authenticator(ctx.pool, query, params, timeout=_wait(ctx))
 
 
+async def as_role(ctx: Context, role: str, query: sql.Composable, params: list[Any]) -> Any:
+    """One statement in its own transaction as another role the authenticator may take (the payment
+    provider's reports, as postcart_gateway), with the same quick 503."""
+    with _watching(ctx):
+        return await db.call_as_role(ctx.pool, role, query, params, timeout=_wait(ctx))
+
+
 _CATALOG_VERSION = sql.SQL("SELECT shop.catalog_version()")
 
 

@@ -273,3 +273,19 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/admin/webhook-event-types", "admin_list_webhook_event_types",
           "The event types a subscription may name.", "webhooks", auth="required", response=s.WebhookEventTypeList),
 )
+
+# Payments (docs/payments.md): handled in Python around their api functions, since the card gateway is
+# called between two short transactions, never inside one (http/payments.py).
+ROUTES += (
+    Route("POST", "/v1/orders/{id}/payments", None,
+          "Pay one of the caller's orders by card (a guest: with its cart's X-Cart-Token): a PaymentIntent for "
+          "what is due; confirm it at the gateway with client_secret.", "payments", status=201,
+          request=s.CreatePaymentRequest,
+          response=s.PaymentCreated, step="create_payment"),
+    Route("POST", "/v1/webhooks/card", None,
+          "The card gateway's signed events (Stripe-Signature); each event id is applied once.", "payments",
+          auth="none", response=s.WebhookReceived, step="card_webhook"),
+    Route("POST", "/v1/admin/orders/{id}/refunds", None,
+          "Refund part or all of a payment through its provider (order_manager).", "orders", status=201,
+          auth="required", request=s.RefundRequest, response=s.RefundCreated, step="admin_refund"),
+)

@@ -1318,3 +1318,53 @@ class WebhookEventType(Model):
 
 class WebhookEventTypeList(Model):
     items: list[WebhookEventType]
+
+
+# -- payments (docs/payments.md) --------------------------------------------------------------
+class CreatePaymentRequest(Model):
+    provider: Literal["card"] = Field(description="card: a PaymentIntent at the card gateway (wallets included)")
+
+
+class CardPayment(Model):
+    id: UUID
+    status: Literal["pending", "authorized", "captured", "voided", "failed", "refunded", "partially_refunded"]
+    amount: Money
+    provider: str
+    client_secret: str | None = Field(description="For the client to confirm the payment at the gateway "
+                                                   "(card details go there, never to postcart); not stored")
+
+
+class PaymentCreated(Model):
+    payment: CardPayment
+
+
+class RefundRequest(Model):
+    amount: int = Field(ge=1, le=100000000000, description="Minor units to give back, at most captured - refunded")
+    reason: str | None = Field(default=None, max_length=1000)
+    payment_id: UUID | None = Field(default=None, description="The payment to refund; default: the newest that "
+                                                               "covers the amount")
+
+
+class RefundOrderState(Model):
+    status: str
+    payment_status: str
+    refunded_amount: Money
+
+
+class Refund(Model):
+    id: UUID
+    payment_id: UUID
+    amount: Money
+    status: Literal["pending", "succeeded", "failed"]
+    reason: str | None
+    failure_code: str | None
+
+
+class RefundCreated(Model):
+    refund: Refund
+    order: RefundOrderState
+
+
+class WebhookReceived(Model):
+    received: bool
+    duplicate: bool = Field(description="The event id was applied before; nothing changed")
