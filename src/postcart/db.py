@@ -162,7 +162,6 @@ async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable
         return row[0] if row else None
 
 
-
 async def call_as_role(pool: AsyncConnectionPool, role: str, query: sql.Composable, params: list[Any],
                        timeout: float | None = None) -> Any:
     """One statement in a short transaction of its own as `role`, a role the authenticator was granted
