@@ -6,6 +6,26 @@
 -- on its own, at once. Repeatable: applied after the migrations on every deploy.
 
 -- == the rewrite =====================================================================================
+CREATE OR REPLACE FUNCTION shop.search_words(key text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Each run of letters and digits is a word; a word written with punctuation inside ("t-shirt",
+    -- "rock'n'roll") is also added joined ("tshirt", "rocknroll"), the form q is compacted to.
+    SELECT concat_ws(' ', regexp_replace(key, '[^[:alnum:]]+', ' ', 'g'), (
+        SELECT string_agg(regexp_replace(m.joined[1], '[^[:alnum:]]+', '', 'g'), ' ')
+        FROM regexp_matches(key, '([[:alnum:]]+(?:[^[:alnum:][:space:]]+[[:alnum:]]+)+)', 'g') AS m (joined)
+    ))
+$$;
+COMMENT ON FUNCTION shop.search_words(text) IS
+'The words of a text already in search form (shop.search_key), separated by single spaces, for '
+'to_tsvector: punctuation splits words, and each word written with punctuation inside is added joined '
+'as well ("classic t-shirt" -> "classic t shirt tshirt"). Returns text.';
+REVOKE ALL ON FUNCTION shop.search_words(text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION shop.listing_price_spans(p_product_ids uuid[])
 RETURNS TABLE (
     product_id uuid, currency char(3), customer_group_id uuid, valid_during tstzrange, min_amount bigint,
@@ -226,13 +246,13 @@ BEGIN
             WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number', 'boolean')
             ORDER BY 1
         ),
-        setweight(to_tsvector('simple', w.search_name), 'A')
-        || setweight(to_tsvector('simple', shop.search_key(concat_ws(' ', pa.category_names, (
+        setweight(to_tsvector('simple', shop.search_words(w.search_name)), 'A')
+        || setweight(to_tsvector('simple', shop.search_words(shop.search_key(concat_ws(' ', pa.category_names, (
             SELECT string_agg(e.value, ' ' ORDER BY e.key)
             FROM jsonb_each_text(w.attributes) AS e
             WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number')
-        )))), 'B')
-        || setweight(to_tsvector('simple', w.search_description), 'C'),
+        ))))), 'B')
+        || setweight(to_tsvector('simple', shop.search_words(w.search_description)), 'C'),
         jsonb_build_object(
             'id', w.id,
             'slug', w.slug,
@@ -261,6 +281,20 @@ BEGIN
         summary = excluded.summary,
         refreshed_at = excluded.refreshed_at;
     GET DIAGNOSTICS rewritten = ROW_COUNT;
+
+    -- New words for the search dictionary, from published (or scheduled) products only, in word order so
+    -- that two writers adding the same new words wait for each other instead of deadlocking.
+    INSERT INTO shop.search_words (word)
+    SELECT DISTINCT d.word
+    FROM shop.product_listings AS l
+    CROSS JOIN LATERAL unnest(tsvector_to_array(l.search_document)) AS d (word)
+    WHERE
+        l.product_id IN (SELECT unnest(p_product_ids))
+        AND l.visible_from IS NOT NULL
+        AND d.word ~ '^[[:alnum:]]{2,60}$' AND d.word ~ '[[:alpha:]]'
+        AND NOT EXISTS (SELECT FROM shop.search_words AS s WHERE s.word = d.word)
+    ORDER BY d.word
+    ON CONFLICT DO NOTHING;
 
     DELETE FROM shop.product_listing_prices AS lp WHERE lp.product_id IN (SELECT unnest(p_product_ids));
     INSERT INTO shop.product_listing_prices (
@@ -607,15 +641,16 @@ REVOKE ALL ON FUNCTION shop.tg_markdowns__queue_listing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_categories__queue_listing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_stock_levels__listing_available() FROM PUBLIC;
 
--- == first deploy ====================================================================================
--- Listings for products that have none (all of them, the first time; afterwards nothing to do).
+-- == deploy ==========================================================================================
+-- Listings for products that have none (all of them, the first time) or that a migration marked stale by
+-- setting refreshed_at to -infinity (0028: compact words in the search document); usually nothing to do.
 SELECT shop.refresh_product_listings(
     array(
         SELECT p.id
         FROM shop.products AS p
         WHERE NOT EXISTS (
             SELECT FROM shop.product_listings AS l
-            WHERE l.product_id = p.id
+            WHERE l.product_id = p.id AND l.refreshed_at > '-infinity'
         )
     )
 ) AS listings_written;
