@@ -47,6 +47,11 @@ SET search_path = pg_catalog, extensions, pg_temp
 -- "hiking").
 SET "pg_trgm.word_similarity_threshold" = 0.4
 SET "pg_trgm.strict_word_similarity_threshold" = 0.5
+-- Through the trigram index even when the dictionary is small enough for the planner to prefer reading it
+-- (or its primary key) whole: that computes the similarity to every word, a few microseconds each.
+SET enable_seqscan = off
+SET enable_indexscan = off
+SET enable_indexonlyscan = off
 AS $$
 DECLARE
     typed text;

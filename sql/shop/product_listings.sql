@@ -6,25 +6,23 @@
 -- on its own, at once. Repeatable: applied after the migrations on every deploy.
 
 -- == the rewrite =====================================================================================
-CREATE OR REPLACE FUNCTION shop.search_words(key text)
+CREATE OR REPLACE FUNCTION shop.search_text(key text, compact text)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
-    -- Each run of letters and digits is a word; a word written with punctuation inside ("t-shirt",
-    -- "rock'n'roll") is also added joined ("tshirt", "rocknroll"), the form q is compacted to.
-    SELECT concat_ws(' ', regexp_replace(key, '[^[:alnum:]]+', ' ', 'g'), (
-        SELECT string_agg(regexp_replace(m.joined[1], '[^[:alnum:]]+', '', 'g'), ' ')
-        FROM regexp_matches(key, '([[:alnum:]]+(?:[^[:alnum:][:space:]]+[[:alnum:]]+)+)', 'g') AS m (joined)
-    ))
+    -- Words written with punctuation inside ("t-shirt") are split by the text-search parser ("t-shirt",
+    -- "t", "shirt"); the compact form adds them joined ("tshirt"), the form q is compacted to. Only then:
+    -- this runs for every listing a bulk load writes.
+    SELECT CASE WHEN key ~ '[[:alnum:]][^[:alnum:][:space:]]+[[:alnum:]]' THEN key || ' ' || compact ELSE key END
 $$;
-COMMENT ON FUNCTION shop.search_words(text) IS
-'The words of a text already in search form (shop.search_key), separated by single spaces, for '
-'to_tsvector: punctuation splits words, and each word written with punctuation inside is added joined '
-'as well ("classic t-shirt" -> "classic t shirt tshirt"). Returns text.';
-REVOKE ALL ON FUNCTION shop.search_words(text) FROM PUBLIC;
+COMMENT ON FUNCTION shop.search_text(text, text) IS
+'The text of one weight of a listing''s search document: a text in search form (shop.search_key) and, '
+'when some word of it has punctuation inside, its compact form too (shop.compact_search_key): "classic '
+'t-shirt" -> "classic t-shirt classic tshirt". Returns text.';
+REVOKE ALL ON FUNCTION shop.search_text(text, text) FROM PUBLIC;
+DROP FUNCTION IF EXISTS shop.search_words(text);
 
 CREATE OR REPLACE FUNCTION shop.listing_price_spans(p_product_ids uuid[])
 RETURNS TABLE (
@@ -246,13 +244,11 @@ BEGIN
             WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number', 'boolean')
             ORDER BY 1
         ),
-        setweight(to_tsvector('simple', shop.search_words(w.search_name)), 'A')
-        || setweight(to_tsvector('simple', shop.search_words(shop.search_key(concat_ws(' ', pa.category_names, (
-            SELECT string_agg(e.value, ' ' ORDER BY e.key)
-            FROM jsonb_each_text(w.attributes) AS e
-            WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number')
-        ))))), 'B')
-        || setweight(to_tsvector('simple', shop.search_words(w.search_description)), 'C'),
+        setweight(to_tsvector('simple', shop.search_text(w.search_name, w.search_name_compact)), 'A')
+        || setweight(to_tsvector('simple', shop.search_text(
+            shop.search_key(related.words), shop.compact_search_key(related.words)
+        )), 'B')
+        || setweight(to_tsvector('simple', shop.search_text(w.search_description, w.search_description_compact)), 'C'),
         jsonb_build_object(
             'id', w.id,
             'slug', w.slug,
@@ -269,6 +265,14 @@ BEGIN
     LEFT JOIN paths AS pa ON w.category_id = pa.category_id
     LEFT JOIN collections AS co ON w.id = co.product_id
     LEFT JOIN shop.product_availability(p_product_ids) AS av ON w.id = av.product_id
+    -- Category names and attribute values: the middle weight of the search document.
+    CROSS JOIN LATERAL (
+        SELECT concat_ws(' ', pa.category_names, (
+            SELECT string_agg(e.value, ' ' ORDER BY e.key)
+            FROM jsonb_each_text(w.attributes) AS e
+            WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number')
+        )) AS words
+    ) AS related
     ON CONFLICT (product_id) DO UPDATE SET
         visible_from = excluded.visible_from,
         published_at = excluded.published_at,
@@ -285,13 +289,14 @@ BEGIN
     -- New words for the search dictionary, from published (or scheduled) products only, in word order so
     -- that two writers adding the same new words wait for each other instead of deadlocking.
     INSERT INTO shop.search_words (word)
-    SELECT DISTINCT d.word
-    FROM shop.product_listings AS l
-    CROSS JOIN LATERAL unnest(tsvector_to_array(l.search_document)) AS d (word)
+    SELECT d.word
+    FROM (
+        SELECT DISTINCT unnest(tsvector_to_array(l.search_document)) AS word
+        FROM shop.product_listings AS l
+        WHERE l.product_id IN (SELECT unnest(p_product_ids)) AND l.visible_from IS NOT NULL
+    ) AS d
     WHERE
-        l.product_id IN (SELECT unnest(p_product_ids))
-        AND l.visible_from IS NOT NULL
-        AND d.word ~ '^[[:alnum:]]{2,60}$' AND d.word ~ '[[:alpha:]]'
+        d.word ~ '^[[:alnum:]]{2,60}$' AND d.word ~ '[[:alpha:]]'
         AND NOT EXISTS (SELECT FROM shop.search_words AS s WHERE s.word = d.word)
     ORDER BY d.word
     ON CONFLICT DO NOTHING;
@@ -550,8 +555,15 @@ BEGIN
     ELSE
         touched := ARRAY(SELECT o.variant_id FROM old_rows AS o);
     END IF;
+    -- Products queued for a rewrite in this transaction get their count then (a bulk load's stock, before
+    -- its listings exist, costs nothing here).
     touched := ARRAY(
-        SELECT DISTINCT v.product_id FROM shop.product_variants AS v WHERE v.id = ANY(touched) ORDER BY 1
+        SELECT DISTINCT v.product_id
+        FROM shop.product_variants AS v
+        WHERE
+            v.id = ANY(touched)
+            AND NOT EXISTS (SELECT FROM shop.product_listing_queue AS q WHERE q.product_id = v.product_id)
+        ORDER BY 1
     );
     -- Lock, then recount in a new statement (which sees every transaction that held the lock before):
     -- two checkouts of one product, each counting only its own change, cannot overwrite each other.
