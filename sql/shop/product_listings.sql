@@ -22,7 +22,6 @@ COMMENT ON FUNCTION shop.search_text(text, text) IS
 'when some word of it has punctuation inside, its compact form too (shop.compact_search_key): "classic '
 't-shirt" -> "classic t-shirt classic tshirt". Returns text.';
 REVOKE ALL ON FUNCTION shop.search_text(text, text) FROM PUBLIC;
-DROP FUNCTION IF EXISTS shop.search_words(text);
 
 CREATE OR REPLACE FUNCTION shop.listing_price_spans(p_product_ids uuid[])
 RETURNS TABLE (
