@@ -5,20 +5,23 @@
 -- == currencies ======================================================================================
 CREATE OR REPLACE FUNCTION shop.currency_problem(currency text)
 RETURNS text
-LANGUAGE sql
+-- PL/pgSQL keeps the plan for the session (a SQL function with definer rights is planned on every call).
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+BEGIN
     -- Definer rights: one index probe instead of walking the caller's visible prices; it reveals only
     -- whether anything is priced in the currency.
-    SELECT CASE
+    RETURN CASE
         WHEN currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN 'must be a three-letter ISO 4217 code such as EUR'
         WHEN NOT EXISTS (
             SELECT FROM shop.variant_prices AS vp WHERE vp.currency = currency_problem.currency::bpchar
         ) AND EXISTS (SELECT FROM shop.variant_prices)  -- an empty store lists nothing, without error
             THEN 'no products are priced in this currency'
-    END
+    END;
+END
 $$;
 COMMENT ON FUNCTION shop.currency_problem(text) IS
 'Checks a requested currency code. Returns NULL when some variant is priced in it (or nothing is priced '

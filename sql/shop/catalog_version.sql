@@ -3,20 +3,24 @@
 
 CREATE OR REPLACE FUNCTION shop.catalog_schedule_instant()
 RETURNS timestamptz
-LANGUAGE sql
+-- PL/pgSQL keeps the plan for the session: a SQL function that cannot be inlined (definer rights) plans its
+-- statement on every call, which costs more than running it (about 0.3 ms against 0.03 ms).
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+BEGIN
     -- Each a backward scan of one index (migration 0016) stopping at its first row.
-    SELECT greatest(
+    RETURN greatest(
         (SELECT max(lower(p.valid_during)) FROM shop.price_list_prices AS p WHERE lower(p.valid_during) <= now()),
         (SELECT max(upper(p.valid_during)) FROM shop.price_list_prices AS p WHERE upper(p.valid_during) <= now()),
         (SELECT max(m.starts_at) FROM shop.markdowns AS m WHERE m.starts_at <= now()),
         (SELECT max(m.ends_at) FROM shop.markdowns AS m WHERE m.ends_at <= now()),
         -- Scheduled publication (publish_at), kept apart from shop.products by a trigger.
         (SELECT max(i.at) FROM shop.catalog_schedule_instants AS i WHERE i.at <= now())
-    )
+    );
+END
 $$;
 COMMENT ON FUNCTION shop.catalog_schedule_instant() IS
 'The latest instant, up to now, at which a scheduled catalog change took effect (a price window or a '
@@ -24,13 +28,16 @@ COMMENT ON FUNCTION shop.catalog_schedule_instant() IS
 
 CREATE OR REPLACE FUNCTION shop.catalog_version()
 RETURNS text
-LANGUAGE sql
+-- PL/pgSQL for its kept plan, as above.
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    SELECT (SELECT sum(s.version) FROM shop.catalog_version_shards AS s)::text
-        || '@' || coalesce(floor(extract(EPOCH FROM shop.catalog_schedule_instant()) * 1000000)::bigint::text, '0')
+BEGIN
+    RETURN (SELECT sum(s.version) FROM shop.catalog_version_shards AS s)::text
+        || '@' || coalesce(floor(extract(EPOCH FROM shop.catalog_schedule_instant()) * 1000000)::bigint::text, '0');
+END
 $$;
 COMMENT ON FUNCTION shop.catalog_version() IS
 'The catalog version, as text "<writes>@<microseconds>": the first part grows whenever a write to any '
