@@ -79,10 +79,15 @@ BEGIN
             ORDER BY word_similarity(typed, s.word) DESC, similarity(typed, s.word) DESC, s.word
             LIMIT 10
         );
+        -- A word the dictionary could hold but does not is in no listed product: left out of the
+        -- alternatives (unless it has none), so the index never looks for it.
+        IF typed !~ '^[[:alnum:]]{2,60}$' OR typed !~ '[[:alpha:]]' OR typed = ANY(alike) THEN
+            alike := array_prepend(typed, array_remove(alike, typed));
+        END IF;
         IF typed = ANY(words) THEN
             exact_parts := exact_parts || quote_literal(typed);
             fuzzy_parts := fuzzy_parts || ('(' || array_to_string(ARRAY(
-                SELECT DISTINCT quote_literal(a) FROM unnest(array_prepend(typed, alike)) AS a
+                SELECT DISTINCT quote_literal(a) FROM unnest(coalesce(nullif(alike, '{}'), ARRAY[typed])) AS a
             ), ' | ') || ')');
         END IF;
         IF typed = whole THEN
@@ -93,11 +98,14 @@ BEGIN
     exact := array_to_string(exact_parts, ' & ')::tsquery;
     fuzzy := array_to_string(fuzzy_parts, ' & ')::tsquery;
     -- The whole of q compacted ("tshirt" for "t shirt", "snowboard" for "snow board") is an alternative to
-    -- its words.
-    IF NOT whole = ANY(words) AND whole <> '' THEN
-        exact := exact || quote_literal(whole)::tsquery;
+    -- its words, when some listed product has it or a word like it (an alternative nothing has would only
+    -- make the index read every word's matches instead of their common ones).
+    IF NOT whole = ANY(words) AND cardinality(whole_alike) > 0 THEN
+        IF whole = ANY(whole_alike) THEN
+            exact := exact || quote_literal(whole)::tsquery;
+        END IF;
         fuzzy := fuzzy || ('(' || array_to_string(ARRAY(
-            SELECT DISTINCT quote_literal(a) FROM unnest(array_prepend(whole, whole_alike)) AS a
+            SELECT DISTINCT quote_literal(a) FROM unnest(whole_alike) AS a
         ), ' | ') || ')')::tsquery;
     END IF;
     ranking := array_to_string(ARRAY(
@@ -150,7 +158,7 @@ DECLARE
     q_fuzzy tsquery;
     q_rank tsquery;
     -- Search ranks at most this many matches: the best ones a few index scans find (see below).
-    max_candidates constant integer := 200;
+    max_candidates constant integer := 100;
     found uuid[] := '{}';
     found_scores numeric[] := '{}';
     found_amounts bigint[] := '{}';
