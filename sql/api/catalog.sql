@@ -589,10 +589,12 @@ END
 $$;
 COMMENT ON FUNCTION api.list_products(jsonb) IS
 'GET /v1/products: published products, one page at a time, read from the read model '
-'(shop.product_listings). Arguments (query-string values may be strings): q (search: every word in the '
-'name, typos tolerated, or in the description, or every word anywhere in the weighted search document of '
-'name, category names, attribute values and description; accents, case and hyphens or spaces inside words '
-'ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; best match first), category (slug, includes '
+'(shop.product_listings). Arguments (query-string values may be strings): q (search: every word, or one '
+'close to it in the dictionary of the catalog''s words (typos, other endings), anywhere in the weighted '
+'search document of name, category names, attribute values and description; accents, case and hyphens or '
+'spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; name matches first, then '
+'category and attribute values, then description, words as typed before close ones; at most the 100 best '
+'matches), category (slug, includes '
 'subcategories), collection (slug), attr ({name: [values]} from attr.<name>=<value>: values of one name '
 'are alternatives, names must all match), in_stock (true: only products with stock available), '
 'min_price and max_price (minor units, inclusive, compared with the price shown: the lowest variant price '
