@@ -165,6 +165,10 @@ DECLARE
     price_join text;
     ranked_from text;
     tiers text[];
+    tier text;
+    more uuid[];
+    more_scores numeric[];
+    more_amounts bigint[];
     conditions text;
     category_slug text := nullif(btrim(args ->> 'category'), '');
     category_id uuid;
@@ -377,11 +381,11 @@ BEGIN
         FROM shop.search_queries(q_words, q_whole, q_terms) AS s;
         -- Matches in four tiers, best first: in the name as typed, in the name with a close word, anywhere
         -- as typed, anywhere with a close word; each tier from a GIN index (the name part of the document
-        -- has its own) and run only while fewer than max_candidates were found. Ranking every match of a
-        -- common word would cost a visit to each; the first ones of the best tier are as good. The score
-        -- puts the tier first, then the weighted text-search rank of all the words and their close ones
-        -- (name, then category and attribute values, then description). Rounded so cursors carry it
-        -- exactly.
+        -- has its own) or, for a word most products have, the first rows of a scan, and run only while
+        -- fewer than max_candidates were found. Ranking every match of a common word would cost a visit to
+        -- each; the first ones of the best tier are as good. The score puts the tier first, then the
+        -- weighted text-search rank of all the words and their close ones (name, then category and
+        -- attribute values, then description). Rounded so cursors carry it exactly.
         tiers := ARRAY(
             SELECT format(
                 $sql$(
@@ -419,18 +423,27 @@ BEGIN
             WHERE t.n IN (1, 3) OR q_fuzzy <> q_exact
             ORDER BY t.n
         );
-        EXECUTE format(
-            $sql$
-            SELECT array_agg(c.id), array_agg(round((c.base + 0.29 * least(ts_rank(
-                '{0.1, 0.25, 0.5, 1.0}', c.search_document, $6
-            ), 1))::numeric, 6)), array_agg(c.amount)
-            FROM (%s LIMIT $7) AS c
-            $sql$,
-            array_to_string(tiers, ' UNION ALL ')
-        )
-        INTO found, found_scores, found_amounts
-        USING req_currency::bpchar, caller_group, NULL::numeric[], q_exact, q_fuzzy, q_rank, max_candidates,
-            NULL::uuid[], category_id, collection_id, attr_all, attr_any, min_price, max_price;
+        -- One statement per tier, planned only when the tiers before it found too few (a union of all four
+        -- costs more to plan than a common word's first tier to run).
+        FOREACH tier IN ARRAY tiers LOOP
+            EXIT WHEN cardinality(found) >= max_candidates;
+            EXECUTE format(
+                $sql$
+                SELECT array_agg(c.id), array_agg(round((c.base + 0.29 * least(ts_rank(
+                    '{0.1, 0.25, 0.5, 1.0}', c.search_document, $6
+                ), 1))::numeric, 6)), array_agg(c.amount)
+                FROM %s AS c
+                $sql$,
+                tier
+            )
+            INTO more, more_scores, more_amounts
+            USING req_currency::bpchar, caller_group, NULL::numeric[], q_exact, q_fuzzy, q_rank,
+                max_candidates - cardinality(found), NULL::uuid[], category_id, collection_id, attr_all, attr_any,
+                min_price, max_price;
+            found := found || more;
+            found_scores := found_scores || more_scores;
+            found_amounts := found_amounts || more_amounts;
+        END LOOP;
     END IF;
 
     -- -- the matching products, as one FROM ... WHERE for the page and the facets -------------------
