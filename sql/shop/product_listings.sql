@@ -285,8 +285,10 @@ BEGIN
         refreshed_at = excluded.refreshed_at;
     GET DIAGNOSTICS rewritten = ROW_COUNT;
 
-    -- New words for the search dictionary, from published (or scheduled) products only, in word order so
-    -- that two writers adding the same new words wait for each other instead of deadlocking.
+    -- New words for the search dictionary, from published (or scheduled) products only. A writer adding a
+    -- word another running transaction added waits for it (the primary key); in word order, so two such
+    -- statements never deadlock (two transactions adding new words in several statements each, crosswise,
+    -- could: one is then rolled back, as in any deadlock).
     INSERT INTO shop.search_words (word)
     SELECT d.word
     FROM (
