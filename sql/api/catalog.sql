@@ -49,7 +49,11 @@ SET search_path = pg_catalog, extensions, pg_temp
 -- default, 0.6, misses one-letter typos in short words: "jaket" is 0.44 like "jacket", "hikng" 0.5 like
 -- "hiking").
 SET "pg_trgm.word_similarity_threshold" = 0.4
-SET "pg_trgm.strict_word_similarity_threshold" = 0.5
+-- and resembles it as a whole at least this much: "tst5" shares with "tshirt" only its start (word
+-- similarity 0.4, similarity 0.2), "prka" with "parka" more (0.6 and 0.375).
+SET "pg_trgm.similarity_threshold" = 0.3
+-- The whole of q compacted must resemble a dictionary word this much: "http23prka" is 0.5 like "http23".
+SET "pg_trgm.strict_word_similarity_threshold" = 0.6
 -- Through the trigram index even when the dictionary is small enough for the planner to prefer reading it
 -- (or its primary key) whole: that computes the similarity to every word, a few microseconds each.
 SET enable_seqscan = off
@@ -66,7 +70,7 @@ DECLARE
 BEGIN
     -- Each word with its most similar dictionary words (typos, other endings) and the longer words that
     -- contain it, at most ten, closest first. The whole of q, when it is not one of the words, only with
-    -- words it resembles as a whole (strict word similarity >= 0.5: "tshirt" for "t shirt", not "tst5"
+    -- words it resembles as a whole (strict word similarity >= 0.6: "tshirt" for "t shirt", not "tst5"
     -- for "tst5 hodie").
     FOR typed IN SELECT DISTINCT w.word FROM unnest(array_append(words, whole)) AS w (word) WHERE w.word <> '' LOOP
         alike := ARRAY(
@@ -74,7 +78,8 @@ BEGIN
             FROM shop.search_words AS s
             WHERE
                 CASE WHEN typed = ANY(words) THEN
-                    typed <% s.word OR (length(typed) >= 3 AND s.word LIKE '%' || typed || '%')
+                    (typed <% s.word AND typed % s.word)
+                    OR (length(typed) >= 3 AND s.word LIKE '%' || typed || '%')
                 ELSE typed <<% s.word END
             ORDER BY word_similarity(typed, s.word) DESC, similarity(typed, s.word) DESC, s.word
             LIMIT 10
@@ -118,8 +123,9 @@ COMMENT ON FUNCTION shop.search_queries(text[], text, text[]) IS
 'The text-search queries of a search for api.list_products, from the words of q that must match (words, '
 'in search form), q compacted without spaces or punctuation (whole) and every word of q (terms). exact: '
 'every word as typed, or whole; fuzzy: every word or one of its up to ten closest words in '
-'shop.search_words (trigram word similarity >= 0.4, or containing it), or whole or one of the words it '
-'resembles as a whole (strict word similarity >= 0.5); '
+'shop.search_words (trigram word similarity >= 0.4 and similarity >= 0.3, or containing it), or whole or '
+'one of the words it '
+'resembles as a whole (strict word similarity >= 0.6); '
 'ranking: any of those words or terms. Returns one row (exact, fuzzy, ranking).';
 REVOKE ALL ON FUNCTION shop.search_queries(text[], text, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.search_queries(text[], text, text[]) TO postcart_anon;
@@ -385,11 +391,12 @@ BEGIN
         -- fewer than max_candidates were found. Ranking every match of a common word would cost a visit to
         -- each; the first ones of the best tier are as good. The score puts the tier first, then the
         -- weighted text-search rank of all the words and their close ones (name, then category and
-        -- attribute values, then description). Rounded so cursors carry it exactly.
+        -- attribute values, then description; shorter documents first, normalisation 1), then how much
+        -- the name resembles q. Rounded so cursors carry it exactly.
         tiers := ARRAY(
             SELECT format(
                 $sql$(
-                    SELECT l.product_id AS id, %s AS base, l.search_document, pr.amount
+                    SELECT l.product_id AS id, %s AS base, l.search_document, l.name, pr.amount
                     FROM shop.product_listings AS l
                     -- The price looked up for each match found (a join could be planned the other way
                     -- round, from every price).
@@ -415,8 +422,11 @@ BEGIN
             FROM (VALUES
                 (1, '0.9', $c$ts_filter(l.search_document, '{a}') @@ $4$c$),
                 (2, '0.6', $c$ts_filter(l.search_document, '{a}') @@ $5 AND NOT ts_filter(l.search_document, '{a}') @@ $4$c$),
-                (3, '0.3', $c$l.search_document @@ $4 AND NOT ts_filter(l.search_document, '{a}') @@ $5$c$),
-                (4, '0.0', $c$l.search_document @@ $5 AND NOT l.search_document @@ $4
+                -- Name, category names and attribute values before the description: a bonus when they hold q.
+                (3, $c$0.3 + CASE WHEN ts_filter(l.search_document, '{a,b}') @@ $4 THEN 0.15 ELSE 0 END$c$,
+                    $c$l.search_document @@ $4 AND NOT ts_filter(l.search_document, '{a}') @@ $5$c$),
+                (4, $c$CASE WHEN ts_filter(l.search_document, '{a,b}') @@ $5 THEN 0.15 ELSE 0 END$c$,
+                    $c$l.search_document @@ $5 AND NOT l.search_document @@ $4
                     AND NOT ts_filter(l.search_document, '{a}') @@ $5$c$)
             ) AS t (n, base, matches)
             -- Without close words the fuzzy tiers would find nothing more.
@@ -429,15 +439,16 @@ BEGIN
             EXIT WHEN cardinality(found) >= max_candidates;
             EXECUTE format(
                 $sql$
-                SELECT array_agg(c.id), array_agg(round((c.base + 0.29 * least(ts_rank(
-                    '{0.1, 0.25, 0.5, 1.0}', c.search_document, $6
-                ), 1))::numeric, 6)), array_agg(c.amount)
+                SELECT array_agg(c.id), array_agg(round((
+                    c.base + 0.1 * least(ts_rank('{0.1, 0.25, 0.5, 1.0}', c.search_document, $6, 1), 1)
+                    + 0.04 * similarity($3, lower(c.name))
+                )::numeric, 6)), array_agg(c.amount)
                 FROM %s AS c
                 $sql$,
                 tier
             )
             INTO more, more_scores, more_amounts
-            USING req_currency::bpchar, caller_group, NULL::numeric[], q_exact, q_fuzzy, q_rank,
+            USING req_currency::bpchar, caller_group, q_key, q_exact, q_fuzzy, q_rank,
                 max_candidates - cardinality(found), NULL::uuid[], category_id, collection_id, attr_all, attr_any,
                 min_price, max_price;
             found := found || more;

@@ -66,7 +66,7 @@ INSERT INTO shop.products (id, slug, name, description, attributes, category_id,
  '{"finish": "wombat brown"}', NULL, 'published', '2024-01-02'),
 ('f2300000-0000-4000-8000-000000000003', 'tst23-floor-lamp', 'Tst23 Floor Lamp', 'Loved by every wombat.', '{}', NULL,
  'published', '2024-01-03'),
-('f2300000-0000-4000-8000-000000000004', 'tst23-numbat-lamp', 'Tst23 Numbat Lamp', 'Striped.', '{}', NULL,
+('f2300000-0000-4000-8000-000000000004', 'tst23-wombats-lamp', 'Tst23 Wombats Lamp', 'Striped.', '{}', NULL,
  'published', '2024-01-04'),
 ('f2300000-0000-4000-8000-000000000005', 'tst23-zorbly-t-shirt', 'Tst23 Zorbly T-Shirt', 'Item 424242.', '{}',
  'f2300000-0000-4000-8000-0000000000c1', 'published', '2024-01-05'),
@@ -115,18 +115,18 @@ SELECT throws_ok(
 );
 SELECT is(
     pg_temp.slugs('{"q": "tst23 wombat"}'),
-    ARRAY['tst23-wombat-lamp', 'tst23-numbat-lamp', 'tst23-desk-lamp', 'tst23-floor-lamp'],
-    'the name as typed first, then a close word in a name ("numbat"), then an attribute value, then a description'
+    ARRAY['tst23-wombat-lamp', 'tst23-wombats-lamp', 'tst23-desk-lamp', 'tst23-floor-lamp'],
+    'the name as typed first, then a close word in a name ("wombats"), then an attribute value, then a description'
 );
-SELECT is(
-    pg_temp.slugs('{"q": "tst23 wombta"}'),
-    ARRAY['tst23-wombat-lamp', 'tst23-desk-lamp', 'tst23-floor-lamp'],
-    'a typo finds the wombats in the same order ("numbat" is not close to "wombta")'
+SELECT ok(
+    (SELECT s[1:2] @> ARRAY['tst23-wombat-lamp', 'tst23-wombats-lamp'] AND s[3:] = ARRAY['tst23-desk-lamp', 'tst23-floor-lamp']
+     FROM pg_temp.slugs('{"q": "tst23 wombta"}') AS s),
+    'a typo finds the same: both names (each a close word now), then the attribute value, then the description'
 );
 SELECT is(
     (pg_temp.slugs('{"q": "wombat"}'))[1:2],
-    ARRAY['tst23-wombat-lamp', 'tst23-numbat-lamp'],
-    'a word as typed in a name ranks before a close word in a name ("numbat")'
+    ARRAY['tst23-wombat-lamp', 'tst23-wombats-lamp'],
+    'a word as typed in a name ranks before a close word in a name ("wombats")'
 );
 SELECT is(pg_temp.slugs('{"q": "tst23 zorbly tshirt"}'), ARRAY['tst23-zorbly-t-shirt'], '"tshirt" finds "T-Shirt"');
 SELECT is(pg_temp.slugs('{"q": "tst23 zorbly t shirt"}'), ARRAY['tst23-zorbly-t-shirt'], '"t shirt" too');
@@ -148,7 +148,7 @@ SELECT is(
 );
 SELECT is(
     pg_temp.slugs('{"q": "tst23 lamp", "sort": "name"}'),
-    ARRAY['tst23-desk-lamp', 'tst23-floor-lamp', 'tst23-numbat-lamp', 'tst23-wombat-lamp'],
+    ARRAY['tst23-desk-lamp', 'tst23-floor-lamp', 'tst23-wombat-lamp', 'tst23-wombats-lamp'],
     'a search sorts by name on request (the renamed lantern''s description says lamp)'
 );
 RESET ROLE;
