@@ -1,8 +1,10 @@
 """An HTTP route through the whole stack vs. pgbench sending the layer's own SQL, same cluster, same run.
 
 Scenarios: `me` (GET /v1/me with a valid token: session check, role switch, claims, api.me) and the
-anonymous catalog reads `products` (a 20-item list page), `detail` (one product by slug), `search` (a
-typo: "hikng jaket") and `filtered` (top-level category with descendants, a price range, facets). Prints
+anonymous catalog reads `products` (a 20-item list page), `detail` (one product by slug), `search` (varied
+queries: typos, exact words, two words, a category or attribute value, nothing, a very common word; each
+URL with its own page size, so the app's catalog cache rarely answers) and `filtered` (top-level category
+with descendants, a price range, facets). Prints
 both throughputs, their ratio (HTTP / pgbench: how close the HTTP layer gets to what the database itself
 can do for this request) and wrk's latency percentiles. `--products 100000` seeds a generated catalog
 (postcart seed) first, once for all the scenarios given (comma-separated). Usage: python bench/run.py
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -25,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -60,12 +64,72 @@ def wait_ready(base: str, seconds: float = 30) -> None:
     raise SystemExit("server did not become ready")
 
 
-def run_wrk(url: str, token: str | None, seconds: int, connections: int) -> float:
+# Searches for the `search` scenario: fixed ones for each kind the issue names, then typos and word pairs
+# made from the catalog's own words (deterministically).
+FIXED_SEARCHES = ["hikng jaket", "jaket", "tshirt", "t-shirt", "hiking jacket", "outerwear", "northwind",
+                  "qqqxxzz", "seed", "organic cotton", "merino sweatr", "chelsea boot"]
+
+
+def varied_searches(conn: psycopg.Connection, count: int = 300) -> list[str]:
+    rng = random.Random(6)
+    words = [w for (w,) in conn.execute(
+        "SELECT s.word FROM shop.search_words AS s WHERE length(s.word) >= 4 AND s.word ~ '^[a-z]+$' ORDER BY s.word")]
+    names = [n for (n,) in conn.execute(
+        "SELECT DISTINCT lower(l.name) FROM shop.product_listings AS l ORDER BY 1 LIMIT 2000")]
+
+    def typo(word: str) -> str:
+        i = rng.randrange(1, len(word) - 1)
+        return word[:i] + word[i + 1:] if rng.random() < 0.5 else word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+    found = list(FIXED_SEARCHES)
+    while len(found) < count:
+        kind = rng.random()
+        if kind < 0.3:
+            found.append(typo(rng.choice(words)))
+        elif kind < 0.5:
+            found.append(rng.choice(words))
+        else:
+            pair = rng.choice(names).split()[-2:]
+            found.append(" ".join(typo(w) if len(w) > 3 and rng.random() < 0.5 else w for w in pair))
+    return list(dict.fromkeys(found))
+
+
+def search_paths(searches: list[str]) -> list[str]:
+    """Each search with page sizes 11 to 30, interleaved, so consecutive requests differ."""
+    return [f"/v1/products?q={quote(q)}&limit={limit}" for limit in range(11, 31) for q in searches]
+
+
+def rotating_script(paths: list[str]) -> str:
+    """A wrk Lua script sending the paths in turn (each thread from its own offset) and printing p95."""
+    listed = ",\n".join(json.dumps(p) for p in paths)
+    return f"""local paths = {{
+{listed}
+}}
+local i = 0
+function setup(thread)
+  thread:set("offset", math.random(1, #paths))
+end
+function request()
+  i = i + 1
+  return wrk.format("GET", paths[(offset + i) % #paths + 1])
+end
+function done(summary, latency, requests)
+  io.write(string.format("p95 latency: %.2fms\\n", latency:percentile(95) / 1000))
+end
+"""
+
+
+def run_wrk(url: str, token: str | None, seconds: int, connections: int, script: str | None = None) -> float:
     wrk = shutil.which("wrk")
     if not wrk:
         raise SystemExit("wrk not found: apt-get install wrk")
     auth = ["-H", f"Authorization: Bearer {token}"] if token else []
-    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *auth, url],
+    lua = []
+    if script:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(script)
+        lua = ["-s", f.name]
+    out = subprocess.run([wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *auth, *lua, url],
                          capture_output=True, text=True, check=True).stdout
     print(out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -73,7 +137,9 @@ def run_wrk(url: str, token: str | None, seconds: int, connections: int) -> floa
         raise SystemExit(f"{non2xx.group(1)} requests failed: the benchmark is not measuring {url}")
     latency = {p: m.group(2) + m.group(3) for p in ("50", "90", "99")
                if (m := re.search(rf"^\s+{p}(\.0+)?%\s+([\d.]+)(\w+)", out, re.MULTILINE))}
-    print("latency p50 / p90 / p99:", " / ".join(latency.get(p, "?") for p in ("50", "90", "99")))
+    if m := re.search(r"p95 latency: ([\d.]+ms)", out):
+        latency["95"] = m.group(1)
+    print("latency p50 / p90 / p95 / p99:", " / ".join(latency.get(p, "?") for p in ("50", "90", "95", "99")))
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
@@ -84,6 +150,20 @@ def call_script(function: str, args: dict[str, str], session_id: str | None = No
     return f"SELECT auth.call_api('{function}', '{literal}'::jsonb, NULL, {session}::uuid, 'bench');\n"
 
 
+def search_script(conn: psycopg.Connection, paths: list[str]) -> str:
+    """pgbench's side of the `search` scenario: the same searches and page sizes, one picked at random per
+    transaction from a table of their arguments (a primary-key probe beside the call)."""
+    conn.execute("CREATE TABLE public.bench_searches (n integer PRIMARY KEY, args jsonb NOT NULL)")
+    with conn.cursor().copy("COPY public.bench_searches (n, args) FROM STDIN") as copy:
+        for n, path in enumerate(paths, 1):
+            query = parse_qs(urlsplit(path).query)
+            copy.write_row((n, json.dumps({"q": query["q"][0], "limit": query["limit"][0]})))
+    conn.execute("GRANT SELECT ON public.bench_searches TO postcart_authenticator")
+    return (f"\\set n random(1, {len(paths)})\n"
+            "SELECT auth.call_api('list_products', (SELECT b.args FROM public.bench_searches AS b WHERE b.n = :n),"
+            " NULL, NULL::uuid, 'bench');\n")
+
+
 def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections: int, mode: str) -> float:
     """The statement as db.py sends it, its own implicit transaction: `prepared` is what psycopg does after a
     few uses; `extended` parses and plans it every time (how this benchmark measured before 0021)."""
@@ -92,7 +172,8 @@ def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections
     os.chmod(f.name, 0o644)
     url = cluster.url(user="postcart_authenticator")
     out = subprocess.run([str(cluster.bindir / "pgbench"), "-n", "-M", mode, "-f", f.name,
-                          "-c", str(connections), "-j", "2", "-T", str(seconds), url],
+                          "-c", str(connections), "-j", "2", "-T", str(seconds), "-P", str(seconds),
+                          "--latency-limit", "1000", url],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"pgbench failed: {out.stderr.strip()}")
@@ -158,12 +239,18 @@ def main() -> int:
                         "SELECT auth.login_succeeded(a.id, %s, interval '1 hour', 'bench', NULL) FROM auth.accounts a "
                         "WHERE a.email = %s", [os.urandom(32), EMAIL]).fetchone()[0]  # type: ignore[index]
                 script = call_script("me", {}, str(session["session_id"]))
+            elif scenario == "search":
+                with psycopg.connect(cluster.url(), autocommit=True) as conn:
+                    paths = search_paths(varied_searches(conn))
+                    script = search_script(conn, paths)
+                path, token = f"/v1/products?q=... ({len(paths)} searches and page sizes)", None
+                measured.append((path, script, run_wrk(base + paths[0], None, args.seconds, args.connections,
+                                                       rotating_script(paths))))
+                continue
             else:
                 reads = {  # scenario: (query string or path, api function, its args)
                     "products": ("/v1/products?limit=20", "list_products", {"limit": "20"}),
                     "detail": (f"/v1/products/{slug}", "get_product", {"id_or_slug": slug}),
-                    "search": ("/v1/products?q=hikng%20jaket&limit=20", "list_products",
-                               {"q": "hikng jaket", "limit": "20"}),
                     "filtered": (f"/v1/products?category={category}&min_price=2000&max_price=10000&currency=EUR"
                                  "&limit=20", "list_products", {"category": category, "min_price": "2000",
                                                                 "max_price": "10000", "currency": "EUR",

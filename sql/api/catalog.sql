@@ -5,20 +5,23 @@
 -- == currencies ======================================================================================
 CREATE OR REPLACE FUNCTION shop.currency_problem(currency text)
 RETURNS text
-LANGUAGE sql
+-- PL/pgSQL keeps the plan for the session (a SQL function with definer rights is planned on every call).
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+BEGIN
     -- Definer rights: one index probe instead of walking the caller's visible prices; it reveals only
     -- whether anything is priced in the currency.
-    SELECT CASE
+    RETURN CASE
         WHEN currency IS NULL OR currency !~ '^[A-Z]{3}$' THEN 'must be a three-letter ISO 4217 code such as EUR'
         WHEN NOT EXISTS (
             SELECT FROM shop.variant_prices AS vp WHERE vp.currency = currency_problem.currency::bpchar
         ) AND EXISTS (SELECT FROM shop.variant_prices)  -- an empty store lists nothing, without error
             THEN 'no products are priced in this currency'
-    END
+    END;
+END
 $$;
 COMMENT ON FUNCTION shop.currency_problem(text) IS
 'Checks a requested currency code. Returns NULL when some variant is priced in it (or nothing is priced '
@@ -29,49 +32,108 @@ GRANT EXECUTE ON FUNCTION shop.currency_problem(text) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.currency_problem(text) TO postcart_staff;
 
 -- == search ========================================================================================
--- The functions below set pg_trgm parameters; PostgreSQL lets their owner do so only once the extension's
+-- The function below sets a pg_trgm parameter; PostgreSQL lets its owner do so only once the extension's
 -- library has defined the parameters in this session, which calling any pg_trgm function does.
 SELECT extensions.word_similarity('', '') AS loads_pg_trgm;
 
-CREATE OR REPLACE FUNCTION shop.search_candidates(main_word text, whole text)
-RETURNS SETOF uuid
+CREATE OR REPLACE FUNCTION shop.search_queries(words text[], whole text, terms text[])
+RETURNS TABLE (exact tsquery, fuzzy tsquery, ranking tsquery)
 LANGUAGE plpgsql
 STABLE
+-- Definer rights: the dictionary is not granted to the callers, and under row-level security the trigram
+-- operators (not leakproof) could not use its index. The dictionary holds words of published (or
+-- scheduled) products only, and what comes back is a query, matched against listed products.
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
-SET plan_cache_mode = force_custom_plan
--- The thresholds of api.list_products, which rechecks every candidate.
+-- A word of q resembles a dictionary word when its trigrams match a part of it this much (pg_trgm's
+-- default, 0.6, misses one-letter typos in short words: "jaket" is 0.44 like "jacket", "hikng" 0.5 like
+-- "hiking").
 SET "pg_trgm.word_similarity_threshold" = 0.4
-SET "pg_trgm.strict_word_similarity_threshold" = 0.5
+-- and resembles it as a whole at least this much: "tst5" shares with "tshirt" only its start (word
+-- similarity 0.4, similarity 0.2), "prka" with "parka" more (0.6 and 0.375).
+SET "pg_trgm.similarity_threshold" = 0.3
+-- The whole of q compacted must resemble a dictionary word this much: "http23prka" is 0.5 like "http23".
+SET "pg_trgm.strict_word_similarity_threshold" = 0.6
+-- Through the trigram index even when the dictionary is small enough for the planner to prefer reading it
+-- (or its primary key) whole: that computes the similarity to every word, a few microseconds each.
+SET enable_seqscan = off
+SET enable_indexscan = off
+SET enable_indexonlyscan = off
 AS $$
+DECLARE
+    typed text;
+    alike text[];
+    exact_parts text[] := '{}';
+    fuzzy_parts text[] := '{}';
+    ranked text[] := terms;
+    whole_alike text[] := '{}';
 BEGIN
-    -- Definer rights: the trigram operators are not leakproof, so under the callers' row-level security
-    -- PostgreSQL may not use them in index scans and would compare every published product instead.
-    -- Only published products are returned, which every caller may see.
-    RETURN QUERY
-    SELECT p.id
-    FROM shop.products AS p
-    WHERE
-        p.status = 'published'
-        AND (
-            main_word <% p.search_name
-            OR main_word <% p.search_name_compact
-            OR p.search_description_compact LIKE '%' || main_word || '%'
-            OR whole <<% p.search_name_compact
-            OR p.search_description_compact LIKE '%' || whole || '%'
+    -- Each word with its most similar dictionary words (typos, other endings) and the longer words that
+    -- contain it, at most ten, closest first. The whole of q, when it is not one of the words, only with
+    -- words it resembles as a whole (strict word similarity >= 0.6: "tshirt" for "t shirt", not "tst5"
+    -- for "tst5 hodie").
+    FOR typed IN SELECT DISTINCT w.word FROM unnest(array_append(words, whole)) AS w (word) WHERE w.word <> '' LOOP
+        alike := ARRAY(
+            SELECT s.word
+            FROM shop.search_words AS s
+            WHERE
+                CASE WHEN typed = ANY(words) THEN
+                    (typed <% s.word AND typed % s.word)
+                    OR (length(typed) >= 3 AND s.word LIKE '%' || typed || '%')
+                ELSE typed <<% s.word END
+            ORDER BY word_similarity(typed, s.word) DESC, similarity(typed, s.word) DESC, s.word
+            LIMIT 10
         );
+        -- A word the dictionary could hold but does not is in no listed product: left out of the
+        -- alternatives (unless it has none), so the index never looks for it.
+        IF typed !~ '^[[:alnum:]]{2,60}$' OR typed !~ '[[:alpha:]]' OR typed = ANY(alike) THEN
+            alike := array_prepend(typed, array_remove(alike, typed));
+        END IF;
+        IF typed = ANY(words) THEN
+            exact_parts := exact_parts || quote_literal(typed);
+            fuzzy_parts := fuzzy_parts || ('(' || array_to_string(ARRAY(
+                SELECT DISTINCT quote_literal(a) FROM unnest(coalesce(nullif(alike, '{}'), ARRAY[typed])) AS a
+            ), ' | ') || ')');
+        END IF;
+        IF typed = whole THEN
+            whole_alike := alike;
+        END IF;
+        ranked := ranked || typed || alike;
+    END LOOP;
+    exact := array_to_string(exact_parts, ' & ')::tsquery;
+    fuzzy := array_to_string(fuzzy_parts, ' & ')::tsquery;
+    -- The whole of q compacted ("tshirt" for "t shirt", "snowboard" for "snow board") is an alternative to
+    -- its words, when some listed product has it or a word like it (an alternative nothing has would only
+    -- make the index read every word's matches instead of their common ones).
+    IF NOT whole = ANY(words) AND cardinality(whole_alike) > 0 THEN
+        IF whole = ANY(whole_alike) THEN
+            exact := exact || quote_literal(whole)::tsquery;
+        END IF;
+        fuzzy := fuzzy || ('(' || array_to_string(ARRAY(
+            SELECT DISTINCT quote_literal(a) FROM unnest(whole_alike) AS a
+        ), ' | ') || ')')::tsquery;
+    END IF;
+    ranking := array_to_string(ARRAY(
+        SELECT DISTINCT quote_literal(r) FROM unnest(ranked) AS r WHERE r <> ''
+    ), ' | ')::tsquery;
+    RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION shop.search_candidates(text, text) IS
-'Search candidates for api.list_products, through the trigram indexes: published products whose name '
-'(search or compact form) holds a word resembling main_word (word similarity >= 0.4) or whose compact '
-'name holds words resembling whole (strict word similarity >= 0.5), or whose compact description '
-'contains either. main_word is the longest word of a search text, whole the text without spaces and '
-'punctuation. Returns the product ids; the caller applies the remaining conditions.';
-REVOKE ALL ON FUNCTION shop.search_candidates(text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shop.search_candidates(text, text) TO postcart_anon;
-GRANT EXECUTE ON FUNCTION shop.search_candidates(text, text) TO postcart_customer;
-GRANT EXECUTE ON FUNCTION shop.search_candidates(text, text) TO postcart_staff;
+COMMENT ON FUNCTION shop.search_queries(text[], text, text[]) IS
+'The text-search queries of a search for api.list_products, from the words of q that must match (words, '
+'in search form), q compacted without spaces or punctuation (whole) and every word of q (terms). exact: '
+'every word as typed, or whole; fuzzy: every word or one of its up to ten closest words in '
+'shop.search_words (trigram word similarity >= 0.4 and similarity >= 0.3, or containing it), or whole or '
+'one of the words it '
+'resembles as a whole (strict word similarity >= 0.6); '
+'ranking: any of those words or terms. Returns one row (exact, fuzzy, ranking).';
+REVOKE ALL ON FUNCTION shop.search_queries(text[], text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.search_queries(text[], text, text[]) TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.search_queries(text[], text, text[]) TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.search_queries(text[], text, text[]) TO postcart_staff;
+
+-- Searches once drew candidates from the trigram indexes of every product's name (0009).
+DROP FUNCTION IF EXISTS shop.search_candidates(text, text);
 
 -- == GET /v1/products ================================================================================
 CREATE OR REPLACE FUNCTION api.list_products(args jsonb)
@@ -87,12 +149,9 @@ SET search_path = pg_catalog, extensions, pg_temp
 -- A page is a few index probes: compiling or parallelising it costs more than running it.
 SET jit = off
 SET max_parallel_workers_per_gather = 0
--- A word of q matches a name when its trigrams resemble a word of the name this much (pg_trgm's default,
--- 0.6, misses one-letter typos in short words: "jaket" is 0.44 like "jacket", "hikng" 0.5 like "hiking").
-SET "pg_trgm.word_similarity_threshold" = 0.4
--- The whole of q, compacted, must resemble whole words of the compact name this much (pg_trgm's default):
--- "tshirt" matches "classic tshirt" (1.0) but not "cat shirt" (0.44), "cremebrulee" not "cafe creme ...".
-SET "pg_trgm.strict_word_similarity_threshold" = 0.5
+-- Search candidates are the first ones a scan finds: a synchronised scan, starting where another one is,
+-- would pick other ones for the next page.
+SET synchronize_seqscans = off
 AS $$
 DECLARE
     fields jsonb := '{}';
@@ -100,11 +159,23 @@ DECLARE
     q_key text;
     q_words text[];
     q_terms text[];
-    q_main text;
     q_whole text;
-    q_compact text;
-    q_query tsquery;
-    candidates uuid[];
+    q_exact tsquery;
+    q_fuzzy tsquery;
+    q_rank tsquery;
+    -- Search ranks at most this many matches: the best ones a few index scans find (see below).
+    max_candidates constant integer := 100;
+    found uuid[] := '{}';
+    found_scores numeric[] := '{}';
+    found_amounts bigint[] := '{}';
+    price_join text;
+    ranked_from text;
+    tiers text[];
+    tier text;
+    more uuid[];
+    more_scores numeric[];
+    more_amounts bigint[];
+    conditions text;
     category_slug text := nullif(btrim(args ->> 'category'), '');
     category_id uuid;
     collection_slug text := nullif(btrim(args ->> 'collection'), '');
@@ -251,113 +322,28 @@ BEGIN
         END;
     END IF;
 
-    -- -- search: which products match q, through the indexes ---------------------------------------
-    -- Accents and case never matter, and neither do hyphens or spaces inside words. A product matches
-    -- when every word of q is in its name allowing typos (trigram word similarity, in the search form or
-    -- the compact one: "t-shirt" has the words "t" and "shirt", "tshirt" one) or in its description; or
-    -- when the whole of q without spaces and punctuation ("tshirt" for "t shirt") is a word or run of words
-    -- of its compact name, typos allowed, or appears in its compact description; or when every word of q
-    -- is in its search document (name, category names, attribute values, description). Words of one
-    -- letter and a few filler words need not match, but count for the ranking.
-    q_key := shop.search_key(q);
-    IF q_key IS NOT NULL THEN
-        SELECT
-            array_agg(w.word ORDER BY length(w.word) DESC, w.word) FILTER (WHERE length(w.word) > 1),
-            array_agg(w.word ORDER BY w.word)
-        INTO q_words, q_terms
-        FROM (
-            SELECT DISTINCT t.word
-            FROM regexp_split_to_table(q_key, '[^[:alnum:]]+') AS t (word)
-            WHERE t.word <> '' AND t.word NOT IN ('and', 'for', 'the', 'with', 'of', 'in', 'a', 'an')
-        ) AS w;
-        q_compact := shop.compact_search_key(q);
-        -- Empty when q holds no letter or digit at all ("%", "-"): then nothing matches.
-        q_whole := regexp_replace(q_compact, '[^[:alnum:]]+', '', 'g');
-        -- Only one-letter or filler words ("the", "a b"): then those must match.
-        q_words := coalesce(q_words, q_terms, ARRAY[q_whole]);
-        q_terms := coalesce(q_terms, q_words);
-        q_main := q_words[1];
-        IF q_whole <> '' THEN
-            q_query := to_tsquery('simple', array_to_string(
-                ARRAY(SELECT quote_literal(w) FROM unnest(q_words) AS w WHERE w <> ''), ' & '
-            ));
-            candidates := ARRAY(
-                SELECT p.id
-                FROM shop.products AS p
-                WHERE
-                    p.id IN (SELECT c.id FROM shop.search_candidates(q_main, q_whole) AS c (id))
-                    AND (
-                        (
-                            SELECT bool_and(
-                                w.word <% p.search_name
-                                OR w.word <% p.search_name_compact
-                                OR p.search_description_compact LIKE '%' || w.word || '%'
-                            )
-                            FROM unnest(q_words) AS w (word)
-                        )
-                        OR q_whole <<% p.search_name_compact
-                        OR p.search_description_compact LIKE '%' || q_whole || '%'
-                    )
-                UNION
-                SELECT l.product_id FROM shop.product_listings AS l WHERE l.search_document @@ q_query
-            );
-        ELSE
-            candidates := '{}';
-        END IF;
-    END IF;
-
-    -- -- the matching products, as one FROM ... WHERE for the page and the facets -------------------
+    -- -- the filters, as one FROM ... WHERE for the search, the page and the facets -------------------
     -- The price is the product's lowest resolved unit price for the caller's audience now: its customer
     -- group's row where the group has one, else everyone's.
-    matching := format(
-        $sql$
-        FROM shop.product_listings AS l
-        %s
-        WHERE l.visible_from <= now() %s %s %s %s %s %s %s %s
-        $sql$,
-        CASE WHEN caller_group IS NULL THEN $sql$
-            INNER JOIN LATERAL (
-                SELECT lp.min_amount AS amount
-                FROM shop.product_listing_prices AS lp
-                WHERE lp.product_id = l.product_id AND lp.currency = $1 AND lp.customer_group_id IS NULL
-                    AND lp.valid_during @> now()
-            ) AS pr ON TRUE $sql$
-        ELSE $sql$
-            INNER JOIN LATERAL (
-                SELECT lp.min_amount AS amount
-                FROM shop.product_listing_prices AS lp
-                WHERE lp.product_id = l.product_id AND lp.currency = $1
-                    AND (lp.customer_group_id IS NULL OR lp.customer_group_id = $2) AND lp.valid_during @> now()
-                ORDER BY lp.customer_group_id NULLS LAST
-                LIMIT 1
-            ) AS pr ON TRUE $sql$
-        END
-        || CASE WHEN q_key IS NOT NULL THEN $sql$
-            INNER JOIN shop.products AS p ON l.product_id = p.id
-            -- Relevance, 0..1: how well the words match the name on average (a description hit counts
-            -- 0.5), or the whole of q a word of the compact name, whichever is better; a little for the
-            -- whole text resembling the name; a little for the weighted text-search rank (name, then
-            -- category and attribute values, then description). Rounded so cursors carry it exactly.
-            CROSS JOIN LATERAL (
-                SELECT round((
-                    0.7 * greatest(
-                        (
-                            SELECT avg(greatest(
-                                word_similarity(t.word, p.search_name),
-                                word_similarity(t.word, p.search_name_compact),
-                                CASE WHEN strpos(p.search_description_compact, t.word) > 0 THEN 0.5 ELSE 0 END
-                            ))
-                            FROM unnest($3::text[]) AS t (word)
-                        ),
-                        strict_word_similarity($4, p.search_name_compact),
-                        CASE WHEN strpos(p.search_description_compact, $4) > 0 THEN 0.5 ELSE 0 END
-                    )
-                    + 0.2 * greatest(similarity($5, p.search_name), similarity($6, p.search_name_compact))
-                    + 0.1 * least(ts_rank('{0.1, 0.25, 0.5, 1.0}', l.search_document, $7), 1)
-                )::numeric, 6) AS score
-            ) AS ranked $sql$
-        ELSE '' END,
-        CASE WHEN q_key IS NOT NULL THEN 'AND l.product_id = ANY($8)' ELSE '' END,
+    price_join := CASE WHEN caller_group IS NULL THEN $sql$
+        INNER JOIN LATERAL (
+            SELECT lp.min_amount AS amount
+            FROM shop.product_listing_prices AS lp
+            WHERE lp.product_id = l.product_id AND lp.currency = $1 AND lp.customer_group_id IS NULL
+                AND lp.valid_during @> now()
+        ) AS pr ON TRUE $sql$
+    ELSE $sql$
+        INNER JOIN LATERAL (
+            SELECT lp.min_amount AS amount
+            FROM shop.product_listing_prices AS lp
+            WHERE lp.product_id = l.product_id AND lp.currency = $1
+                AND (lp.customer_group_id IS NULL OR lp.customer_group_id = $2) AND lp.valid_during @> now()
+            ORDER BY lp.customer_group_id NULLS LAST
+            LIMIT 1
+        ) AS pr ON TRUE $sql$
+    END;
+    conditions := format(
+        $sql$ l.visible_from <= now() %s %s %s %s %s %s %s $sql$,
         CASE WHEN category_id IS NOT NULL THEN 'AND l.category_path @> ARRAY[$9]' ELSE '' END,
         CASE WHEN collection_id IS NOT NULL THEN 'AND l.collection_ids @> ARRAY[$10]' ELSE '' END,
         CASE WHEN cardinality(attr_all) > 0 THEN 'AND l.facet_values @> $11' ELSE '' END,
@@ -371,6 +357,117 @@ BEGIN
         CASE WHEN min_price IS NOT NULL THEN 'AND pr.amount >= $13' ELSE '' END,
         CASE WHEN max_price IS NOT NULL THEN 'AND pr.amount <= $14' ELSE '' END
     );
+
+    -- -- search: which products match q, through the indexes ---------------------------------------
+    -- Accents and case never matter, and neither do hyphens or spaces inside words. A product matches when
+    -- every word of q, or one of its closest words in the search dictionary (typos, other endings, longer
+    -- words containing it), is in its search document (name, category names, attribute values,
+    -- description), or when the whole of q without spaces and punctuation ("tshirt" for "t shirt") or one
+    -- of its closest words is. Words of one letter and a few filler words need not match, but count for
+    -- the ranking.
+    q_key := shop.search_key(q);
+    IF q_key IS NOT NULL THEN
+        SELECT
+            array_agg(w.word ORDER BY length(w.word) DESC, w.word) FILTER (WHERE length(w.word) > 1),
+            array_agg(w.word ORDER BY w.word)
+        INTO q_words, q_terms
+        FROM (
+            SELECT DISTINCT t.word
+            FROM regexp_split_to_table(q_key, '[^[:alnum:]]+') AS t (word)
+            WHERE t.word <> '' AND t.word NOT IN ('and', 'for', 'the', 'with', 'of', 'in', 'a', 'an')
+        ) AS w;
+        -- Empty when q holds no letter or digit at all ("%", "-"): then nothing matches.
+        q_whole := regexp_replace(q_key, '[^[:alnum:]]+', '', 'g');
+        -- Only one-letter or filler words ("the", "a b"): then those must match.
+        q_words := coalesce(q_words, q_terms, ARRAY[q_whole]);
+        q_terms := coalesce(q_terms, q_words);
+    END IF;
+    IF q_whole <> '' THEN
+        SELECT s.exact, s.fuzzy, s.ranking INTO q_exact, q_fuzzy, q_rank
+        FROM shop.search_queries(q_words, q_whole, q_terms) AS s;
+        -- Matches in four tiers, best first: in the name as typed, in the name with a close word, anywhere
+        -- as typed, anywhere with a close word; each tier from a GIN index (the name part of the document
+        -- has its own) or, for a word most products have, the first rows of a scan, and run only while
+        -- fewer than max_candidates were found. Ranking every match of a common word would cost a visit to
+        -- each; the first ones of the best tier are as good. The score puts the tier first, then the
+        -- weighted text-search rank of all the words and their close ones (name, then category and
+        -- attribute values, then description; shorter documents first, normalisation 1), then how much
+        -- the name resembles q. Rounded so cursors carry it exactly.
+        tiers := ARRAY(
+            SELECT format(
+                $sql$(
+                    SELECT l.product_id AS id, %s AS base, l.search_document, l.name, pr.amount
+                    FROM shop.product_listings AS l
+                    -- The price looked up for each match found (a join could be planned the other way
+                    -- round, from every price).
+                    CROSS JOIN LATERAL (
+                        SELECT (
+                            SELECT lp.min_amount
+                            FROM shop.product_listing_prices AS lp
+                            WHERE lp.product_id = l.product_id AND lp.currency = $1
+                                AND (lp.customer_group_id IS NULL OR lp.customer_group_id = $2)
+                                AND lp.valid_during @> now()
+                            ORDER BY lp.customer_group_id NULLS LAST
+                            LIMIT 1
+                        ) AS amount
+                        OFFSET 0
+                    ) AS pr
+                    WHERE %s AND pr.amount IS NOT NULL AND %s
+                    LIMIT $7
+                )$sql$,
+                t.base,
+                t.matches,
+                conditions
+            )
+            FROM (VALUES
+                (1, '0.9', $c$ts_filter(l.search_document, '{a}') @@ $4$c$),
+                (2, '0.6', $c$ts_filter(l.search_document, '{a}') @@ $5 AND NOT ts_filter(l.search_document, '{a}') @@ $4$c$),
+                -- Name, category names and attribute values before the description: a bonus when they hold q.
+                (3, $c$0.3 + CASE WHEN ts_filter(l.search_document, '{a,b}') @@ $4 THEN 0.15 ELSE 0 END$c$,
+                    $c$l.search_document @@ $4 AND NOT ts_filter(l.search_document, '{a}') @@ $5$c$),
+                (4, $c$CASE WHEN ts_filter(l.search_document, '{a,b}') @@ $5 THEN 0.15 ELSE 0 END$c$,
+                    $c$l.search_document @@ $5 AND NOT l.search_document @@ $4
+                    AND NOT ts_filter(l.search_document, '{a}') @@ $5$c$)
+            ) AS t (n, base, matches)
+            -- Without close words the fuzzy tiers would find nothing more.
+            WHERE t.n IN (1, 3) OR q_fuzzy <> q_exact
+            ORDER BY t.n
+        );
+        -- One statement per tier, planned only when the tiers before it found too few (a union of all four
+        -- costs more to plan than a common word's first tier to run).
+        FOREACH tier IN ARRAY tiers LOOP
+            EXIT WHEN cardinality(found) >= max_candidates;
+            EXECUTE format(
+                $sql$
+                SELECT array_agg(c.id), array_agg(round((
+                    c.base + 0.1 * least(ts_rank('{0.1, 0.25, 0.5, 1.0}', c.search_document, $6, 1), 1)
+                    + 0.04 * similarity($3, lower(c.name))
+                )::numeric, 6)), array_agg(c.amount)
+                FROM %s AS c
+                $sql$,
+                tier
+            )
+            INTO more, more_scores, more_amounts
+            USING req_currency::bpchar, caller_group, q_key, q_exact, q_fuzzy, q_rank,
+                max_candidates - cardinality(found), NULL::uuid[], category_id, collection_id, attr_all, attr_any,
+                min_price, max_price;
+            found := found || more;
+            found_scores := found_scores || more_scores;
+            found_amounts := found_amounts || more_amounts;
+        END LOOP;
+    END IF;
+
+    -- -- the matching products, as one FROM ... WHERE for the page and the facets -------------------
+    -- A search's matches carry their score and price, and met the filters already; a page by relevance
+    -- needs nothing else until the page's own rows.
+    IF q_key IS NULL THEN
+        matching := 'FROM shop.product_listings AS l ' || price_join || ' WHERE ' || conditions;
+    ELSE
+        ranked_from := $sql$
+            FROM unnest($8::uuid[], $3::numeric[], $7::bigint[]) AS ranked (product_id, score, amount)
+            CROSS JOIN LATERAL (SELECT ranked.amount) AS pr (amount) $sql$;
+        matching := ranked_from || ' INNER JOIN shop.product_listings AS l ON ranked.product_id = l.product_id WHERE TRUE';
+    END IF;
 
     -- -- one page, in an order an index can give -------------------------------------------------
     -- Each sort has a primary key k1 and the product id as k2; the cursor carries the last item's
@@ -397,56 +494,60 @@ BEGIN
         ELSE
             sort_key := $k$ranked.score AS k1, ranked.score AS n, '' AS t$k$;
             order_clause := 'k1 DESC, k2';
-            after_clause := 'ranked.score <= $17 AND (ranked.score < $17 OR l.product_id > $16)';
+            after_clause := 'ranked.score <= $17 AND (ranked.score < $17 OR ranked.product_id > $16)';
     END CASE;
 
     EXECUTE format(
         $sql$
         SELECT
-            coalesce(jsonb_agg(s.item ORDER BY s.ord) FILTER (WHERE s.ord <= $19), '[]'),
+            coalesce(jsonb_agg(
+                item.summary || jsonb_build_object(
+                    'price', jsonb_build_object('amount', s.amount, 'currency', $1),
+                    'in_stock', item.available > 0
+                )
+                ORDER BY s.ord
+            ) FILTER (WHERE s.ord <= $19), '[]'),
             CASE WHEN count(*) > $19 THEN shop.encode_cursor(
                 (array_agg(jsonb_build_object('s', $18, 'n', s.n, 't', s.t, 'id', s.k2)) FILTER (WHERE s.ord = $19))[1]
             ) END
         FROM (
             SELECT lim.*, row_number() OVER (ORDER BY %1$s) AS ord
             FROM (
-                SELECT
-                    l.summary || jsonb_build_object(
-                        'price', jsonb_build_object('amount', pr.amount, 'currency', $1),
-                        'in_stock', l.available > 0
-                    ) AS item,
-                    %2$s,
-                    l.product_id AS k2
+                -- The keys first, the items only for the rows of the page (a sort of search matches would
+                -- otherwise build an item for each).
+                SELECT pr.amount, %2$s, %5$s AS k2
                 %3$s %4$s
                 ORDER BY %1$s
                 LIMIT $19 + 1
             ) AS lim
         ) AS s
+        INNER JOIN shop.product_listings AS item ON s.k2 = item.product_id
         $sql$,
-        order_clause, sort_key, matching, CASE WHEN after_id IS NOT NULL THEN 'AND ' || after_clause ELSE '' END
+        order_clause, sort_key,
+        CASE WHEN sort_order = 'relevance' THEN ranked_from || ' WHERE TRUE' ELSE matching END,
+        CASE WHEN after_id IS NOT NULL THEN 'AND ' || after_clause ELSE '' END,
+        CASE WHEN sort_order = 'relevance' THEN 'ranked.product_id' ELSE 'l.product_id' END
     )
     INTO items, next_cursor
-    USING req_currency::bpchar, caller_group, q_terms, q_whole, q_key, q_compact, q_query, candidates,
-        category_id, collection_id, attr_all, attr_any, min_price, max_price, after_text, after_id,
-        after_num, sort_order, page_size;
+    USING req_currency::bpchar, caller_group, found_scores, NULL::tsquery, NULL::tsquery, NULL::numeric,
+        found_amounts, found, category_id, collection_id, attr_all, attr_any, min_price, max_price, after_text,
+        after_id, after_num, sort_order, page_size;
 
     -- -- facets over every matching product, not just the page ------------------------------------
     -- Categories count a product under its category and every ancestor; price ranges split the prices
     -- shown into fixed buckets (their counts add up to the number of matching products); attribute values
-    -- count the products that have them. They depend on the filters only: without a search text, the
-    -- counts of the current catalog version are kept (shop.listing_facets) for every page and sort.
-    IF q_key IS NULL THEN
-        facets_key := concat_ws('|', req_currency, caller_group, category_id, collection_id, in_stock_only,
-            min_price, max_price, (SELECT jsonb_object_agg(a.key, (
-                SELECT jsonb_agg(v ORDER BY v) FROM jsonb_array_elements_text(a.value) AS v
-            )) FROM jsonb_each(args -> 'attr') AS a)::text);
-        version := shop.catalog_version();
-        SELECT f.facets INTO facets
-        FROM shop.listing_facets AS f
-        WHERE f.filter_key = facets_key AND f.catalog_version = version;
-        IF facets IS NOT NULL THEN
-            RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
-        END IF;
+    -- count the products that have them. They depend on the filters and the words of q only: the counts
+    -- of the current catalog version are kept (shop.listing_facets) for every page and sort.
+    facets_key := concat_ws('|', req_currency, caller_group, category_id, collection_id, in_stock_only,
+        min_price, max_price, (SELECT jsonb_object_agg(a.key, (
+            SELECT jsonb_agg(v ORDER BY v) FROM jsonb_array_elements_text(a.value) AS v
+        )) FROM jsonb_each(args -> 'attr') AS a)::text, 'q=' || array_to_string(q_terms, ' ') || '/' || q_whole);
+    version := shop.catalog_version();
+    SELECT f.facets INTO facets
+    FROM shop.listing_facets AS f
+    WHERE f.filter_key = facets_key AND f.catalog_version = version;
+    IF facets IS NOT NULL THEN
+        RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
     END IF;
     EXECUTE format(
         $sql$
@@ -503,21 +604,21 @@ BEGIN
         matching
     )
     INTO facets
-    USING req_currency::bpchar, caller_group, q_terms, q_whole, q_key, q_compact, q_query, candidates,
-        category_id, collection_id, attr_all, attr_any, min_price, max_price;
-    IF facets_key IS NOT NULL THEN
-        PERFORM shop.remember_listing_facets(facets_key, version, facets);
-    END IF;
+    USING req_currency::bpchar, caller_group, found_scores, NULL::tsquery, NULL::tsquery, NULL::numeric,
+        found_amounts, found, category_id, collection_id, attr_all, attr_any, min_price, max_price;
+    PERFORM shop.remember_listing_facets(facets_key, version, facets);
 
     RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
 END
 $$;
 COMMENT ON FUNCTION api.list_products(jsonb) IS
 'GET /v1/products: published products, one page at a time, read from the read model '
-'(shop.product_listings). Arguments (query-string values may be strings): q (search: every word in the '
-'name, typos tolerated, or in the description, or every word anywhere in the weighted search document of '
-'name, category names, attribute values and description; accents, case and hyphens or spaces inside words '
-'ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; best match first), category (slug, includes '
+'(shop.product_listings). Arguments (query-string values may be strings): q (search: every word, or one '
+'close to it in the dictionary of the catalog''s words (typos, other endings), anywhere in the weighted '
+'search document of name, category names, attribute values and description; accents, case and hyphens or '
+'spaces inside words ignored, so "tshirt", "t shirt" and "T-Shirt" find the same; name matches first, then '
+'category and attribute values, then description, words as typed before close ones; at most the 100 best '
+'matches), category (slug, includes '
 'subcategories), collection (slug), attr ({name: [values]} from attr.<name>=<value>: values of one name '
 'are alternatives, names must all match), in_stock (true: only products with stock available), '
 'min_price and max_price (minor units, inclusive, compared with the price shown: the lowest variant price '

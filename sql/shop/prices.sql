@@ -424,11 +424,12 @@ BEGIN
     -- on every call. PL/pgSQL for its cached plan: see sql/shop/catalog_version.sql.)
     -- The caller's own group and the present instant only, so nobody learns another group's prices or
     -- a sale before it starts; published products only.
+    -- The status looked up per row: a join, estimated for the function's default 1,000 rows, can be
+    -- planned as a hash of every product (30 ms at 100,000 products instead of 3 index probes).
     RETURN QUERY
     SELECT r.*
     FROM shop.resolve_prices(p_variant_ids, p_quantities, p_currency, shop.current_customer_group(), now()) AS r
-    INNER JOIN shop.products AS p ON r.product_id = p.id
-    WHERE p.status = 'published';
+    WHERE (SELECT p.status FROM shop.products AS p WHERE p.id = r.product_id) = 'published';
 END
 $$;
 COMMENT ON FUNCTION shop.caller_prices(uuid[], integer[], char) IS

@@ -6,6 +6,23 @@
 -- on its own, at once. Repeatable: applied after the migrations on every deploy.
 
 -- == the rewrite =====================================================================================
+CREATE OR REPLACE FUNCTION shop.search_text(key text, compact text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    -- Words written with punctuation inside ("t-shirt") are split by the text-search parser ("t-shirt",
+    -- "t", "shirt"); the compact form adds them joined ("tshirt"), the form q is compacted to. Only then:
+    -- this runs for every listing a bulk load writes.
+    SELECT CASE WHEN key ~ '[[:alnum:]][^[:alnum:][:space:]]+[[:alnum:]]' THEN key || ' ' || compact ELSE key END
+$$;
+COMMENT ON FUNCTION shop.search_text(text, text) IS
+'The text of one weight of a listing''s search document: a text in search form (shop.search_key) and, '
+'when some word of it has punctuation inside, its compact form too (shop.compact_search_key): "classic '
+'t-shirt" -> "classic t-shirt classic tshirt". Returns text.';
+REVOKE ALL ON FUNCTION shop.search_text(text, text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION shop.listing_price_spans(p_product_ids uuid[])
 RETURNS TABLE (
     product_id uuid, currency char(3), customer_group_id uuid, valid_during tstzrange, min_amount bigint,
@@ -226,13 +243,11 @@ BEGIN
             WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number', 'boolean')
             ORDER BY 1
         ),
-        setweight(to_tsvector('simple', w.search_name), 'A')
-        || setweight(to_tsvector('simple', shop.search_key(concat_ws(' ', pa.category_names, (
-            SELECT string_agg(e.value, ' ' ORDER BY e.key)
-            FROM jsonb_each_text(w.attributes) AS e
-            WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number')
-        )))), 'B')
-        || setweight(to_tsvector('simple', w.search_description), 'C'),
+        setweight(to_tsvector('simple', shop.search_text(w.search_name, w.search_name_compact)), 'A')
+        || setweight(to_tsvector('simple', shop.search_text(
+            shop.search_key(related.words), shop.compact_search_key(related.words)
+        )), 'B')
+        || setweight(to_tsvector('simple', shop.search_text(w.search_description, w.search_description_compact)), 'C'),
         jsonb_build_object(
             'id', w.id,
             'slug', w.slug,
@@ -249,6 +264,14 @@ BEGIN
     LEFT JOIN paths AS pa ON w.category_id = pa.category_id
     LEFT JOIN collections AS co ON w.id = co.product_id
     LEFT JOIN shop.product_availability(p_product_ids) AS av ON w.id = av.product_id
+    -- Category names and attribute values: the middle weight of the search document.
+    CROSS JOIN LATERAL (
+        SELECT concat_ws(' ', pa.category_names, (
+            SELECT string_agg(e.value, ' ' ORDER BY e.key)
+            FROM jsonb_each_text(w.attributes) AS e
+            WHERE jsonb_typeof(w.attributes -> e.key) IN ('string', 'number')
+        )) AS words
+    ) AS related
     ON CONFLICT (product_id) DO UPDATE SET
         visible_from = excluded.visible_from,
         published_at = excluded.published_at,
@@ -261,6 +284,23 @@ BEGIN
         summary = excluded.summary,
         refreshed_at = excluded.refreshed_at;
     GET DIAGNOSTICS rewritten = ROW_COUNT;
+
+    -- New words for the search dictionary, from published (or scheduled) products only. A writer adding a
+    -- word another running transaction added waits for it (the primary key); in word order, so two such
+    -- statements never deadlock (two transactions adding new words in several statements each, crosswise,
+    -- could: one is then rolled back, as in any deadlock).
+    INSERT INTO shop.search_words (word)
+    SELECT d.word
+    FROM (
+        SELECT DISTINCT unnest(tsvector_to_array(l.search_document)) AS word
+        FROM shop.product_listings AS l
+        WHERE l.product_id IN (SELECT unnest(p_product_ids)) AND l.visible_from IS NOT NULL
+    ) AS d
+    WHERE
+        d.word ~ '^[[:alnum:]]{2,60}$' AND d.word ~ '[[:alpha:]]'
+        AND NOT EXISTS (SELECT FROM shop.search_words AS s WHERE s.word = d.word)
+    ORDER BY d.word
+    ON CONFLICT DO NOTHING;
 
     DELETE FROM shop.product_listing_prices AS lp WHERE lp.product_id IN (SELECT unnest(p_product_ids));
     INSERT INTO shop.product_listing_prices (
@@ -538,6 +578,9 @@ BEGIN
         SELECT v.product_id, sum(c.units) AS delta
         FROM unnest(variant_ids, units) AS c (variant_id, units)
         INNER JOIN shop.product_variants AS v ON c.variant_id = v.id
+        -- Products queued for a rewrite in this transaction are recounted then (a bulk load's stock, before
+        -- its listings exist, costs nothing here).
+        WHERE NOT EXISTS (SELECT FROM shop.product_listing_queue AS q WHERE q.product_id = v.product_id)
         GROUP BY v.product_id
         HAVING sum(c.units) <> 0
     ) AS d;
@@ -635,15 +678,16 @@ REVOKE ALL ON FUNCTION shop.tg_markdowns__queue_listing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_categories__queue_listing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.tg_stock_levels__listing_available() FROM PUBLIC;
 
--- == first deploy ====================================================================================
--- Listings for products that have none (all of them, the first time; afterwards nothing to do).
+-- == deploy ==========================================================================================
+-- Listings for products that have none (all of them, the first time) or that a migration marked stale by
+-- setting refreshed_at to -infinity (0028: compact words in the search document); usually nothing to do.
 SELECT shop.refresh_product_listings(
     array(
         SELECT p.id
         FROM shop.products AS p
         WHERE NOT EXISTS (
             SELECT FROM shop.product_listings AS l
-            WHERE l.product_id = p.id
+            WHERE l.product_id = p.id AND l.refreshed_at > '-infinity'
         )
     )
 ) AS listings_written;

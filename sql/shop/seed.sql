@@ -1,6 +1,82 @@
 -- A catalog generator for load tests: `postcart seed --products 100000` builds a believable store of any
 -- size in SQL, set-based (one INSERT … SELECT per table), deterministic for a given size.
 
+-- == bulk loading ===================================================================================
+CREATE OR REPLACE FUNCTION shop.set_aside_secondary_indexes(p_tables regclass[], p_indexes boolean DEFAULT TRUE)
+RETURNS text[]
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    statements text[];
+    dropped record;
+BEGIN
+    -- Indexes no constraint stands on, and foreign keys: a load maintains each index and checks each key
+    -- row by row; building them once afterwards (and checking each key with one join) costs far less.
+    statements := ARRAY(
+        SELECT pg_get_indexdef(i.indexrelid)
+        FROM pg_index AS i
+        WHERE
+            p_indexes AND i.indrelid = ANY(p_tables)
+            AND NOT EXISTS (SELECT FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
+        ORDER BY i.indexrelid
+    ) || ARRAY(
+        SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
+        FROM pg_constraint AS c
+        WHERE c.contype = 'f' AND c.conrelid = ANY(p_tables)
+        ORDER BY c.oid
+    );
+    FOR dropped IN
+        SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname) AS statement
+        FROM pg_constraint AS c
+        WHERE c.contype = 'f' AND c.conrelid = ANY(p_tables)
+        UNION ALL
+        SELECT format('DROP INDEX %s', i.indexrelid::regclass)
+        FROM pg_index AS i
+        WHERE
+            p_indexes AND i.indrelid = ANY(p_tables)
+            AND NOT EXISTS (SELECT FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
+    LOOP
+        EXECUTE dropped.statement;
+    END LOOP;
+    RETURN statements;
+END
+$$;
+COMMENT ON FUNCTION shop.set_aside_secondary_indexes(regclass[], boolean) IS
+'For a bulk load into nearly empty tables, inside its transaction: drops the indexes of the given tables '
+'that no constraint stands on (unless p_indexes is false) and their foreign keys (holding the tables '
+'exclusively until commit), and '
+'returns the statements that make them again (shop.restore_secondary_indexes). The owner''s tool: no '
+'grants.';
+REVOKE ALL ON FUNCTION shop.set_aside_secondary_indexes(regclass[], boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION shop.restore_secondary_indexes(p_statements text[])
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SECURITY INVOKER
+SET search_path = pg_catalog, extensions, pg_temp
+-- Index builds sort in memory, and each foreign key is checked with one hash join.
+SET maintenance_work_mem = '256MB'
+SET work_mem = '64MB'
+AS $$
+DECLARE
+    statement text;
+BEGIN
+    FOREACH statement IN ARRAY coalesce(p_statements, '{}') LOOP
+        EXECUTE statement;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION shop.restore_secondary_indexes(text[]) IS
+'Runs the statements shop.set_aside_secondary_indexes returned: builds the indexes again and adds the '
+'foreign keys back, checking every row. Returns nothing. The owner''s tool: no grants.';
+REVOKE ALL ON FUNCTION shop.restore_secondary_indexes(text[]) FROM PUBLIC;
+
+-- == the generator ==================================================================================
+
 CREATE OR REPLACE FUNCTION shop.seed_catalog(p_products integer)
 RETURNS integer
 LANGUAGE plpgsql
@@ -36,6 +112,11 @@ DECLARE
     size_names text[] := ARRAY['Small', 'Medium', 'Large'];
     v_warehouse uuid;
     v_first integer;
+    -- Into a store this much smaller than the load, indexes and foreign keys are built once at the end.
+    v_bulk boolean;
+    v_catalog_indexes text[];
+    v_listing_indexes text[];
+    v_stock_keys text[];
 BEGIN
     IF p_products IS NULL OR p_products NOT BETWEEN 1 AND 10000000 THEN
         PERFORM shop.fail(
@@ -45,8 +126,14 @@ BEGIN
         );
     END IF;
     LOCK TABLE shop.products IN SHARE ROW EXCLUSIVE MODE;
-    -- One rewrite of the new products' listings at commit, not one per table loaded below.
+    -- One rewrite of the new products' listings, not one per table loaded below.
     SET CONSTRAINTS shop.product_listings_flush DEFERRED;
+    v_bulk := p_products >= 4 * (SELECT count(*) FROM shop.products);
+    IF v_bulk THEN
+        v_catalog_indexes := shop.set_aside_secondary_indexes(
+            ARRAY['shop.products', 'shop.product_variants', 'shop.variant_prices']::regclass[]
+        );
+    END IF;
     -- Numbering continues after earlier seeds, so seeding twice adds, never collides.
     SELECT coalesce(max(substring(p.slug FROM '-s([0-9]+)$')::integer), 0) + 1 INTO v_first
     FROM shop.products AS p
@@ -121,6 +208,15 @@ BEGIN
     INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id
     CROSS JOIN (VALUES ('EUR', 1.0), ('USD', 1.08)) AS cur (code, rate);
 
+    -- The stock triggers below look variants up by product: the catalog's indexes are back first. They
+    -- also read the stock ledger through its indexes: only the stock tables' foreign keys wait.
+    PERFORM shop.restore_secondary_indexes(v_catalog_indexes);
+    IF v_bulk THEN
+        v_stock_keys := shop.set_aside_secondary_indexes(
+            ARRAY['shop.stock_movements', 'shop.stock_levels']::regclass[], p_indexes => FALSE
+        );
+    END IF;
+
     -- Stock, received through the ledger in one statement (its trigger creates the stock rows); about one
     -- variant in eight is sold out and only gets an empty stock row.
     INSERT INTO shop.stock_movements (variant_id, warehouse_id, kind, quantity, note)
@@ -134,13 +230,25 @@ BEGIN
     INNER JOIN shop.product_variants AS pv ON pv.product_id = s.id
     WHERE (s.n + pv.position) % 8 = 0;
 
+    PERFORM shop.restore_secondary_indexes(v_stock_keys);
+
+    -- The listings, written now (not at commit) so that their indexes can be built after them.
+    IF v_bulk THEN
+        v_listing_indexes := shop.set_aside_secondary_indexes(
+            ARRAY['shop.product_listings', 'shop.product_listing_prices']::regclass[]
+        );
+    END IF;
+    SET CONSTRAINTS shop.product_listings_flush IMMEDIATE;
+    PERFORM shop.restore_secondary_indexes(v_listing_indexes);
     RETURN p_products;
 END
 $$;
 COMMENT ON FUNCTION shop.seed_catalog(integer) IS
 'Load-test data: adds p_products published products (three sized variants each, EUR and USD prices, '
 'stock in warehouse seed-central, attributes material/colour/brand) under a two-level category tree '
-'prefixed seed-. Deterministic; a second call adds more. Returns the number of products added. For the '
+'prefixed seed-. Deterministic; a second call adds more. Into a store of less than a quarter of that many '
+'products it builds the catalog tables'' and the read model''s secondary indexes and foreign keys once, at '
+'the end, holding those tables exclusively until commit. Returns the number of products added. For the '
 'admin (`postcart seed`): no grants.';
 
 REVOKE EXECUTE ON FUNCTION shop.seed_catalog(integer) FROM PUBLIC;

@@ -274,8 +274,16 @@ def test_seed_builds_a_catalog_in_a_database_of_its_own(admin, admin_url: str) -
     name = "postcart_seed_" + uuid.uuid4().hex[:6]
     admin.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+    # The seed builds these tables' secondary indexes and foreign keys once, after loading: all come back.
+    shape = ("SELECT (SELECT array_agg(indexdef ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'shop'"
+             "        AND tablename IN ('products', 'product_variants', 'variant_prices', 'product_listings',"
+             "                          'product_listing_prices')),"
+             "       (SELECT array_agg(conname || pg_get_constraintdef(oid) ORDER BY conname) FROM pg_constraint"
+             "        WHERE connamespace = 'shop'::regnamespace AND contype = 'f')")
     try:
         migrate(url)
+        with psycopg.connect(url) as conn:
+            before = conn.execute(shape).fetchone()
         first = run_cli("seed", "--products", "120", env={"DATABASE_URL": url})
         assert first.returncode == 0, first.stderr
         assert "seeded 120 products (360 variants)" in first.stdout
@@ -294,6 +302,12 @@ def test_seed_builds_a_catalog_in_a_database_of_its_own(admin, admin_url: str) -
             # Every product sits in a subcategory of the generated tree.
             assert conn.execute("SELECT count(*) FROM shop.products p JOIN shop.categories c ON c.id = p.category_id"
                                 " WHERE c.parent_id IS NOT NULL").fetchone()[0] == 150
+            assert conn.execute(shape).fetchone() == before
+            # The read model and the search dictionary were written.
+            assert conn.execute("SELECT count(*) FROM shop.product_listings WHERE visible_from IS NOT NULL"
+                                " AND available >= 0").fetchone()[0] == 150
+            assert conn.execute("SELECT count(*) FROM shop.search_words WHERE word IN ('hiking', 'jacket')"
+                                ).fetchone()[0] == 2
         bad = run_cli("seed", "--products", "0", env={"DATABASE_URL": url})
         assert bad.returncode != 0 and "Traceback" not in bad.stderr
     finally:
