@@ -61,20 +61,25 @@ DECLARE
     short_warehouse uuid;
 BEGIN
     -- Stock coming in: added to the row, which is created when the pair is new (the new row carries its
-    -- variant's backorder limit; the foreign key refuses an unknown variant).
-    INSERT INTO shop.stock_levels AS s (variant_id, warehouse_id, on_hand, backorder_limit)
-    SELECT d.variant_id, d.warehouse_id, d.delta, coalesce(v.backorder_limit, 0)
-    FROM (
-        SELECT m.variant_id, m.warehouse_id, sum(m.quantity) AS delta
-        FROM new_movements AS m
-        GROUP BY m.variant_id, m.warehouse_id
-    ) AS d
-    LEFT JOIN LATERAL (
-        SELECT pv.backorder_limit FROM shop.product_variants AS pv WHERE pv.id = d.variant_id LIMIT 1
-    ) AS v ON TRUE
-    WHERE d.delta > 0
-    ORDER BY d.variant_id, d.warehouse_id
-    ON CONFLICT (variant_id, warehouse_id) DO UPDATE SET on_hand = s.on_hand + excluded.on_hand;
+    -- variant's backorder limit; the foreign key refuses an unknown variant). Skipped when nothing comes
+    -- in: even an INSERT of no rows fires the stock table's statement triggers, and the catalog version's
+    -- would then lock its counter before the stock row, the reverse of every other writer (a deadlock
+    -- between an outgoing and an incoming movement of the same stock).
+    IF EXISTS (SELECT FROM new_movements AS m WHERE m.quantity > 0) THEN
+        INSERT INTO shop.stock_levels AS s (variant_id, warehouse_id, on_hand, backorder_limit)
+        SELECT d.variant_id, d.warehouse_id, d.delta, coalesce(v.backorder_limit, 0)
+        FROM (
+            SELECT m.variant_id, m.warehouse_id, sum(m.quantity) AS delta
+            FROM new_movements AS m
+            GROUP BY m.variant_id, m.warehouse_id
+        ) AS d
+        LEFT JOIN LATERAL (
+            SELECT pv.backorder_limit FROM shop.product_variants AS pv WHERE pv.id = d.variant_id LIMIT 1
+        ) AS v ON TRUE
+        WHERE d.delta > 0
+        ORDER BY d.variant_id, d.warehouse_id
+        ON CONFLICT (variant_id, warehouse_id) DO UPDATE SET on_hand = s.on_hand + excluded.on_hand;
+    END IF;
 
     -- Stock going out: taken from existing rows, whose CHECKs refuse to go below zero or below what is
     -- reserved (beyond the backorder limit). In a statement of its own: an UPDATE in INSERT … ON CONFLICT
