@@ -308,6 +308,17 @@ def test_seed_builds_a_catalog_in_a_database_of_its_own(admin, admin_url: str) -
                                 " AND available >= 0").fetchone()[0] == 150
             assert conn.execute("SELECT count(*) FROM shop.search_words WHERE word IN ('hiking', 'jacket')"
                                 ).fetchone()[0] == 2
+            # The first run loaded in bulk with the derivation triggers off, the second (a quarter of the
+            # store) with them on: both wrote the same derived columns, and every trigger is on again.
+            assert conn.execute("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'O'"
+                                " AND tgrelid::regclass::text LIKE 'shop.%'").fetchone()[0] == 0
+            assert conn.execute(
+                "SELECT count(*) FROM shop.products p"
+                " JOIN shop.product_variants v ON v.product_id = p.id"
+                " JOIN shop.variant_prices vp ON vp.variant_id = v.id"
+                " WHERE p.first_visible_at = p.published_at"
+                "   AND v.visible_from = shop.visible_from(p.status, p.published_at)"
+                "   AND vp.product_id = p.id AND vp.visible_from = v.visible_from").fetchone()[0] == 900
         bad = run_cli("seed", "--products", "0", env={"DATABASE_URL": url})
         assert bad.returncode != 0 and "Traceback" not in bad.stderr
     finally:
