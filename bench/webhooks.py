@@ -73,7 +73,8 @@ class Subscriber:
 
 def start_workers(url: str, count: int, log_dir: Path) -> list[subprocess.Popen[bytes]]:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("POSTCART_", "DATABASE_URL"))},
-           "DATABASE_URL": url, "POSTCART_SECRET_KEY": SECRET, "POSTCART_LOG_LEVEL": "WARNING"}
+           "DATABASE_URL": url, "POSTCART_SECRET_KEY": SECRET, "POSTCART_LOG_LEVEL": "WARNING",
+           "POSTCART_WEBHOOK_ALLOW_PRIVATE": "true"}
     procs = []
     for n in range(count):
         with open(log_dir / f"worker-{count}-{n}.log", "w") as log:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1, le=100)
     webhook_backoff_base: float = Field(default=60.0, gt=0, le=86400)
     webhook_backoff_cap: float = Field(default=6 * 3600.0, gt=0, le=7 * 86400)
+    # Deliver to loopback, private and link-local addresses too (a receiver on this machine in development).
+    # Off by default: a store admin's URL must not reach the internal network or a cloud metadata service.
+    webhook_allow_private: bool = False
     # Browser origins allowed to call the API (comma-separated, e.g. https://shop.example,http://localhost:3000),
     # or "*" for any origin (only without credentials). Empty: no CORS headers at all.
     cors_origins: str = ""

@@ -31,7 +31,8 @@ DISPATCH = Task("dispatch_events", "integration.dispatch_events", interval=0.5, 
 
 def options(**kw: Any) -> SenderOptions:
     base: dict[str, Any] = {"secret": KEY, "timeout": 2.0, "concurrency": 8, "max_attempts": 5,
-                            "backoff_base": 0.05, "backoff_cap": 0.2, "poll_interval": 0.05}
+                            "backoff_base": 0.05, "backoff_cap": 0.2, "poll_interval": 0.05,
+                            "allow_private": True}  # the subscribers run on loopback
     return SenderOptions(**{**base, **kw})
 
 
@@ -342,5 +343,26 @@ def test_the_body_is_the_event(admin, app_url: str) -> None:
                 assert body == {"type": "stock.low", "timestamp": created, "data": {"sku": "S-1", "available": 2}}
             finally:
                 remove_webhooks(admin, [hook])
+
+    asyncio.run(scenario())
+
+
+def test_subscribers_on_internal_addresses_are_refused_unless_allowed(admin, app_url: str) -> None:
+    """By default nothing is sent to loopback: not by address, not by IPv4-mapped IPv6, not by a name that
+    resolves there. Each attempt fails with the reason, and the subscriber receives nothing."""
+    async def scenario() -> None:
+        async with subscriber() as sub:
+            hooks = [subscribe(admin, url) for url in (
+                sub.url("/address"), f"http://localhost:{sub.port}/name", f"http://[::ffff:127.0.0.1]:{sub.port}/mapped")]
+            try:
+                emit(admin)
+                async with running(app_url, allow_private=False, max_attempts=1):
+                    assert await until(lambda: all(status(admin, h) == "dead" for h in hooks), 20), \
+                        [deliveries(admin, h) for h in hooks]
+                assert sub.received == []
+                errors = [deliveries(admin, h)[0][3][0][2] for h in hooks]
+                assert all(e.startswith("refused: ") and "not a public address" in e for e in errors), errors
+            finally:
+                remove_webhooks(admin, hooks)
 
     asyncio.run(scenario())

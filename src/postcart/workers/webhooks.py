@@ -20,7 +20,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from ..integrations.webhooks import Outcome, post, signed_headers, subscription_secret
+from ..integrations.webhooks import Outcome, PublicAddressesOnly, post, signed_headers, subscription_secret
 from ..settings import Settings
 from .retry import Backoff, describe
 
@@ -44,6 +44,8 @@ class SenderOptions:
     backoff_cap: float = 6 * 3600.0  # seconds
     lease: float | None = None  # seconds a claimed attempt is ours; None: derived from the timeout
     poll_interval: float = 1.0  # seconds between looks for due retries when nothing wakes the sender
+    # Subscribers on loopback, private or link-local addresses are refused unless allowed (docs/webhooks.md).
+    allow_private: bool = False
 
     @property
     def lease_seconds(self) -> float:
@@ -61,7 +63,7 @@ class SenderOptions:
     def from_settings(cls, settings: Settings, secret: str) -> SenderOptions:
         return cls(secret=secret, timeout=settings.webhook_timeout, concurrency=settings.webhook_concurrency,
                    max_attempts=settings.webhook_max_attempts, backoff_base=settings.webhook_backoff_base,
-                   backoff_cap=settings.webhook_backoff_cap)
+                   backoff_cap=settings.webhook_backoff_cap, allow_private=settings.webhook_allow_private)
 
 
 _CLAIM = sql.SQL(
@@ -112,7 +114,8 @@ class WebhookSender:
     async def run(self, once: bool = False) -> None:
         """Until stop() (or, with `once`, until nothing is due and nothing is in flight). Cancelled, it
         abandons its attempts unrecorded, as a killed process would: their leases run out."""
-        connector = aiohttp.TCPConnector(limit=self.options.concurrency, limit_per_host=0)
+        connector = aiohttp.TCPConnector(limit=self.options.concurrency, limit_per_host=0,
+                                         resolver=None if self.options.allow_private else PublicAddressesOnly())
         async with aiohttp.ClientSession(connector=connector) as http:
             recorder = asyncio.create_task(self._record_loop())
             try:
@@ -179,7 +182,8 @@ class WebhookSender:
         secrets = [subscription_secret(self.options.secret, str(row.subscription_id), version)
                    for version in row.secret_versions if version >= 1]
         headers = signed_headers(secrets, str(row.event_id), row.body)
-        outcome = await post(http, row.url, headers, row.body, self.options.timeout)
+        outcome = await post(http, row.url, headers, row.body, self.options.timeout,
+                             public_only=not self.options.allow_private)
         self.sent += 1
         self._outcomes.append(_outcome_json(row, outcome))
         self._outcome_ready.set()
