@@ -18,3 +18,53 @@ COMMENT ON FUNCTION integration.sweep_idempotency_keys(integer) IS
 
 REVOKE EXECUTE ON FUNCTION integration.sweep_idempotency_keys(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION integration.sweep_idempotency_keys(integer) TO postcart_worker;
+
+CREATE OR REPLACE FUNCTION integration.sweep_events(p_batch_size integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_deleted integer;
+BEGIN
+    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('batch_size', 'must be 1 to 10000')),
+            'A sweep deletes 1 to 10,000 rows per call.'
+        );
+    END IF;
+    -- Staff see 30 days of delivery history. An event with a delivery still pending (a retry due, a paused
+    -- subscription) stays however old, until that delivery is delivered or dead. Undispatched events are
+    -- never touched. Deliveries and their attempts go with the event (ON DELETE CASCADE).
+    WITH gone AS (
+        DELETE FROM integration.events AS e
+        WHERE e.id = ANY(ARRAY(
+            SELECT o.id
+            FROM integration.events AS o
+            WHERE
+                o.dispatched_at < now() - INTERVAL '30 days'
+                AND NOT EXISTS (
+                    SELECT FROM integration.webhook_deliveries AS d
+                    WHERE d.event_id = o.id AND d.status = 'pending'
+                )
+            ORDER BY o.dispatched_at
+            LIMIT p_batch_size
+            FOR UPDATE SKIP LOCKED
+        ))
+        RETURNING 1
+    )
+
+    SELECT count(*)::integer INTO v_deleted FROM gone;
+    RETURN v_deleted;
+END
+$$;
+COMMENT ON FUNCTION integration.sweep_events(integer) IS
+'For postcart_worker: deletes up to p_batch_size (1 to 10000, default 1000, else PT422) outbox events '
+'dispatched more than 30 days ago that have no pending delivery, oldest first, with their deliveries and '
+'attempts, skipping events another transaction has locked. Returns the number of events deleted.';
+
+REVOKE EXECUTE ON FUNCTION integration.sweep_events(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION integration.sweep_events(integer) TO postcart_worker;

@@ -206,7 +206,7 @@ SELECT is(
           'integration.claim_webhook_deliveries(integer,interval,integer,jsonb)',
           'integration.dispatch_events(integer)',
           'integration.record_webhook_attempts(jsonb,integer,interval,interval)',
-          'integration.sweep_idempotency_keys(integer)',
+          'integration.sweep_events(integer)', 'integration.sweep_idempotency_keys(integer)',
           'shop.sweep_abandoned_carts(integer)', 'shop.sweep_unpaid_orders(integer)'],
     'the worker may execute the sweeps and the outbox''s dispatch, claim and record, no other function of ours'
 );
