@@ -422,6 +422,39 @@ CREATE OR REPLACE TRIGGER _600_order_totals
 AFTER INSERT OR UPDATE OF captured_amount, refunded_amount ON shop.payments
 FOR EACH ROW EXECUTE FUNCTION shop.tg_payments__order_totals();
 
+-- == cancelled orders' open card attempts ============================================================
+CREATE OR REPLACE FUNCTION shop.card_payments_to_void(p_limit integer)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    -- A cancelled order's card attempt that the gateway holds may still be confirmed by the customer:
+    -- the worker cancels it there and reports the answer (shop.card_intent_created), which voids it here.
+    -- Through payments_open_card_key, which holds only open card attempts.
+    RETURN coalesce((
+        SELECT jsonb_agg(jsonb_build_object('payment_id', p.id, 'intent_id', p.provider_reference) ORDER BY p.created_at)
+        FROM (
+            SELECT p.id, p.provider_reference, p.created_at
+            FROM shop.payments AS p
+            INNER JOIN shop.orders AS o ON o.id = p.order_id
+            WHERE
+                p.provider = 'card' AND p.status IN ('pending', 'authorized') AND p.provider_reference IS NOT NULL
+                AND o.status = 'cancelled'
+            ORDER BY p.created_at
+            LIMIT least(greatest(p_limit, 1), 1000)
+        ) AS p
+    ), '[]'::jsonb);
+END
+$$;
+COMMENT ON FUNCTION shop.card_payments_to_void(integer) IS
+'For postcart_gateway (the worker): up to p_limit (1 to 1000) card payments still pending or authorized at '
+'the gateway whose order is cancelled, oldest first, as [{payment_id, intent_id}]. The worker cancels each '
+'PaymentIntent and reports the answer with shop.card_intent_created (canceled: voided; succeeded '
+'meanwhile: captured, and the order shows refund_due).';
+
 -- == grants ==========================================================================================
 REVOKE ALL ON FUNCTION shop.payment_json(shop.payments) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.refund_json(shop.refunds) FROM PUBLIC;
@@ -435,9 +468,11 @@ REVOKE ALL ON FUNCTION shop.apply_card_event(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.settle_refund(uuid, boolean, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.refund_answered(uuid, boolean, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.refund_outcome_json(shop.refunds) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.card_payments_to_void(integer) FROM PUBLIC;
 -- What a provider reports reaches the database only through the layer, as postcart_gateway: a client
 -- role cannot claim a payment succeeded.
 GRANT EXECUTE ON FUNCTION shop.card_intent_created(uuid, jsonb) TO postcart_gateway;
 GRANT EXECUTE ON FUNCTION shop.card_intent_refused(uuid, text) TO postcart_gateway;
 GRANT EXECUTE ON FUNCTION shop.apply_card_event(jsonb) TO postcart_gateway;
 GRANT EXECUTE ON FUNCTION shop.refund_answered(uuid, boolean, text, text) TO postcart_gateway;
+GRANT EXECUTE ON FUNCTION shop.card_payments_to_void(integer) TO postcart_gateway;

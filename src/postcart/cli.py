@@ -51,6 +51,7 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
     from aiohttp import web
 
     from .http.app import make_app, serve
+    from .integrations.payments import card
     from .workers.service import beside
     from .workers.webhooks import SenderOptions
 
@@ -58,7 +59,8 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
         application = make_app(settings, database.app_url, secret)
         if with_worker and index == 0:
             application.cleanup_ctx.append(beside(database.app_url, settings.statement_timeout,
-                                                  SenderOptions.from_settings(settings, secret)))
+                                                  SenderOptions.from_settings(settings, secret),
+                                                  card.configured(settings)))
         return application
 
     return serve(app, args.host, args.port, args.workers, lambda: print("\n".join(banner), flush=True))
@@ -164,6 +166,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from .integrations.payments import card
     from .workers.service import run_alone
     from .workers.webhooks import SenderOptions
 
@@ -171,7 +174,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     database = _running(locate(settings, start=False))
     # The key the web app has: webhook secrets are derived from it (docs/webhooks.md).
     webhooks = SenderOptions.from_settings(settings, secret_key(settings))
-    return run_alone(database.app_url, settings.statement_timeout, webhooks, once=args.once)
+    return run_alone(database.app_url, settings.statement_timeout, webhooks, once=args.once,
+                     card=card.configured(settings))
 
 
 def cmd_status(args: argparse.Namespace) -> int:

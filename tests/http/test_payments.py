@@ -470,3 +470,52 @@ def test_no_card_number_reaches_postcart(card_api: Client, gateway: CardEmulator
     assert "_secret_" not in log  # nor the client's key to the payment (the gateway library logs answers)
     secret = gateway.intents[intent_id_of(gateway, payment_id)]["client_secret"]
     assert card_like_in_database(shop["conn"], CARD_NUMBER, secret) - before == set()
+
+
+# -- cancelled orders' open card attempts ----------------------------------------------------------
+def void_round(admin_url: str, gateway: CardEmulator) -> Any:
+    """One `postcart worker --once`-style run of the voiding only (no sweeps): returns its CardVoider."""
+    from postcart.db import AUTHENTICATOR, with_user
+    from postcart.workers.runner import Worker
+
+    worker = Worker(with_user(admin_url, AUTHENTICATOR, None), tasks=[],
+                    card=lambda: StripeCardProvider(gateway.base_url, API_KEY, TIMEOUT))
+    asyncio.run(worker.run(once=True))
+    return worker.voider
+
+
+def test_a_cancelled_orders_open_card_attempt_is_cancelled_at_the_gateway(
+        card_api: Client, gateway: CardEmulator, shop: dict[str, Any], admin: psycopg.Connection,
+        admin_url: str) -> None:
+    ada = new_customer(card_api)
+    open_one, paid_meanwhile, unreachable = (order_of(shop, ada) for _ in range(3))
+    payments = {}
+    for placed in (open_one, paid_meanwhile, unreachable):
+        created = pay(card_api, placed.id, ada["token"])
+        assert created.status == 201, created.text
+        payments[placed.id] = created.json["payment"]
+    # The customer pays the second at the gateway just as the order is cancelled (its webhook is late).
+    second = payments[paid_meanwhile.id]
+    confirm_at_gateway(gateway, intent_id_of(gateway, second["id"]), second["client_secret"])
+    for placed in (open_one, paid_meanwhile, unreachable):
+        assert card_api.post(f"/v1/orders/{placed.id}/cancel", {}, token=ada["token"]).status == 200
+    intents = {pid: intent_id_of(gateway, p["id"]) for pid, p in payments.items()}
+
+    gateway.fail("cancel", "500")  # the first cancel of the run is lost
+    first_run = void_round(admin_url, gateway)
+    statuses = {pid: payment_row(admin, p["id"])[0] for pid, p in payments.items()}
+    # One of the open attempts met the 500 and waits for the next round; the other is voided.
+    assert first_run.failures == 1 and sorted(statuses.values()) == ["captured", "pending", "voided"], statuses
+    assert statuses[paid_meanwhile.id] == "captured"
+    order = admin.execute("SELECT status, payment_status FROM shop.orders WHERE id = %s",
+                          [paid_meanwhile.id]).fetchone()
+    assert order[0] == "cancelled"  # paid after cancelling: stays cancelled, the money is due back
+
+    second_run = void_round(admin_url, gateway)
+    assert second_run.failures == 0
+    for pid in (open_one.id, unreachable.id):
+        assert payment_row(admin, payments[pid]["id"])[0] == "voided"
+        assert gateway.intents[intents[pid]]["status"] == "canceled"
+    # Nothing is left to do: a third run asks the gateway nothing.
+    asked = len(gateway.requests)
+    assert void_round(admin_url, gateway).voided == 0 and len(gateway.requests) == asked

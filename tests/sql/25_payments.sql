@@ -364,7 +364,7 @@ SELECT is(
         ORDER BY 1
     ),
     ARRAY['shop.apply_card_event(jsonb)', 'shop.card_intent_created(uuid,jsonb)', 'shop.card_intent_refused(uuid,text)',
-          'shop.refund_answered(uuid,boolean,text,text)'],
+          'shop.card_payments_to_void(integer)', 'shop.refund_answered(uuid,boolean,text,text)'],
     'postcart_gateway runs the provider functions, and only it (beyond what everyone may)'
 );
 SELECT ok(

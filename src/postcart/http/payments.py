@@ -22,7 +22,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from ..integrations.payments import CardProvider, ProviderError, ProviderRefused
-from ..integrations.payments.card import StripeCardProvider
+from ..integrations.payments import card
 from ..settings import Settings
 from . import carts, database
 from .context import CALLER, CONTEXT, IDEMPOTENCY
@@ -42,14 +42,12 @@ _REFUND_ANSWERED = sql.SQL("SELECT shop.refund_answered(%s, %s, %s, %s)")
 
 def install(app: web.Application, settings: Settings) -> None:
     """Offer card payments when POSTCART_CARD_API_KEY is set: one gateway client per process."""
-    if settings.card_api_key is None:
+    make_client = card.configured(settings)
+    if make_client is None:
         return
-    # The library logs whole answers at DEBUG, client_secret included: only its warnings reach our log.
-    logging.getLogger("stripe").setLevel(logging.WARNING)
-    api_key = settings.card_api_key.get_secret_value()
 
     async def card_client(app: web.Application) -> Any:
-        app[CARD] = StripeCardProvider(settings.card_api_base, api_key, settings.card_timeout)
+        app[CARD] = make_client()
         yield
         await app[CARD].close()
 

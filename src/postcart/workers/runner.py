@@ -2,7 +2,8 @@
 transaction as the task's role, on a small pool of its own (never the web app's). A task whose database
 call fails is logged and retried after a growing pause; nothing a task raises leaves this module, so the
 web server it may run beside never notices. stop() lets every task finish the batch it is in. Given
-sender options, the webhook sender (webhooks.py) runs beside the tasks on the same pool."""
+sender options, the webhook sender (webhooks.py) runs beside the tasks on the same pool; given a card
+gateway, so does the voiding of cancelled orders' card attempts (card_voids.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from ..http.context import request_id_var
+from ..integrations.payments import CardProvider
+from .card_voids import CardVoider
 from .listener import Listener
 from .retry import Backoff, describe
 from .tasks import TASKS, Task
@@ -41,7 +44,8 @@ class _State:
 
 class Worker:
     def __init__(self, app_url: str, tasks: Sequence[Task] = TASKS, statement_timeout_ms: int = 10_000,
-                 webhooks: SenderOptions | None = None) -> None:
+                 webhooks: SenderOptions | None = None, card: Callable[[], CardProvider] | None = None,
+                 card_void_interval: float = 60.0) -> None:
         self.app_url = app_url
         self.states = [_State(t) for t in tasks]
         self.statement_timeout_ms = statement_timeout_ms
@@ -55,6 +59,10 @@ class Worker:
         self._pool: AsyncConnectionPool | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._sending: asyncio.Task[None] | None = None
+        self.card = card
+        self.card_void_interval = card_void_interval
+        self.voider: CardVoider | None = None  # while run() runs, when card payments are set up
+        self._voiding: asyncio.Task[None] | None = None
 
     def stop(self) -> None:
         """Stop every task: one in a transaction finishes its batch (cancelled, so rolled back, should it
@@ -71,6 +79,8 @@ class Worker:
                 self.sender.stop()  # attempts in flight end within their timeout and are recorded
             else:
                 self._sending.cancel()  # at once, even while it waits for a database that does not answer
+        if self._voiding is not None:
+            self._voiding.cancel()  # every step of a round can be repeated: nothing to finish
         running = [*self._loops, *([self._sending] if self._sending else [])]
         if running:
             asyncio.get_running_loop().call_later(STOP_GRACE, lambda: [t.cancel() for t in running])
@@ -99,6 +109,10 @@ class Worker:
         self._loops = [asyncio.create_task(self._loop(s, once)) for s in self.states]
         if self.sender is not None and not once and not self.stopping:
             self._sending = asyncio.create_task(self.sender.run())
+        if self.card is not None:
+            self.voider = CardVoider(self._pool, self.card, self.card_void_interval)
+            if not once and not self.stopping:
+                self._voiding = asyncio.create_task(self.voider.run())
         try:
             await asyncio.gather(*self._loops, return_exceptions=True)
             if self.sender is not None and once and not self.stopping and not self.failures:
@@ -109,10 +123,16 @@ class Worker:
                 await asyncio.gather(self._sending, return_exceptions=True)
                 if self.sender is not None and once and self.sender.failures:
                     self.failures["send_webhooks"] += self.sender.failures
+            if self.voider is not None and once and not self.stopping and not self.failures:
+                # After the sweeps: the orders they cancelled have their card attempts voided in this run.
+                await self.voider.run(once=True)
+                if self.voider.failures:
+                    self.failures["void_card_payments"] += self.voider.failures
         finally:
-            if self._sending is not None:
-                self._sending.cancel()
-                await asyncio.gather(self._sending, return_exceptions=True)
+            for background in (self._sending, self._voiding):
+                if background is not None:
+                    background.cancel()
+                    await asyncio.gather(background, return_exceptions=True)
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)

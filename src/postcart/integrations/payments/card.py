@@ -5,12 +5,17 @@ idempotency key, which is what makes it safe."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import stripe
 
 from . import Intent, ProviderRefused, ProviderUnavailable, Refund
+
+if TYPE_CHECKING:
+    from ...settings import Settings
 
 
 def _intent(found: Any) -> Intent:
@@ -74,3 +79,14 @@ class StripeCardProvider:
 
     async def close(self) -> None:
         await self._http.close_async()
+
+
+def configured(settings: Settings) -> Callable[[], StripeCardProvider] | None:
+    """Makes the gateway client when POSTCART_CARD_API_KEY is set (else None: no card payments). Call it
+    on the event loop that will use the client."""
+    if settings.card_api_key is None:
+        return None
+    # The library logs whole answers at DEBUG, client_secret included: only its warnings reach our log.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
+    api_key = settings.card_api_key.get_secret_value()
+    return lambda: StripeCardProvider(settings.card_api_base, api_key, settings.card_timeout)
