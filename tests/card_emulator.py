@@ -239,7 +239,7 @@ class CardEmulator:
         intent["refunded"] += amount
         refund = {"id": "re_" + secrets.token_hex(12), "object": "refund", "amount": amount,
                   "currency": intent["currency"], "payment_intent": intent["id"], "status": "succeeded",
-                  "created": int(time.time())}
+                  "metadata": params.get("metadata") or {}, "created": int(time.time())}
         self.refunds[refund["id"]] = refund
         self._emit("refund.created", refund)
         return 200, refund

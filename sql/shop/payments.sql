@@ -287,6 +287,9 @@ DECLARE
     payment shop.payments;
     verdict text := 'unknown';
 BEGIN
+    IF p_event ->> 'type' LIKE 'refund.%' THEN
+        RETURN shop.apply_card_refund_event(p_event);
+    END IF;
     -- Ours by the PaymentIntent id, or (when the answer to create was lost) by the payment id we sent as
     -- metadata: two index lookups: (provider, provider_reference), then the primary key.
     SELECT p.id INTO payment_id
@@ -331,6 +334,80 @@ COMMENT ON FUNCTION shop.apply_card_event(jsonb) IS
 '(integration.provider_events), moving the matching card payment forward only (shop.card_advance), so '
 'duplicated and reordered events are safe. Returns {event_id, duplicate, outcome (applied, ignored, '
 'unknown: not a payment of ours), payment_id}.';
+
+CREATE OR REPLACE FUNCTION shop.apply_card_refund_event(p_event jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+AS $$
+DECLARE
+    given jsonb := p_event -> 'data' -> 'object';
+    payment_id uuid;
+    payment shop.payments;
+    refund shop.refunds;
+    outside_id uuid;
+    verdict text := 'unknown';
+BEGIN
+    SELECT p.id INTO payment_id
+    FROM shop.payments AS p
+    WHERE p.provider = 'card' AND p.provider_reference = given ->> 'payment_intent';
+    IF payment_id IS NOT NULL THEN
+        payment := shop.lock_card_payment(payment_id);  -- the order, then the payment: the refund route's order
+    END IF;
+    INSERT INTO integration.provider_events (provider, event_id, type, object_id, payment_id, outcome)
+    VALUES ('card', p_event ->> 'id', p_event ->> 'type', given ->> 'id', payment_id, 'unknown')
+    ON CONFLICT (provider, event_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_object('event_id', p_event ->> 'id', 'duplicate', TRUE);
+    END IF;
+    IF payment_id IS NOT NULL THEN
+        -- One of ours by the gateway's refund id, or (its answer lost) by the refund id we sent as metadata.
+        SELECT r.* INTO refund
+        FROM shop.refunds AS r
+        WHERE
+            r.payment_id = payment.id
+            AND (r.provider_reference = given ->> 'id'
+                OR (r.provider_reference IS NULL AND r.id::text = given -> 'metadata' ->> 'postcart_refund_id'))
+        FOR UPDATE;
+        IF FOUND THEN
+            verdict := 'ignored';  -- settled already: the gateway only confirms what the answer said
+            IF refund.status = 'pending' AND given ->> 'status' IN ('succeeded', 'pending', 'failed', 'canceled') THEN
+                PERFORM shop.settle_refund(refund.id, given ->> 'status' IN ('succeeded', 'pending'), given ->> 'id',
+                    CASE WHEN given ->> 'status' IN ('failed', 'canceled') THEN given ->> 'status' END);
+                verdict := 'applied';
+            END IF;
+        ELSIF given ->> 'status' IN ('succeeded', 'pending') AND (given ->> 'amount')::bigint > 0 THEN
+            -- Refunded at the gateway itself (its dashboard): recorded like one of ours, so the order, its
+            -- payment status and the refund ceiling know. More than is left to refund cannot be ours to
+            -- record: ignored, and the event's row says so.
+            verdict := 'ignored';
+            IF (given ->> 'amount')::bigint <= payment.captured_amount - payment.refunded_amount - payment.refunding_amount THEN
+                INSERT INTO shop.refunds (order_id, payment_id, amount, currency, reason, provider_reference)
+                VALUES (payment.order_id, payment.id, (given ->> 'amount')::bigint, payment.currency,
+                    'refunded at the card gateway', given ->> 'id')
+                RETURNING id INTO outside_id;
+                UPDATE shop.payments AS p SET refunding_amount = p.refunding_amount + (given ->> 'amount')::bigint
+                WHERE p.id = payment.id;
+                PERFORM shop.settle_refund(outside_id, TRUE, given ->> 'id', NULL);
+                verdict := 'applied';
+            END IF;
+        ELSE
+            verdict := 'ignored';
+        END IF;
+        UPDATE integration.provider_events AS e SET outcome = verdict
+        WHERE e.provider = 'card' AND e.event_id = p_event ->> 'id';
+    END IF;
+    RETURN jsonb_build_object('event_id', p_event ->> 'id', 'duplicate', FALSE, 'outcome', verdict,
+        'payment_id', payment_id);
+END
+$$;
+COMMENT ON FUNCTION shop.apply_card_refund_event(jsonb) IS
+'Applies a refund.* event of the card gateway (shop.apply_card_event passes them here) once per event id: '
+'{id, type, data: {object: {id, status, amount, payment_intent, metadata: {postcart_refund_id}}}}. A '
+'pending refund of ours (by gateway refund id or our metadata) is settled by it (succeeded or pending: '
+'refunded; failed or canceled: released); a succeeded refund unknown here (made at the gateway''s '
+'dashboard) is recorded as a refund of the payment if it fits in what is left to refund. Returns '
+'{event_id, duplicate, outcome, payment_id}.';
 
 -- == refunds =========================================================================================
 CREATE OR REPLACE FUNCTION shop.settle_refund(p_refund_id uuid, p_succeeded boolean, p_reference text, p_code text)
@@ -465,6 +542,7 @@ REVOKE ALL ON FUNCTION shop.lock_card_payment(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.card_intent_created(uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.card_intent_refused(uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.apply_card_event(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.apply_card_refund_event(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.settle_refund(uuid, boolean, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.refund_answered(uuid, boolean, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION shop.refund_outcome_json(shop.refunds) FROM PUBLIC;

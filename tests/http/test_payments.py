@@ -416,6 +416,64 @@ def test_a_refund_lost_on_the_way_is_finished_by_a_retry(card_api: Client, gatew
     assert [f["amount"] for f in gateway.refunds.values() if f["payment_intent"] == intent] == [1200]
 
 
+def refund_at_gateway(gateway: CardEmulator, intent_id: str, amount: int) -> dict[str, Any]:
+    """A refund made at the gateway itself (its dashboard), not through postcart: its refund.created event."""
+    body = urllib.parse.urlencode({"payment_intent": intent_id, "amount": amount}).encode()
+    request = urllib.request.Request(f"{gateway.base_url}/v1/refunds", data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {API_KEY}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        refund_id = json.loads(answer.read())["id"]
+    return next(e for e in gateway.events if e["type"] == "refund.created" and e["data"]["object"]["id"] == refund_id)
+
+
+def order_amounts(conn: psycopg.Connection, order_id: str) -> tuple[Any, ...]:
+    return conn.execute("SELECT status, payment_status, paid_amount, refunded_amount FROM shop.orders WHERE id = %s",
+                        [order_id]).fetchone()
+
+
+def test_a_refund_made_at_the_gateway_is_recorded_once(card_api: Client, gateway: CardEmulator,
+                                                       shop: dict[str, Any], manager: str) -> None:
+    ada = new_customer(card_api)
+    placed, payment_id = paid_order(card_api, gateway, shop, ada)
+    event = refund_at_gateway(gateway, intent_id_of(gateway, payment_id), 1000)
+    for _ in range(2):  # the gateway delivers it twice: counted once
+        r = deliver(card_api, gateway, event)
+        assert r.status == 200, r.text
+    assert payment_row(shop["conn"], payment_id)[:4] == ("partially_refunded", 3000, 1000, 0)
+    assert order_amounts(shop["conn"], placed.id)[1:] == ("partially_refunded", 3000, 1000)
+    assert shop["conn"].execute("SELECT amount, status, reason, provider_reference FROM shop.refunds"
+                                " WHERE payment_id = %s", [payment_id]).fetchall() == [
+        (1000, "succeeded", "refunded at the card gateway", event["data"]["object"]["id"])]
+    # The ceiling knows: 2,000 are left to refund, not 3,000.
+    r = card_api.post(f"/v1/admin/orders/{placed.id}/refunds", {"amount": 2001}, token=manager)
+    assert (r.status, r.error_code) == (409, "refund_exceeds_captured"), r.text
+    assert card_api.post(f"/v1/admin/orders/{placed.id}/refunds", {"amount": 2000}, token=manager).status == 201
+    assert payment_row(shop["conn"], payment_id)[:4] == ("refunded", 3000, 3000, 0)
+
+
+def test_a_refund_whose_answer_was_lost_is_settled_by_its_event(card_api: Client, gateway: CardEmulator,
+                                                                shop: dict[str, Any], manager: str) -> None:
+    """The gateway refunded but its answer was lost; its refund.created event (carrying our refund id)
+    settles the reservation, and the staff's retry then finds the refund done: counted once."""
+    ada = new_customer(card_api)
+    placed, payment_id = paid_order(card_api, gateway, shop, ada)
+    gateway.fail("refund", "500_after")
+    key = {"Idempotency-Key": f"refund-{uuid.uuid4()}"}
+    path = f"/v1/admin/orders/{placed.id}/refunds"
+    assert card_api.post(path, {"amount": 1200}, token=manager, headers=key).status == 502
+    intent = intent_id_of(gateway, payment_id)
+    (event,) = [e for e in gateway.events
+                if e["type"] == "refund.created" and e["data"]["object"]["payment_intent"] == intent]
+    assert deliver(card_api, gateway, event).status == 200
+    assert payment_row(shop["conn"], payment_id)[:4] == ("partially_refunded", 3000, 1200, 0)
+    again = card_api.post(path, {"amount": 1200}, token=manager, headers=key)
+    assert again.status == 201, again.text
+    assert payment_row(shop["conn"], payment_id)[:4] == ("partially_refunded", 3000, 1200, 0)
+    assert order_amounts(shop["conn"], placed.id)[3] == 1200
+    assert shop["conn"].execute("SELECT count(*) FROM shop.refunds WHERE payment_id = %s",
+                                [payment_id]).fetchone()[0] == 1
+
+
 # -- no card data --------------------------------------------------------------------------------
 _DIGITS = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?!\d)")  # not the decimals of a number
 # Issuer prefixes of the card brands (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro).

@@ -101,7 +101,7 @@ SELECT is(
         'integration.claim_webhook_deliveries(integer,interval,integer,jsonb)',
         'integration.dispatch_events(integer)',
         'integration.record_webhook_attempts(jsonb,integer,interval,interval)',
-        'integration.sweep_idempotency_keys(integer)'
+        'integration.sweep_events(integer)', 'integration.sweep_idempotency_keys(integer)'
     ],
     'the worker runs the dispatcher, the claim and the record (and its sweep), nothing else of integration'
 );

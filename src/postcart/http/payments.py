@@ -124,7 +124,11 @@ def _event_facts(event: dict[str, Any]) -> dict[str, Any] | None:
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     facts = {"id": obj.get("id"), "object": obj.get("object"), "status": obj.get("status"),
              "amount_received": obj.get("amount_received") if isinstance(obj.get("amount_received"), int) else None,
-             "metadata": {"postcart_payment_id": metadata.get("postcart_payment_id")}}
+             # A refund's: how much, of which PaymentIntent, and ours (when postcart asked for it).
+             "amount": obj.get("amount") if isinstance(obj.get("amount"), int) else None,
+             "payment_intent": obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None,
+             "metadata": {"postcart_payment_id": metadata.get("postcart_payment_id"),
+                          "postcart_refund_id": metadata.get("postcart_refund_id")}}
     return {"id": event["id"], "type": event["type"], "data": {"object": facts}}
 
 
@@ -144,7 +148,7 @@ async def admin_refund(request: web.Request, body: dict[str, Any]) -> tuple[int,
                        {"refund": answered})
     try:
         made = await provider.refund(payment["provider_reference"], refund["amount"]["amount"],
-                                     f"postcart-refund-{refund['id']}")
+                                     f"postcart-refund-{refund['id']}", {"postcart_refund_id": refund["id"]})
     except ProviderRefused as exc:
         answered = await _as_gateway(request, _REFUND_ANSWERED, [refund["id"], False, None, exc.code])
         raise ApiError(409, "refund_refused", "The card gateway refused the refund; nothing was refunded.",

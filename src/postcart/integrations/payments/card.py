@@ -72,8 +72,9 @@ class StripeCardProvider:
         return _intent(await self._call(self._client.v1.payment_intents.cancel_async(
             intent_id, {}, {"idempotency_key": idempotency_key})))
 
-    async def refund(self, intent_id: str, amount: int, idempotency_key: str) -> Refund:
-        params: Any = {"payment_intent": intent_id, "amount": amount}
+    async def refund(self, intent_id: str, amount: int, idempotency_key: str,
+                     metadata: dict[str, str] | None = None) -> Refund:
+        params: Any = {"payment_intent": intent_id, "amount": amount, "metadata": metadata or {}}
         obj = await self._call(self._client.v1.refunds.create_async(params, {"idempotency_key": idempotency_key}))
         return Refund(id=obj.id, status=obj.status, amount=int(obj.amount))
 
