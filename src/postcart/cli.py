@@ -7,6 +7,7 @@ import errno
 import json
 import logging
 import socket
+import ssl
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -14,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from . import __version__
-from .db import Database, locate, secret_key, with_user
-from .embedded import EmbeddedCluster, EmbeddedError
+from .db import AUTHENTICATOR, Database, locate, secret_key, with_user
+from .embedded import SUPERUSER, EmbeddedCluster, EmbeddedError
 from .settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("postcart")
@@ -33,7 +34,8 @@ def _setup_logging(level: str) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(data_dir=getattr(args, "data_dir", None))
+    return load_settings(data_dir=getattr(args, "data_dir", None), tls_cert=getattr(args, "tls_cert", None),
+                         tls_key=getattr(args, "tls_key", None))
 
 
 def _migrate(settings: Settings, database: Database) -> list[str]:
@@ -45,8 +47,19 @@ def _migrate(settings: Settings, database: Database) -> list[str]:
     return applied
 
 
+def _tls(settings: Settings) -> ssl.SSLContext | None:
+    """The HTTPS context when a certificate is set; read before anything starts, so a bad file stops us."""
+    from .tls import server_context
+
+    return server_context(settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
+
+
+def _base_url(args: argparse.Namespace, context: ssl.SSLContext | None) -> str:
+    return f"{'https' if context else 'http'}://{args.host}:{args.port}"
+
+
 def _serve(settings: Settings, database: Database, secret: str, args: argparse.Namespace, banner: list[str],
-           with_worker: bool = False) -> int:
+           context: ssl.SSLContext | None, with_worker: bool = False) -> int:
     """Serve; with_worker: the background worker runs too, in the first process only (one is enough)."""
     from aiohttp import web
 
@@ -63,7 +76,7 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
                                                   card.configured(settings)))
         return application
 
-    return serve(app, args.host, args.port, args.workers, lambda: print("\n".join(banner), flush=True))
+    return serve(app, args.host, args.port, args.workers, lambda: print("\n".join(banner), flush=True), context)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -112,12 +125,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _check_port(args.host, args.port)
     secret = secret_key(settings)  # a missing key stops us before anything starts
+    context = _tls(settings)
+    base = _base_url(args, context)
     database = locate(settings, start=True)
     try:
         first_start = FIRST_MIGRATION in _migrate(settings, database)
-        lines = [f"postcart {__version__} serving on http://{args.host}:{args.port}",
-                 f"  API docs:  http://{args.host}:{args.port}/docs",
-                 f"  OpenAPI:   http://{args.host}:{args.port}/openapi.json",
+        lines = [f"postcart {__version__} serving on {base}",
+                 f"  API docs:  {base}/docs",
+                 f"  OpenAPI:   {base}/openapi.json",
                  f"  psql:      psql \"{_masked(database.admin_url)}\""]
         from . import demo
 
@@ -129,7 +144,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             lines.append(f"  demo {login.kind} login: {login.email} / {login.password}")
         if not settings.run_worker:
             lines.append("  background worker: off (POSTCART_RUN_WORKER=0); run `postcart worker`")
-        status = _serve(settings, database, secret, args, lines, with_worker=settings.run_worker)
+        status = _serve(settings, database, secret, args, lines, context, with_worker=settings.run_worker)
     finally:
         if database.cluster is not None:
             database.cluster.stop()
@@ -139,7 +154,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    cluster = EmbeddedCluster(settings.data_dir)
+    cluster = EmbeddedCluster(settings.data_dir, require_tls=settings.db_require_tls)
     print("stopped" if cluster.stop() else f"not running ({cluster.data_dir})")
     return 0
 
@@ -161,8 +176,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _check_port(args.host, args.port)
     secret = secret_key(settings)
+    context = _tls(settings)
     database = _running(locate(settings, start=False))
-    return _serve(settings, database, secret, args, [f"postcart serving on http://{args.host}:{args.port}"])
+    return _serve(settings, database, secret, args, [f"postcart serving on {_base_url(args, context)}"], context)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -218,8 +234,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_db_url(args: argparse.Namespace) -> int:
     settings = _settings(args)
     database = locate(settings, start=False)
-    users = {"analyst": "postcart_analyst", "dba": "postcart_dba"}
-    if args.role == "admin":
+    users = {"admin": SUPERUSER, "app": AUTHENTICATOR, "analyst": "postcart_analyst", "dba": "postcart_dba"}
+    if args.tcp:
+        if database.cluster is None:
+            raise SettingsError("--tcp is for the embedded PostgreSQL; DATABASE_URL is already a URL")
+        print(database.cluster.tcp_url(user=users[args.role]))
+    elif args.role == "admin":
         print(database.admin_url)
     elif args.role == "app":
         print(database.app_url)
@@ -270,6 +290,10 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080)")
         c.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
                        help="processes sharing the port, each with its own pool of POSTCART_POOL_SIZE (default 1)")
+        c.add_argument("--tls-cert", type=Path, default=None, metavar="PEM",
+                       help="serve HTTPS with this certificate chain (default $POSTCART_TLS_CERT)")
+        c.add_argument("--tls-key", type=Path, default=None, metavar="PEM",
+                       help="the certificate's private key (default $POSTCART_TLS_KEY)")
 
     up = command("up", cmd_up, "Start (or reuse) the database, migrate, load demo data once, and serve; "
                  "Ctrl-C drains requests and stops everything.")
@@ -286,6 +310,9 @@ def parser() -> argparse.ArgumentParser:
     url = command("db-url", cmd_db_url, "Print a libpq URL that psql accepts.")
     url.add_argument("--role", choices=["admin", "analyst", "dba", "app"], default="admin",
                      help="connect as the admin (default), postcart_analyst, postcart_dba or the app's role")
+    url.add_argument("--tcp", action="store_true",
+                     help="embedded only: over TCP on 127.0.0.1 (a BI tool; the role needs a password), "
+                     "verifying the server's certificate when POSTCART_DB_REQUIRE_TLS is on")
     seed = command("seed", cmd_seed, "Add a generated catalog for load tests (published products, variants, "
                    "prices, stock).")
     seed.add_argument("--products", type=_product_count, default=100_000,

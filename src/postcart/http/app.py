@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -316,12 +317,12 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
 
 
 def serve(make_app: Callable[[int], web.Application], host: str, port: int, workers: int = 1,
-          print_banner: Callable[[], None] | None = None) -> int:
+          print_banner: Callable[[], None] | None = None, tls: ssl.SSLContext | None = None) -> int:
     """Serve until SIGINT/SIGTERM; in-flight requests get up to 30 s to finish. With workers > 1, that many
     processes share one listening socket (each with its own event loop and pool). make_app gets the
-    process's index, 0 to workers - 1. Returns an exit status."""
+    process's index, 0 to workers - 1. With `tls`, HTTPS. Returns an exit status."""
     if workers == 1:
-        _run(make_app(0), host, port, None, print_banner)
+        _run(make_app(0), host, port, None, print_banner, tls)
         return 0
     sock = socket.create_server((host, port), reuse_port=False, backlog=1024)
     children = []
@@ -330,29 +331,31 @@ def serve(make_app: Callable[[int], web.Application], host: str, port: int, work
         if pid == 0:  # a worker: its own process group, so only the supervisor's signal reaches it
             os.setpgid(0, 0)
             try:
-                _run(make_app(index), host, port, sock, None)
+                _run(make_app(index), host, port, sock, None, tls)
             finally:
                 os._exit(0)
         children.append(pid)
     sock.close()
-    log.info("%d workers listening on http://%s:%d", workers, host, port)
+    log.info("%d workers listening on %s://%s:%d", workers, "https" if tls else "http", host, port)
     if print_banner:
         print_banner()
     return _supervise(children)
 
 
 def _run(app: web.Application, host: str, port: int, sock: socket.socket | None,
-         print_banner: Callable[[], None] | None) -> None:
+         print_banner: Callable[[], None] | None, tls: ssl.SSLContext | None) -> None:
     started = time.monotonic()
 
     async def banner(_: web.Application) -> None:
-        log.info("listening on http://%s:%d (started in %.1fs)", host, port, time.monotonic() - started)
+        log.info("listening on %s://%s:%d (started in %.1fs)", "https" if tls else "http", host, port,
+                 time.monotonic() - started)
         if print_banner:
             print_banner()
 
     app.on_startup.append(banner)
     where: dict[str, Any] = {"sock": sock} if sock is not None else {"host": host, "port": port}
-    web.run_app(app, **where, access_log_class=AccessLogger, print=None, shutdown_timeout=30, handle_signals=True)
+    web.run_app(app, **where, ssl_context=tls, access_log_class=AccessLogger, print=None, shutdown_timeout=30,
+                handle_signals=True)
 
 
 def _supervise(children: list[int]) -> int:
