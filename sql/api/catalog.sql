@@ -176,6 +176,10 @@ DECLARE
     more_scores numeric[];
     more_amounts bigint[];
     conditions text;
+    -- The transaction's instant as a literal in the statements below: with now() the planner cannot use
+    -- the statistics of valid_during and visible_from and guesses 0.5 %, and then a category of 36,000
+    -- products took 400 ms (every price first) where the newest index stops after its first rows (2 ms).
+    instant text := format('%L::timestamptz', now());
     category_slug text := nullif(btrim(args ->> 'category'), '');
     category_id uuid;
     collection_slug text := nullif(btrim(args ->> 'collection'), '');
@@ -325,25 +329,26 @@ BEGIN
     -- -- the filters, as one FROM ... WHERE for the search, the page and the facets -------------------
     -- The price is the product's lowest resolved unit price for the caller's audience now: its customer
     -- group's row where the group has one, else everyone's.
-    price_join := CASE WHEN caller_group IS NULL THEN $sql$
+    price_join := format(CASE WHEN caller_group IS NULL THEN $sql$
         INNER JOIN LATERAL (
             SELECT lp.min_amount AS amount
             FROM shop.product_listing_prices AS lp
             WHERE lp.product_id = l.product_id AND lp.currency = $1 AND lp.customer_group_id IS NULL
-                AND lp.valid_during @> now()
+                AND lp.valid_during @> %s
         ) AS pr ON TRUE $sql$
     ELSE $sql$
         INNER JOIN LATERAL (
             SELECT lp.min_amount AS amount
             FROM shop.product_listing_prices AS lp
             WHERE lp.product_id = l.product_id AND lp.currency = $1
-                AND (lp.customer_group_id IS NULL OR lp.customer_group_id = $2) AND lp.valid_during @> now()
+                AND (lp.customer_group_id IS NULL OR lp.customer_group_id = $2) AND lp.valid_during @> %s
             ORDER BY lp.customer_group_id NULLS LAST
             LIMIT 1
         ) AS pr ON TRUE $sql$
-    END;
+    END, instant);
     conditions := format(
-        $sql$ l.visible_from <= now() %s %s %s %s %s %s %s $sql$,
+        $sql$ l.visible_from <= %s %s %s %s %s %s %s %s $sql$,
+        instant,
         CASE WHEN category_id IS NOT NULL THEN 'AND l.category_path @> ARRAY[$9]' ELSE '' END,
         CASE WHEN collection_id IS NOT NULL THEN 'AND l.collection_ids @> ARRAY[$10]' ELSE '' END,
         CASE WHEN cardinality(attr_all) > 0 THEN 'AND l.facet_values @> $11' ELSE '' END,
@@ -406,7 +411,7 @@ BEGIN
                             FROM shop.product_listing_prices AS lp
                             WHERE lp.product_id = l.product_id AND lp.currency = $1
                                 AND (lp.customer_group_id IS NULL OR lp.customer_group_id = $2)
-                                AND lp.valid_during @> now()
+                                AND lp.valid_during @> %s
                             ORDER BY lp.customer_group_id NULLS LAST
                             LIMIT 1
                         ) AS amount
@@ -416,6 +421,7 @@ BEGIN
                     LIMIT $7
                 )$sql$,
                 t.base,
+                instant,
                 t.matches,
                 conditions
             )
@@ -537,12 +543,14 @@ BEGIN
     -- Categories count a product under its category and every ancestor; price ranges split the prices
     -- shown into fixed buckets (their counts add up to the number of matching products); attribute values
     -- count the products that have them. They depend on the filters and the words of q only: the counts
-    -- of the current catalog version are kept (shop.listing_facets) for every page and sort.
+    -- of the current catalog version are kept (shop.listing_facets) for every page and sort. Without an
+    -- in_stock filter they do not depend on stock either: kept per content version, so sales (which
+    -- write stock) do not throw them away.
     facets_key := concat_ws('|', req_currency, caller_group, category_id, collection_id, in_stock_only,
         min_price, max_price, (SELECT jsonb_object_agg(a.key, (
             SELECT jsonb_agg(v ORDER BY v) FROM jsonb_array_elements_text(a.value) AS v
         )) FROM jsonb_each(args -> 'attr') AS a)::text, 'q=' || array_to_string(q_terms, ' ') || '/' || q_whole);
-    version := shop.catalog_version();
+    version := CASE WHEN in_stock_only THEN shop.catalog_version() ELSE shop.catalog_content_version() END;
     SELECT f.facets INTO facets
     FROM shop.listing_facets AS f
     WHERE f.filter_key = facets_key AND f.catalog_version = version;

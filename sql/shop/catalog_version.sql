@@ -35,7 +35,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 BEGIN
-    RETURN (SELECT sum(s.version) FROM shop.catalog_version_shards AS s)::text
+    RETURN (SELECT sum(s.version + s.stock_version) FROM shop.catalog_version_shards AS s)::text
         || '@' || coalesce(floor(extract(EPOCH FROM shop.catalog_schedule_instant()) * 1000000)::bigint::text, '0');
 END
 $$;
@@ -44,6 +44,23 @@ COMMENT ON FUNCTION shop.catalog_version() IS
 'table the storefront reads commits (and only then: it sums counters bumped inside the writing '
 'transactions); the second is shop.catalog_schedule_instant(), so the version also moves when a sale or '
 'markdown starts or ends. Equal versions mean equal anonymous catalog responses.';
+
+CREATE OR REPLACE FUNCTION shop.catalog_content_version()
+RETURNS text
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    RETURN 'content:' || (SELECT sum(s.version) FROM shop.catalog_version_shards AS s)::text
+        || '@' || coalesce(floor(extract(EPOCH FROM shop.catalog_schedule_instant()) * 1000000)::bigint::text, '0');
+END
+$$;
+COMMENT ON FUNCTION shop.catalog_content_version() IS
+'The catalog version without stock: "content:<writes>@<microseconds>", moving like shop.catalog_version() '
+'except on writes to shop.stock_levels. What depends on everything but stock (the facets api.list_products '
+'memoises without an in_stock filter) is keyed by it, so that sales do not throw it away.';
 
 CREATE OR REPLACE FUNCTION shop.tg__bump_catalog_version()
 RETURNS trigger
@@ -60,6 +77,22 @@ $$;
 COMMENT ON FUNCTION shop.tg__bump_catalog_version() IS
 'AFTER … FOR EACH STATEMENT trigger on the tables catalog responses read: bumps this backend''s shard of '
 'the catalog version in the writing transaction (visible exactly when the write commits). Returns NULL.';
+
+CREATE OR REPLACE FUNCTION shop.tg__bump_stock_version()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+BEGIN
+    UPDATE shop.catalog_version_shards SET stock_version = stock_version + 1 WHERE shard = pg_backend_pid() % 16;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION shop.tg__bump_stock_version() IS
+'AFTER … FOR EACH STATEMENT trigger on shop.stock_levels: like shop.tg__bump_catalog_version, but counts the '
+'write as a stock write (it moves shop.catalog_version(), not shop.catalog_content_version()). Returns NULL.';
 
 CREATE OR REPLACE FUNCTION shop.tg_products__schedule_instant()
 RETURNS trigger
@@ -87,6 +120,8 @@ REVOKE EXECUTE ON FUNCTION shop.tg_products__schedule_instant() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_schedule_instant() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_version() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.tg__bump_catalog_version() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION shop.tg__bump_stock_version() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION shop.catalog_content_version() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.catalog_version() TO postcart_authenticator;
 
 -- Every table whose rows reach a storefront catalog response. tests/sql/11_catalog_version.sql lists them
@@ -100,7 +135,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.variant_prices
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.stock_levels
-FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_stock_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.warehouses
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.price_lists

@@ -326,8 +326,10 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 BEGIN
-    -- Counts of older versions are never read again.
-    DELETE FROM shop.listing_facets AS f WHERE f.catalog_version <> p_version;
+    -- Counts of older versions are never read again. Content versions ("content:…", see
+    -- shop.catalog_content_version) and whole versions move apart: each only replaces its own kind.
+    DELETE FROM shop.listing_facets AS f
+    WHERE f.catalog_version <> p_version AND (f.catalog_version LIKE 'content:%') = (p_version LIKE 'content:%');
     INSERT INTO shop.listing_facets (filter_key, catalog_version, facets)
     VALUES (p_filter_key, p_version, p_facets)
     ON CONFLICT (filter_key) DO UPDATE

@@ -1,7 +1,7 @@
 -- The catalog version: bumped by every write to a table catalog responses read, readable only by the
 -- authenticator (the HTTP layer asks for it before any role switch).
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 -- Every table a storefront catalog response reads carries the bump trigger. A new such table must be
 -- added here and in sql/shop/catalog_version.sql.
@@ -19,7 +19,7 @@ SELECT is(
     'every catalog table bumps the version'
 );
 
-CREATE TEMPORARY TABLE v AS SELECT shop.catalog_version() AS before;
+CREATE TEMPORARY TABLE v AS SELECT shop.catalog_version() AS before, shop.catalog_content_version() AS content;
 SELECT lives_ok($$INSERT INTO shop.categories (slug, name) VALUES ('version-test', 'Version test')$$, 'a catalog write');
 SELECT isnt(shop.catalog_version(), (SELECT before FROM v), 'a write moves the version in its transaction');
 UPDATE v SET before = shop.catalog_version();
@@ -29,8 +29,19 @@ UPDATE v SET before = shop.catalog_version();
 DO $$ BEGIN PERFORM count(*) FROM shop.products; END $$;
 SELECT is(shop.catalog_version(), (SELECT before FROM v), 'reads do not');
 UPDATE v SET before = shop.catalog_version();
+UPDATE v SET content = shop.catalog_content_version();
 UPDATE shop.stock_levels SET on_hand = on_hand WHERE FALSE;
 SELECT isnt(shop.catalog_version(), (SELECT before FROM v), 'stock changes count (availability is shown)');
+SELECT is(
+    shop.catalog_content_version(), (SELECT content FROM v),
+    'but not in the content version (memoised facets without an in_stock filter outlive sales)'
+);
+UPDATE shop.products SET name = name WHERE FALSE;
+SELECT isnt(shop.catalog_content_version(), (SELECT content FROM v), 'other catalog writes move it');
+SELECT ok(
+    shop.catalog_content_version() LIKE 'content:%@%' AND shop.catalog_version() NOT LIKE 'content:%',
+    'the two kinds of version never compare equal'
+);
 
 -- Scheduled changes: the version names the latest instant, up to now, at which one took effect.
 INSERT INTO shop.markdowns (name, percent_off, category_id, starts_at, ends_at)
