@@ -101,6 +101,11 @@ BEGIN
         );
     END IF;
 
+    -- -- a tax service's quote (derived.tax_quote: only the layer sets it, only when one is configured)
+    IF derived ? 'tax_quote' THEN
+        quote := shop.apply_tax_quote(quote, cart.shipping_address, derived -> 'tax_quote');
+    END IF;
+
     -- -- stock: every line or none (PT409 out_of_stock names each short cart item) ------------------
     -- Line i of the quote becomes order item item_ids[i]. The order row is written last (see the top), so
     -- the foreign keys to it wait until then.
@@ -173,6 +178,8 @@ BEGIN
     placed.shipping_method_name := quote -> 'shipping' ->> 'name';
     placed.shipping_tax := coalesce((quote -> 'shipping' ->> 'tax')::bigint, 0);
     placed.coupon_code := coupon;
+    placed.tax_source := coalesce(quote ->> 'tax_source', 'builtin');
+    placed.tax_fallback_reason := quote ->> 'tax_fallback_reason';
     placed.payment_due_at := now() + method.unpaid_cancel_after;
     placed.created_at := now();
     placed.updated_at := now();
@@ -210,6 +217,8 @@ COMMENT ON FUNCTION api.checkout(jsonb, jsonb) IS
 'coupon_exhausted, price_changed), details.items the problems of that kind (price_changed: item_id, sku, '
 'quoted_unit_price, unit_price) and details.problems all of them; PT409 out_of_stock (details.items: '
 'item_id, variant_id, sku, requested, available) and coupon_exhausted when the stock or the coupon''s uses '
-'ran out under a race.';
+'ran out under a race. With a tax service configured, derived.tax_quote (the layer''s, never the client''s) '
+'replaces the built-in tax when it priced exactly these lines and address (shop.apply_tax_quote); otherwise '
+'the order keeps the built-in tax and is flagged tax_source builtin_fallback.';
 REVOKE ALL ON FUNCTION api.checkout(jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.checkout(jsonb, jsonb) TO postcart_anon, postcart_customer;

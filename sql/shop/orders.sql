@@ -48,6 +48,9 @@ BEGIN
         'tax_total', shop.money_json(o.tax_total, o.currency),
         'total', shop.money_json(o.total, o.currency),
         'prices_include_tax', o.prices_include_tax,
+        -- builtin, external (a tax service's quote) or builtin_fallback (the service failed: check it).
+        'tax_source', o.tax_source,
+        'tax_fallback_reason', o.tax_fallback_reason,
         'paid_amount', shop.money_json(o.paid_amount, o.currency),
         'refunded_amount', shop.money_json(o.refunded_amount, o.currency),
         -- Money taken for an order that was cancelled and not yet given back (issue 8 refunds it).
@@ -70,6 +73,12 @@ BEGIN
                 'id', f.id,
                 'carrier', f.carrier,
                 'tracking_number', f.tracking_number,
+                'service', f.carrier_service,
+                'label_status', f.label_status,
+                'label_url', f.label_url,
+                'label_error', f.label_error,
+                'tracking_status', f.tracking_status,
+                'delivered_at', auth.to_rfc3339(f.delivered_at),
                 'items', coalesce((
                     SELECT jsonb_agg(jsonb_build_object('item_id', fi.order_item_id, 'quantity', fi.quantity)
                         ORDER BY fi.order_item_id)
@@ -123,10 +132,12 @@ COMMENT ON FUNCTION shop.order_json_of(shop.orders) IS
 'The order row o as the API shows it: {id, number, status, payment_status, fulfillment_status, email, currency, '
 'items: [{id, variant_id, product_id, sku, name, quantity, unit_price, discount, line_total, tax, '
 'tax_rate_percent, quantity_fulfilled, quantity_returned}], subtotal, discount_total, shipping_total, '
-'tax_total, total, prices_include_tax, paid_amount, refunded_amount, refund_due (paid and not given back '
+'tax_total, total, prices_include_tax, tax_source, tax_fallback_reason, paid_amount, refunded_amount, '
+'refund_due (paid and not given back '
 'on a cancelled order), shipping_address, shipping_method: {code, name}, payment_method, coupon_code, '
 'payment_due_at, created_at, updated_at, paid_at, fulfilled_at, cancelled_at, cancel_reason, fulfillments: '
-'[{id, carrier, tracking_number, items: [{item_id, quantity}], created_at}], payments: [{id, provider, '
+'[{id, carrier, tracking_number, service, label_status, label_url, label_error, tracking_status, '
+'delivered_at, items: [{item_id, quantity}], created_at}], payments: [{id, provider, '
 'status, amount, captured_amount, refunded_amount, note, created_at}], returns: [{id, restock, '
 'refund_amount, reason, items, created_at}]}, money as {amount, currency}. Reads its lines, '
 'fulfilments, payments and returns as the caller (RLS). Used by shop.order_json, and by checkout before the '

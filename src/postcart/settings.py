@@ -68,6 +68,19 @@ class Settings(BaseSettings):
     card_webhook_secret: SecretStr | None = None
     # Seconds one call to the gateway may take; then the payment stays pending and the client retries.
     card_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Shipping carriers (docs/carriers.md): the built-in table rates always; with an API key, also an HTTP
+    # carrier aggregator speaking Shippo's protocol (rates, labels, signed track_updated webhooks). Without a
+    # webhook secret, POST /v1/webhooks/carrier is not served.
+    carrier_api_base: str = "https://api.goshippo.com"
+    carrier_api_key: SecretStr | None = None
+    carrier_webhook_secret: SecretStr | None = None
+    carrier_timeout: float = Field(default=10.0, gt=0, le=120)
+    # An external tax service speaking TaxJar's POST /v2/taxes (docs/carriers.md); without an API key the
+    # built-in rates alone (shop.compute_tax). A quote later than the timeout is not waited for: the order is
+    # charged the built-in rates and flagged.
+    tax_api_base: str = "https://api.taxjar.com"
+    tax_api_key: SecretStr | None = None
+    tax_timeout_ms: int = Field(default=1500, ge=50, le=30_000)
 
     @property
     def cors_origin_set(self) -> frozenset[str]:
@@ -80,7 +93,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value or None
 
-    @field_validator("card_api_base")
+    @field_validator("card_api_base", "carrier_api_base", "tax_api_base")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):

@@ -27,7 +27,7 @@ from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
 from . import (
-    carts, catalog_cache, database, explorer, headers, lowlevel, openapi, payments, sessions, webhooks,
+    carriers, carts, catalog_cache, database, explorer, headers, lowlevel, openapi, payments, sessions, tax, webhooks,
 )
 from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
@@ -157,7 +157,9 @@ Prepare = Callable[[web.Request, dict[str, Any], db.Caller],
 # Routes without a function are handled whole in Python; with one, the step prepares its arguments.
 STEPS: dict[str, Step] = {"login": sessions.login, "refresh": sessions.refresh, "totp_setup": sessions.totp_setup,
                           "create_payment": payments.create_payment, "card_webhook": payments.card_webhook,
-                          "admin_refund": payments.admin_refund}
+                          "admin_refund": payments.admin_refund,
+                          "shipping_rates": carriers.shipping_rates, "create_fulfillment": carriers.create_fulfillment,
+                          "retry_label": carriers.retry_label, "carrier_webhook": carriers.carrier_webhook}
 PREPARES: dict[str, Prepare] = {
     "register": sessions.prepare_register,
     "create_staff": sessions.prepare_create_staff,
@@ -167,6 +169,7 @@ PREPARES: dict[str, Prepare] = {
     "cart_token": carts.prepare_cart_token,
     "new_cart": carts.prepare_new_cart,
     "webhook_secret": webhooks.prepare_webhook_secret,
+    "checkout": tax.prepare_checkout,
 }
 
 
@@ -310,6 +313,8 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
             app.router.add_route(route.method, route.path, handle)
     app.router.add_get("/openapi.json", openapi_json)
     payments.install(app, settings)
+    carriers.install(app, settings)
+    tax.install(app, settings)
     explorer.add_routes(app)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)

@@ -213,7 +213,7 @@ ROUTES: tuple[Route, ...] = (
           request=s.ShippingMethodChoice, response=s.Cart, step="cart_token"),
     Route("POST", "/v1/carts/{id}/checkout", "checkout",
           "Place the cart as an order: every line reserved or none (send an Idempotency-Key).", "carts",
-          status=201, request=s.CheckoutRequest, response=s.CheckoutResponse, step="cart_token"),
+          status=201, request=s.CheckoutRequest, response=s.CheckoutResponse, step="checkout"),
     # promotions and coupons (catalog_manager; the database refuses everyone else)
     Route("POST", "/v1/admin/coupons", "admin_create_coupon", "Create a coupon (a promotion with a code).",
           "promotions", status=201, auth="required", request=s.CouponRequest, response=s.Promotion),
@@ -242,9 +242,6 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/admin/orders/{id}/payments", "admin_record_payment",
           "Record a manual payment (order_manager).", "orders", status=201, auth="required",
           request=s.ManualPaymentRequest, response=s.Order),
-    Route("POST", "/v1/admin/orders/{id}/fulfillments", "admin_create_fulfillment",
-          "Ship units of an order (order_manager).", "orders", status=201, auth="required",
-          request=s.FulfillmentRequest, response=s.Order),
     Route("POST", "/v1/admin/orders/{id}/returns", "admin_create_return",
           "Record a return of shipped units (order_manager, support_agent).", "orders", status=201,
           auth="required", request=s.ReturnRequest, response=s.Order),
@@ -288,4 +285,22 @@ ROUTES += (
     Route("POST", "/v1/admin/orders/{id}/refunds", None,
           "Refund part or all of a payment through its provider (order_manager).", "orders", status=201,
           auth="required", request=s.RefundRequest, response=s.RefundCreated, step="admin_refund"),
+)
+
+# Carriers (docs/carriers.md): handled in Python around their api functions, since the carrier is called
+# between two short transactions, never inside one (http/carriers.py).
+ROUTES += (
+    Route("GET", "/v1/admin/orders/{id}/shipping-rates", None,
+          "Rates for the order's unshipped units: the store's table rates and the HTTP carrier's quotes "
+          "(order_manager).", "orders", auth="required", response=s.ShippingRates, step="shipping_rates"),
+    Route("POST", "/v1/admin/orders/{id}/fulfillments", None,
+          "Ship units of an order (order_manager); with buy_label the carrier's label is bought after the "
+          "shipment is recorded.", "orders", status=201, auth="required", request=s.FulfillmentRequest,
+          response=s.Order, step="create_fulfillment"),
+    Route("POST", "/v1/admin/fulfillments/{id}/label", None,
+          "Buy a shipment's label again after a failure; never buys two (order_manager).", "orders",
+          auth="required", response=s.Order, step="retry_label"),
+    Route("POST", "/v1/webhooks/carrier", None,
+          "The carrier's signed tracking events (Shippo-Auth-Signature); each event id is applied once.",
+          "orders", auth="none", response=s.CarrierWebhookReceived, step="carrier_webhook"),
 )

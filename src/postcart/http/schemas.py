@@ -1115,6 +1115,14 @@ class Shipment(Model):
     id: UUID
     carrier: str | None
     tracking_number: str | None
+    service: str | None = Field(default=None, description="The carrier's service level of a bought label")
+    label_status: Literal["none", "pending", "purchased", "failed"] = Field(
+        default="none", description="none: no label asked (tracking typed by staff); failed: retry the label")
+    label_url: str | None = None
+    label_error: str | None = Field(default=None, description="Why buying the label failed")
+    tracking_status: Literal["shipped", "in_transit", "delivered", "failure", "returned"] = Field(
+        default="shipped", description="From the carrier's tracking webhooks")
+    delivered_at: datetime | None = None
     items: list[LineQuantity]
     created_at: datetime
 
@@ -1156,6 +1164,9 @@ class Order(Model):
     shipping_total: Money
     tax_total: Money
     total: Money
+    tax_source: Literal["builtin", "external", "builtin_fallback"] = Field(
+        default="builtin", description="builtin_fallback: a tax service is configured but its quote was not used")
+    tax_fallback_reason: str | None = Field(default=None, description="Why the built-in rates were charged")
     paid_amount: Money
     refunded_amount: Money
     refund_due: Money = Field(description="Paid and not given back on a cancelled order (refunded by issue 8)")
@@ -1214,8 +1225,29 @@ class ManualPaymentRequest(Model):
 
 class FulfillmentRequest(Model):
     items: list[LineQuantity] = Field(min_length=1, description="Lines and units to ship")
-    carrier: str | None = Field(default=None, max_length=100)
-    tracking_number: str | None = Field(default=None, max_length=100)
+    carrier: str | None = Field(default=None, max_length=100,
+                                description="With buy_label: a carrier that sells labels (http)")
+    tracking_number: str | None = Field(default=None, max_length=100, description="Typed by staff; not with buy_label")
+    service: str | None = Field(default=None, max_length=100,
+                                description="With buy_label: the service of a shipping rate (default: the cheapest)")
+    buy_label: bool = Field(default=False, description="Buy the carrier's label after recording the shipment")
+
+
+class ShippingRate(Model):
+    carrier: str = Field(description="table (the store's shipping methods) or http (the carrier service)")
+    service: str
+    name: str
+    amount: Money
+    estimated_days: int | None
+
+
+class ShippingRates(Model):
+    order_id: UUID
+    weight_grams: int
+    declared_value: Money
+    origin_country: str | None
+    rates: list[ShippingRate] = Field(description="Cheapest first")
+    unavailable: list[dict[str, Any]] = Field(description="Carriers that did not answer: {carrier, code}")
 
 
 class ReturnRequest(Model):
@@ -1368,3 +1400,8 @@ class RefundCreated(Model):
 class WebhookReceived(Model):
     received: bool
     duplicate: bool = Field(description="The event id was applied before; nothing changed")
+
+
+class CarrierWebhookReceived(Model):
+    received: bool
+    duplicate: bool = Field(description="The carrier event id was applied before; nothing changed")
