@@ -87,7 +87,7 @@ BEGIN
                 RAISE EXCEPTION 'incomplete cursor';
             END IF;
         EXCEPTION WHEN OTHERS THEN
-            PERFORM shop.decode_cursor('!');  -- the one invalid_cursor error
+            PERFORM shop.fail_invalid_cursor();
         END;
     END IF;
 
@@ -294,7 +294,7 @@ BEGIN
     IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
         after_code := shop.decode_cursor(args ->> 'cursor') ->> 'code';
         IF after_code IS NULL THEN
-            PERFORM shop.decode_cursor('!');  -- the one invalid_cursor error
+            PERFORM shop.fail_invalid_cursor();
         END IF;
     END IF;
     -- By code (unique), keyset over it; inactive methods included.
