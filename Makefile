@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap chromium run psql test test-pg18 lint bench bench-catalog bench-checkout bench-webhooks clean
+.PHONY: install pgtap chromium run psql test test-pg18 lint plpgsql-check bench bench-catalog bench-checkout bench-webhooks clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test-pg18: install pgtap chromium
 
 lint: install
 	$(BIN)/sqlfluff lint sql migrations
+
+# plpgsql_check's full report (errors and all warnings) on every PL/pgSQL function, from a freshly migrated
+# throwaway cluster (as root the system's PostgreSQL; Debian's postgresql-NN-plpgsql-check installed).
+plpgsql-check: install pgtap
+	$(BIN)/python -m tests.plpgsql_check_report
 
 bench: install
 	$(BIN)/python bench/run.py --scenario me
