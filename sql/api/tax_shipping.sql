@@ -87,7 +87,7 @@ BEGIN
                 RAISE EXCEPTION 'incomplete cursor';
             END IF;
         EXCEPTION WHEN OTHERS THEN
-            PERFORM shop.decode_cursor('!');  -- the one invalid_cursor error
+            PERFORM shop.fail_invalid_cursor();
         END;
     END IF;
 
@@ -105,7 +105,7 @@ BEGIN
                 'from', coalesce(r.valid_from, '-infinity'), 'id', r.id
             )) AS item
         FROM shop.tax_rates AS r
-        WHERE (only_country IS NULL OR r.country = only_country)
+        WHERE (only_country IS NULL OR r.country = only_country::char(2))
             AND (after_id IS NULL OR (
                 r.country::text, coalesce(r.region, ''), r.tax_class, coalesce(r.valid_from, '-infinity'), r.id
             ) > (after_country, after_region, after_class, after_from, after_id))
@@ -294,7 +294,7 @@ BEGIN
     IF nullif(args ->> 'cursor', '') IS NOT NULL THEN
         after_code := shop.decode_cursor(args ->> 'cursor') ->> 'code';
         IF after_code IS NULL THEN
-            PERFORM shop.decode_cursor('!');  -- the one invalid_cursor error
+            PERFORM shop.fail_invalid_cursor();
         END IF;
     END IF;
     -- By code (unique), keyset over it; inactive methods included.

@@ -20,6 +20,26 @@ GRANT EXECUTE ON FUNCTION shop.encode_cursor(jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION shop.encode_cursor(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION shop.encode_cursor(jsonb) TO postcart_staff;
 
+CREATE OR REPLACE FUNCTION shop.fail_invalid_cursor()
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE  -- a raise behind an IMMUTABLE call with constant arguments would fire while planning
+AS $$
+BEGIN
+    PERFORM shop.fail(
+        400, 'invalid_cursor',
+        jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
+        'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
+    );
+END
+$$;
+COMMENT ON FUNCTION shop.fail_invalid_cursor() IS
+'Raises the one PT400 invalid_cursor error (details.fields.cursor) of every list. Never returns.';
+REVOKE ALL ON FUNCTION shop.fail_invalid_cursor() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.fail_invalid_cursor() TO postcart_anon;
+GRANT EXECUTE ON FUNCTION shop.fail_invalid_cursor() TO postcart_customer;
+GRANT EXECUTE ON FUNCTION shop.fail_invalid_cursor() TO postcart_staff;
+
 CREATE OR REPLACE FUNCTION shop.decode_cursor(cursor text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -41,11 +61,7 @@ BEGIN
             RAISE EXCEPTION 'not an object';
         END IF;
     EXCEPTION WHEN OTHERS THEN
-        PERFORM shop.fail(
-            400, 'invalid_cursor',
-            jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
-            'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
-        );
+        PERFORM shop.fail_invalid_cursor();
     END;
     RETURN decoded;
 END
@@ -100,10 +116,7 @@ BEGIN
             after_id := (last_seen ->> 'id')::uuid;
         END IF;
         IF after_name IS NULL OR after_id IS NULL THEN
-            PERFORM shop.fail(
-                400, 'invalid_cursor', '{"fields": {"cursor": "is not a cursor from this list"}}',
-                'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
-            );
+            PERFORM shop.fail_invalid_cursor();
         END IF;
     END IF;
 END
@@ -137,11 +150,7 @@ BEGIN
             EXECUTE format('SELECT %L::%s', page_position ->> field.key, field.type::regtype);
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
-        PERFORM shop.fail(
-            400, 'invalid_cursor',
-            jsonb_build_object('fields', jsonb_build_object('cursor', 'is not a cursor from this list')),
-            'Pass back next_cursor exactly as a previous page returned it, or omit cursor.'
-        );
+        PERFORM shop.fail_invalid_cursor();
     END;
     RETURN page_position;
 END

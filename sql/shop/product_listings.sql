@@ -75,6 +75,8 @@ BEGIN
     CREATE TEMPORARY TABLE IF NOT EXISTS listing_spans (
         product_id uuid, currency char(3), customer_group_id uuid, starts_at timestamptz, ends_at timestamptz
     ) ON COMMIT DROP;
+    -- Tells plpgsql_check the table's shape (it does not run the CREATE); at run time it only evaluates a constant.
+    PERFORM 'PRAGMA:TABLE: listing_spans (product_id uuid, currency char(3), customer_group_id uuid, starts_at timestamptz, ends_at timestamptz)';
     TRUNCATE listing_spans;
     INSERT INTO listing_spans
     WITH targets AS (
@@ -553,7 +555,6 @@ DECLARE
     units bigint[];
     products uuid[];
     deltas bigint[];
-    n integer;
 BEGIN
     -- Each changed stock row adds what it makes available now and takes back what it made available
     -- before; summed per product, that is the change of the product's availability.

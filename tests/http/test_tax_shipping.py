@@ -4,6 +4,7 @@ shop.shipping_options) are tested in tests/sql/18_tax_shipping.sql."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -246,6 +247,16 @@ def test_a_store_admin_adds_shipping_methods_that_apply_at_once(api: Client, sto
         "flat_amount": 1,
     }, token=store_admin)
     assert taken.status == 409 and taken.error_code == "shipping_method_exists", taken.text
+
+
+@pytest.mark.parametrize("path", ["/v1/admin/tax-rates", "/v1/admin/shipping-methods"])
+def test_a_cursor_not_from_the_list_is_400(api: Client, support: str, path: str) -> None:
+    # Not base64, then a well-formed cursor (base64url of a JSON object) without this list's keys.
+    tampered = base64.urlsafe_b64encode(json.dumps({"name": "x"}).encode()).decode().rstrip("=")
+    for cursor in ("!", tampered):
+        r = api.get(f"{path}?cursor={cursor}", token=support)
+        assert (r.status, r.error_code) == (400, "invalid_cursor"), r.text
+        assert list(r.json["error"]["details"]["fields"]) == ["cursor"]
 
 
 @pytest.mark.parametrize(("change", "fields"), [
