@@ -197,6 +197,7 @@ BEGIN
     ORDER BY e.created_at, e.id
     ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING;
     GET DIAGNOSTICS fanned = ROW_COUNT;
+    PERFORM integration.fan_out_mails(claimed);  -- and the mails they imply, in this transaction (mail.sql)
     UPDATE integration.events AS e
     SET dispatched_at = now(), attempts = e.attempts + 1
     WHERE e.id = ANY(claimed);
@@ -210,7 +211,8 @@ COMMENT ON FUNCTION integration.dispatch_events(integer) IS
 'For postcart_worker (woken by NOTIFY integration_events): claims up to p_batch_size (1 to 10000) '
 'undispatched outbox events, oldest first, FOR UPDATE SKIP LOCKED; writes one pending delivery per event '
 'and active subscription naming its type or "*" (created no later than the event); marks the events '
-'dispatched; NOTIFY webhook_deliveries when it wrote any. Returns the number of events claimed.';
+'dispatched; NOTIFY webhook_deliveries when it wrote any. The same transaction makes their mails '
+'(integration.fan_out_mails). Returns the number of events claimed.';
 
 -- == the worker: send ================================================================================
 CREATE OR REPLACE FUNCTION integration.claim_webhook_deliveries(

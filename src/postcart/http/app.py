@@ -26,7 +26,7 @@ from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
 from . import (
-    carts, catalog_cache, database, explorer, headers, lowlevel, openapi, payments, sessions, webhooks,
+    carts, catalog_cache, database, explorer, headers, lowlevel, mail, openapi, payments, sessions, webhooks,
 )
 from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
@@ -166,6 +166,8 @@ PREPARES: dict[str, Prepare] = {
     "cart_token": carts.prepare_cart_token,
     "new_cart": carts.prepare_new_cart,
     "webhook_secret": webhooks.prepare_webhook_secret,
+    "password_reset": mail.prepare_password_reset,
+    "email_verification": mail.prepare_email_verification,
 }
 
 
@@ -300,7 +302,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
     pool = db.open_pool(app_url, settings.pool_size, settings.statement_timeout, settings.pool_timeout)
     app[CONTEXT] = Context(settings=settings, secret=secret, app_url=app_url, pool=pool,
                            migration_ids=migration_ids())
-    service = {"health": health, "ready": ready}
+    service = {"health": health, "ready": ready, "unsubscribe": mail.unsubscribe}
     for route in ROUTES:
         handle = service[route.step] if route.step in service else handler_for(route)
         if route.method == "GET":
