@@ -51,6 +51,7 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
     from aiohttp import web
 
     from .http.app import make_app, serve
+    from .workers.mail import MailOptions
     from .workers.service import beside
     from .workers.webhooks import SenderOptions
 
@@ -58,7 +59,8 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
         application = make_app(settings, database.app_url, secret)
         if with_worker and index == 0:
             application.cleanup_ctx.append(beside(database.app_url, settings.statement_timeout,
-                                                  SenderOptions.from_settings(settings, secret)))
+                                                  SenderOptions.from_settings(settings, secret),
+                                                  MailOptions.from_settings(settings, secret)))
         return application
 
     return serve(app, args.host, args.port, args.workers, lambda: print("\n".join(banner), flush=True))
@@ -164,14 +166,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from .workers.mail import MailOptions
     from .workers.service import run_alone
     from .workers.webhooks import SenderOptions
 
     settings = _settings(args)
     database = _running(locate(settings, start=False))
     # The key the web app has: webhook secrets are derived from it (docs/webhooks.md).
-    webhooks = SenderOptions.from_settings(settings, secret_key(settings))
-    return run_alone(database.app_url, settings.statement_timeout, webhooks, once=args.once)
+    secret = secret_key(settings)
+    webhooks = SenderOptions.from_settings(settings, secret)
+    return run_alone(database.app_url, settings.statement_timeout, webhooks, once=args.once,
+                     mail=MailOptions.from_settings(settings, secret))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
