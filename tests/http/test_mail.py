@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -193,6 +194,8 @@ def test_one_click_unsubscribe_needs_no_sign_in(api: Client, admin) -> None:
     assert r.status == 200 and r.json == {"unsubscribed": True}, r.text
     assert api.get("/v1/me", token=me["access_token"]).json["marketing_emails"] is False
     assert api.post("/v1/unsubscribe", {"token": token}).status == 200  # again: no change, no error
+    log = Path(api.log_path).read_text()  # type: ignore[attr-defined]
+    assert "/v1/unsubscribe?token=-" in log and token not in log and token.split(".")[1] not in log
 
 
 def test_a_guest_address_unsubscribes_through_the_suppression_list(api: Client, admin) -> None:

@@ -83,8 +83,10 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        # A token in the query (the one-click unsubscribe link) is a credential: never written out.
+        target = str(request.rel_url.update_query(token="-")) if "token" in request.query else request.path_qs
         self.logger.info(
-            '%s "%s %s" %s %s %.1fms', request.remote, request.method, request.path_qs,
+            '%s "%s %s" %s %s %.1fms', request.remote, request.method, target,
             response.status, response.body_length, time * 1000,
             extra={"request_id": request.get("request_id", "-")},
         )
