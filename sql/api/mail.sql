@@ -53,13 +53,10 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_request_id uuid;
+    v_request_id uuid := shop.uuid_or_null(derived ->> 'request_id');
     v_account_id uuid;
     v_hash text := derived ->> 'password_hash';
 BEGIN
-    IF derived ->> 'request_id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        v_request_id := (derived ->> 'request_id')::uuid;
-    END IF;
     IF NOT coalesce(auth.password_hash_is_valid(v_hash), FALSE) THEN
         PERFORM shop.fail(
             422, 'invalid_password_hash', '{}'::jsonb,
@@ -148,12 +145,9 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_request_id uuid;
+    v_request_id uuid := shop.uuid_or_null(derived ->> 'request_id');
     v_account_id uuid;
 BEGIN
-    IF derived ->> 'request_id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        v_request_id := (derived ->> 'request_id')::uuid;
-    END IF;
     -- Only for the address it was made for: an account whose e-mail changed since verifies nothing.
     UPDATE auth.account_requests AS q
     SET used_at = now()
@@ -188,9 +182,7 @@ AS $$
 DECLARE
     v_mail integration.mails;
 BEGIN
-    IF derived ->> 'mail_id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        SELECT m.* INTO v_mail FROM integration.mails AS m WHERE m.id = (derived ->> 'mail_id')::uuid;
-    END IF;
+    SELECT m.* INTO v_mail FROM integration.mails AS m WHERE m.id = shop.uuid_or_null(derived ->> 'mail_id');
     IF v_mail.id IS NULL THEN
         PERFORM shop.fail(400, 'invalid_token', '{}'::jsonb, 'This unsubscribe link is unknown.');
     END IF;

@@ -142,6 +142,30 @@ COMMENT ON FUNCTION integration.fan_out_mails(uuid[]) IS
 'mails when it made any. Returns how many mails it made.';
 
 -- == the worker: claim, then record ==================================================================
+CREATE OR REPLACE FUNCTION integration.check_retry_policy(
+    p_max_attempts integer, p_backoff_base interval, p_backoff_cap interval
+)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+AS $$
+BEGIN
+    IF p_max_attempts IS NULL OR p_max_attempts NOT BETWEEN 1 AND 100 OR p_backoff_base IS NULL
+        OR p_backoff_cap IS NULL OR p_backoff_base <= INTERVAL '0' OR p_backoff_cap < p_backoff_base THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object(
+                'max_attempts', 'must be 1 to 100', 'backoff', 'base > 0 and cap >= base'
+            )),
+            'Record outcomes with 1 to 100 attempts and a positive backoff base no larger than its cap.'
+        );
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION integration.check_retry_policy(integer, interval, interval) IS
+'For the senders'' record functions (webhooks and mail): raises PT422 validation_failed unless 1 to 100 '
+'attempts and a positive backoff base no larger than its cap. Returns nothing.';
+
 CREATE OR REPLACE FUNCTION integration.mail_context(p_kind text, p_event_id uuid)
 RETURNS jsonb
 LANGUAGE sql
@@ -250,16 +274,7 @@ AS $$
 DECLARE
     applied integer;
 BEGIN
-    IF p_max_attempts IS NULL OR p_max_attempts NOT BETWEEN 1 AND 100 OR p_backoff_base IS NULL
-        OR p_backoff_cap IS NULL OR p_backoff_base <= INTERVAL '0' OR p_backoff_cap < p_backoff_base THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object(
-                'max_attempts', 'must be 1 to 100', 'backoff', 'base > 0 and cap >= base'
-            )),
-            'Record outcomes with 1 to 100 attempts and a positive backoff base no larger than its cap.'
-        );
-    END IF;
+    PERFORM integration.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_cap);
     -- The outcome decides only while the lease is the attempt's own: still pending, same attempt number.
     -- Full jitter: the wait is uniformly random below min(cap, base * 2^(attempt - 1)).
     UPDATE integration.mails AS m SET
@@ -320,6 +335,7 @@ REVOKE ALL ON FUNCTION integration.mail_context(text, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.claim_mails(integer, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.record_mail_attempts(jsonb, integer, interval, interval) FROM PUBLIC;
 REVOKE ALL ON FUNCTION integration.tg_mails__transition() FROM PUBLIC;
+REVOKE ALL ON FUNCTION integration.check_retry_policy(integer, interval, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION integration.set_marketing_consent(boolean) TO postcart_customer, postcart_staff;
 GRANT EXECUTE ON FUNCTION integration.caller_marketing_emails() TO postcart_customer, postcart_staff;
 GRANT EXECUTE ON FUNCTION integration.claim_mails(integer, interval) TO postcart_worker;

@@ -335,16 +335,7 @@ AS $$
 DECLARE
     applied integer;
 BEGIN
-    IF p_max_attempts IS NULL OR p_max_attempts NOT BETWEEN 1 AND 100 OR p_backoff_base IS NULL
-        OR p_backoff_cap IS NULL OR p_backoff_base <= INTERVAL '0' OR p_backoff_cap < p_backoff_base THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object(
-                'max_attempts', 'must be 1 to 100', 'backoff', 'base > 0 and cap >= base'
-            )),
-            'Record outcomes with 1 to 100 attempts and a positive backoff base no larger than its cap.'
-        );
-    END IF;
+    PERFORM integration.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_cap);
     -- Locked in one order (a subscription's deletion cascades here too); gone ones are skipped.
     PERFORM FROM integration.webhook_deliveries AS d
     WHERE d.id IN (SELECT o.delivery_id FROM integration.webhook_outcomes(p_outcomes) AS o)

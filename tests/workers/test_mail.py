@@ -10,10 +10,9 @@ import email
 import email.policy
 import os
 import re
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -28,6 +27,7 @@ from postcart.integrations.mail import Sender
 from postcart.workers import Task, Worker
 from postcart.workers.mail import MailOptions
 from tests.http.conftest import SECRET, Client, free_port, start_server
+from tests.workers.test_webhooks import until
 
 DISPATCH = Task("dispatch_events", "integration.dispatch_events", interval=0.5, wake_on=("integration_events",))
 SENDER = Sender(secret=SECRET, mail_from="Test Shop <shop@shop.example>", public_url="https://shop.example",
@@ -84,15 +84,6 @@ async def running(app_url: str, opts: MailOptions) -> AsyncIterator[Worker]:
     finally:
         worker.stop()
         await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 15)
-
-
-async def until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture(autouse=True)
