@@ -57,6 +57,15 @@ def test_a_reset_is_202_for_any_address_and_mails_only_known_ones(api: Client, a
     assert unknown not in str(admin.execute("SELECT array_agg(payload) FROM integration.events").fetchone()[0])
 
 
+def test_at_most_five_resets_an_hour_are_made_and_the_answer_never_changes(api: Client, admin) -> None:
+    account = register(api)
+    answers = {api.post("/v1/auth/password-reset", {"email": account["email"]}).status for _ in range(7)}
+    assert answers == {202}
+    made = admin.execute("SELECT count(*) FROM auth.account_requests WHERE account_id = %s AND kind = 'password_reset'",
+                         [account["id"]]).fetchone()[0]
+    assert made == 5
+
+
 def test_a_reset_needs_a_valid_address(api: Client) -> None:
     r = api.post("/v1/auth/password-reset", {"email": "nope"})
     assert r.status == 422 and r.error_code == "validation_failed" and "email" in r.json["error"]["details"]["fields"]
@@ -143,6 +152,10 @@ def test_asking_again_mails_a_new_link(api: Client, admin) -> None:
     forged = api.post("/v1/auth/verify-email/confirm", {"token": links.make(SECRET, links.PASSWORD_RESET, second)})
     assert forged.status == 400 and forged.error_code == "invalid_token"
     assert api.post("/v1/auth/verify-email/confirm", {}).status == 422
+    for _ in range(3):  # with registration's and the one above, five this hour
+        assert api.post("/v1/me/verify-email", token=me["access_token"]).status == 202
+    flood = api.post("/v1/me/verify-email", token=me["access_token"])
+    assert flood.status == 429 and flood.error_code == "too_many_requests"
 
 
 # -- marketing consent -----------------------------------------------------------------------------

@@ -172,6 +172,28 @@ def test_an_order_confirmation_arrives_with_the_order_and_its_totals(admin, app_
     asyncio.run(scenario())
 
 
+def test_a_shipping_notification_names_the_carrier_and_tracking_number(admin, app_url: str) -> None:
+    async def scenario() -> None:
+        with smtp_server() as (box, port):
+            _, address = account(admin)
+            number = place_order(admin, address)
+            order_id, item = admin.execute(
+                "SELECT o.id, i.id FROM shop.orders o JOIN shop.order_items i ON i.order_id = o.id"
+                " WHERE o.number = %s AND i.sku = 'TEA-1'", [number]).fetchone()
+            admin.execute("SELECT integration.emit('fulfillment.created', gen_random_uuid(), jsonb_build_object("
+                          "'order_id', %s::uuid, 'carrier', 'DHL', 'tracking_number', 'JD014600006281',"
+                          " 'items', jsonb_build_array(jsonb_build_object('item_id', %s::uuid, 'quantity', 1))))",
+                          [order_id, item])
+            async with running(app_url, options(port)):
+                assert await until(lambda: len(box.to(address)) == 2, 20)
+            [shipped] = [m for m in box.to(address) if "shipped" in m["Subject"]]
+            text = text_of(shipped)
+            assert "Carrier: DHL" in text and "Tracking number: JD014600006281" in text and "1 x Tea" in text, text
+            assert "Mug" not in text  # only what this shipment holds
+
+    asyncio.run(scenario())
+
+
 @pytest.fixture(scope="module")
 def api(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     """The real API with the worker's key, so the link the worker mails is one the API accepts."""
