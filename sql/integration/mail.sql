@@ -168,32 +168,37 @@ COMMENT ON FUNCTION integration.check_retry_policy(integer, interval, interval) 
 
 CREATE OR REPLACE FUNCTION integration.mail_context(p_kind text, p_event_id uuid)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
-    SELECT jsonb_build_object('event', e.payload) || CASE
-        WHEN p_kind IN ('order_confirmation', 'shipping_notification') THEN (
-            SELECT jsonb_build_object('order', shop.order_json_of(o), 'full_name', o.shipping_address ->> 'full_name')
-            FROM shop.orders AS o
-            WHERE o.id = (e.payload ->> 'order_id')::uuid
-        )
-        WHEN p_kind IN ('password_reset', 'email_verification') THEN (
-            SELECT jsonb_build_object('full_name', a.full_name, 'request_id', q.id, 'expires_at', auth.to_rfc3339(q.expires_at))
-            FROM auth.account_requests AS q
-            INNER JOIN auth.accounts AS a ON q.account_id = a.id
-            WHERE q.id = (e.payload ->> 'request_id')::uuid
-        )
-        WHEN p_kind = 'abandoned_cart' THEN (
-            SELECT jsonb_build_object('full_name', a.full_name)
-            FROM shop.carts AS c
-            INNER JOIN auth.accounts AS a ON c.customer_id = a.id
-            WHERE c.id = (e.payload ->> 'cart_id')::uuid
-        )
-        ELSE '{}'::jsonb
-    END
-    FROM integration.events AS e
-    WHERE e.id = p_event_id
+DECLARE
+    -- PL/pgSQL, not SQL: its plans are kept for the session, where a SQL function with SET is planned
+    -- again on every call (4 ms of the claim's 8 at 5,000 pending mails).
+    payload jsonb;
+    context jsonb;
+BEGIN
+    SELECT e.payload INTO payload FROM integration.events AS e WHERE e.id = p_event_id;
+    IF p_kind IN ('order_confirmation', 'shipping_notification') THEN
+        SELECT jsonb_build_object('order', shop.order_json_of(o), 'full_name', o.shipping_address ->> 'full_name')
+        INTO context
+        FROM shop.orders AS o
+        WHERE o.id = (payload ->> 'order_id')::uuid;
+    ELSIF p_kind IN ('password_reset', 'email_verification') THEN
+        SELECT jsonb_build_object('full_name', a.full_name, 'request_id', q.id, 'expires_at', auth.to_rfc3339(q.expires_at))
+        INTO context
+        FROM auth.account_requests AS q
+        INNER JOIN auth.accounts AS a ON q.account_id = a.id
+        WHERE q.id = (payload ->> 'request_id')::uuid;
+    ELSIF p_kind = 'abandoned_cart' THEN
+        SELECT jsonb_build_object('full_name', a.full_name)
+        INTO context
+        FROM shop.carts AS c
+        INNER JOIN auth.accounts AS a ON c.customer_id = a.id
+        WHERE c.id = (payload ->> 'cart_id')::uuid;
+    END IF;
+    RETURN jsonb_build_object('event', coalesce(payload, '{}')) || coalesce(context, '{}');
+END
 $$;
 COMMENT ON FUNCTION integration.mail_context(text, uuid) IS
 'What the template of a mail of kind p_kind shows, read when it is sent: {event: the event''s payload} '
@@ -216,28 +221,29 @@ BEGIN
             'The mail sender claims 1 to 1000 mails under a lease of 1 second to 1 hour.'
         );
     END IF;
-    -- Marketing whose recipient has opted out since the fan-out: skipped now, never sent.
-    UPDATE integration.mails AS m
-    SET status = 'skipped', next_attempt_at = NULL, locked_until = NULL, updated_at = now(),
-        last_error = 'no marketing consent at send time'
-    FROM (
-        SELECT w.id
-        FROM integration.mails AS w
-        INNER JOIN integration.mail_kinds AS k ON w.kind = k.kind
-        WHERE w.status = 'pending' AND w.next_attempt_at <= now() AND k.marketing
-            AND NOT integration.marketing_allowed(w.to_email, w.account_id)
-        FOR UPDATE OF w SKIP LOCKED
-    ) AS gone
-    WHERE m.id = gone.id;
-
     RETURN QUERY
     WITH due AS (
-        SELECT w.id
+        SELECT w.id, w.to_email, w.account_id, k.marketing
         FROM integration.mails AS w
+        INNER JOIN integration.mail_kinds AS k ON w.kind = k.kind
         WHERE w.status = 'pending' AND w.next_attempt_at <= now()
         ORDER BY w.next_attempt_at
         LIMIT p_limit
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF w SKIP LOCKED
+    ),
+
+    -- Consent asked again, of the marketing mails claimed only: an opt-out since the fan-out wins.
+    verdict AS MATERIALIZED (
+        SELECT due.id, NOT due.marketing OR integration.marketing_allowed(due.to_email, due.account_id) AS allowed
+        FROM due
+    ),
+
+    skipped AS (
+        UPDATE integration.mails AS m
+        SET status = 'skipped', next_attempt_at = NULL, locked_until = NULL, updated_at = now(),
+            last_error = 'no marketing consent at send time'
+        FROM verdict AS v
+        WHERE m.id = v.id AND NOT v.allowed
     ),
 
     -- next_attempt_at moves to the lease's end: without an outcome by then the mail is due again.
@@ -245,8 +251,8 @@ BEGIN
         UPDATE integration.mails AS m
         SET attempts = m.attempts + 1, locked_until = now() + p_lease, next_attempt_at = now() + p_lease,
             last_attempt_at = now(), updated_at = now()
-        FROM due
-        WHERE m.id = due.id
+        FROM verdict AS v
+        WHERE m.id = v.id AND v.allowed
         RETURNING m.id, m.attempts, m.kind, m.to_email, m.event_id
     )
 
@@ -256,11 +262,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION integration.claim_mails(integer, interval) IS
-'For postcart_worker''s mail sender: first marks skipped the due marketing mails whose recipient no longer '
-'consents (an opt-out after the fan-out wins); then claims up to p_limit (1 to 1000) due pending mails, '
-'earliest first, FOR UPDATE SKIP LOCKED, counts the attempt and leases each until now() + p_lease (1 s '
-'to 1 h). Returns per mail: the attempt, kind, recipient, whether it is marketing, and the template''s '
-'context (integration.mail_context).';
+'For postcart_worker''s mail sender: takes up to p_limit (1 to 1000) due pending mails, earliest first, '
+'FOR UPDATE SKIP LOCKED; marks skipped the marketing ones whose recipient no longer consents (an opt-out '
+'after the fan-out wins); counts the attempt of the others and leases each until now() + p_lease (1 s to '
+'1 h). Returns per mail handed out (fewer than p_limit when some were skipped): the attempt, kind, '
+'recipient, whether it is marketing, and the template''s context (integration.mail_context).';
 
 CREATE OR REPLACE FUNCTION integration.record_mail_attempts(
     p_outcomes jsonb, p_max_attempts integer, p_backoff_base interval, p_backoff_cap interval

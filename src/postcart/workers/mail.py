@@ -94,8 +94,8 @@ class MailSender:
                 await self._sleep(pause)
                 continue
             backoff.reset()
-            if claimed == self.options.concurrency:
-                continue  # there may be more due
+            if claimed:
+                continue  # there may be more due (a claim hands out fewer when it skipped marketing)
             if once:
                 return
             await self._sleep(self.options.poll_interval)
@@ -103,7 +103,7 @@ class MailSender:
     async def _batch(self) -> int:
         rows = await self._call(_CLAIM, [self.options.concurrency, self.options.lease_seconds])
         if not rows:
-            return 0
+            return 0  # nothing due (or only opted-out marketing, now skipped: the next claim sees the rest)
         self.busy = True
         try:
             outcomes = await asyncio.gather(*(self._send(*row) for row in rows))
