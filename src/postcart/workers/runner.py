@@ -159,7 +159,7 @@ class Worker:
                 log.warning("%s failed: %s; retrying in %.0f s", state.task.name, describe(exc), pause)
                 if once:
                     return
-            if once:
+            if once or self.stopping:  # stop() came during the batch: no pause after it
                 return
             # Sleep until the pause is over or a notification arrives.
             try:
