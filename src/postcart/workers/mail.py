@@ -80,6 +80,11 @@ class MailSender:
     async def run(self, once: bool = False) -> None:
         """Until stop() (or, with `once`, until nothing is due). Cancelled mid-batch, it leaves the batch's
         leases to run out, as a killed process would."""
+        if self.target is None:
+            log.info("mail: no POSTCART_SMTP_URL, writing .eml files into %s", self.options.eml_dir)
+        else:  # never the user name or password
+            log.info("mail: SMTP %s:%d%s", self.target.hostname, self.target.port,
+                     " (TLS)" if self.target.use_tls else " (STARTTLS)" if self.target.start_tls else "")
         backoff = Backoff()
         while not self.stopping:
             self.wake.clear()
