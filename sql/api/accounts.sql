@@ -19,6 +19,11 @@ DECLARE
 BEGIN
     PERFORM auth.check_new_account(args, derived);
     v_account := auth.new_account('customer', args, derived ->> 'password_hash');
+    PERFORM integration.emit('customer.created', v_account.id, jsonb_build_object(
+        'customer_id', v_account.id, 'email', v_account.email, 'full_name', v_account.full_name,
+        'created_at', auth.to_rfc3339(v_account.created_at)
+    ));
+    PERFORM auth.new_account_request('email_verification', v_account.id);  -- mailed by the worker
     RETURN jsonb_build_object('customer', jsonb_build_object(
         'id', v_account.id, 'email', v_account.email, 'full_name', v_account.full_name
     ));
@@ -29,7 +34,8 @@ COMMENT ON FUNCTION api.register(jsonb, jsonb) IS
 'email_taken, 422 weak_password / validation_failed (details.fields names every problem). The server '
 'checks the password policy and hashes the password; the database receives only derived.password_hash '
 '(argon2id with the server''s parameters) or the policy''s verdict (derived.password_problem), never the '
-'password, and ignores any hash in the client''s arguments.';
+'password, and ignores any hash in the client''s arguments. Emits customer.created {customer_id, email, '
+'full_name, created_at} and an e-mail verification request (customer.email_verification_requested).';
 
 CREATE OR REPLACE FUNCTION api.logout(args jsonb)
 RETURNS jsonb
@@ -69,7 +75,9 @@ DECLARE
     v_me jsonb;
 BEGIN
     SELECT jsonb_build_object(
-        'id', a.id, 'email', a.email, 'full_name', a.full_name, 'created_at', auth.to_rfc3339(a.created_at)
+        'id', a.id, 'email', a.email, 'full_name', a.full_name, 'created_at', auth.to_rfc3339(a.created_at),
+        'email_verified', a.email_verified_at IS NOT NULL,
+        'marketing_emails', coalesce(integration.caller_marketing_emails(), FALSE)
     )
     INTO v_me
     FROM auth.accounts AS a
@@ -85,7 +93,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.me(jsonb) IS
-'The caller''s own profile (customer or staff) → {id, email, full_name, created_at}.';
+'The caller''s own profile (customer or staff) → {id, email, full_name, created_at, email_verified, '
+'marketing_emails (whether marketing mail goes to it now: integration.marketing_allowed)}.';
 
 CREATE OR REPLACE FUNCTION api.update_me(args jsonb)
 RETURNS jsonb
@@ -94,23 +103,37 @@ VOLATILE
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_error text := auth.text_field_error(args, 'full_name', TRUE, 200);
+    -- Each member is optional; at least one must be sent.
+    v_errors jsonb := jsonb_strip_nulls(jsonb_build_object(
+        'full_name', auth.text_field_error(args, 'full_name', args ? 'full_name' OR NOT args ? 'marketing_emails', 200),
+        'marketing_emails', CASE
+            WHEN args ? 'marketing_emails' AND jsonb_typeof(args -> 'marketing_emails') <> 'boolean'
+                THEN 'must be true or false'
+        END
+    ));
 BEGIN
-    IF v_error IS NOT NULL THEN
+    IF v_errors <> '{}' THEN
         PERFORM shop.fail(
             422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('full_name', v_error)),
+            jsonb_build_object('fields', v_errors),
             'Some fields are missing or invalid; see details.fields.'
         );
     END IF;
-    UPDATE auth.accounts AS a
-    SET full_name = btrim(args ->> 'full_name')
-    WHERE a.id = auth.current_account_id();
+    IF args ? 'full_name' THEN
+        UPDATE auth.accounts AS a
+        SET full_name = btrim(args ->> 'full_name')
+        WHERE a.id = auth.current_account_id();
+    END IF;
+    IF args ? 'marketing_emails' THEN
+        PERFORM integration.set_marketing_consent((args ->> 'marketing_emails')::boolean);
+    END IF;
     RETURN api.me(args);  -- the same shape, and the same 404 should the account be gone
 END
 $$;
 COMMENT ON FUNCTION api.update_me(jsonb) IS
-'Change the caller''s own name: {full_name} → {id, email, full_name, created_at}.';
+'Change the caller''s own profile: {full_name?, marketing_emails?: boolean} (at least one) → the profile '
+'as api.me shows it. marketing_emails records the caller''s consent to marketing mail (false also '
+'suppresses the address, true lifts an earlier unsubscribe).';
 
 CREATE OR REPLACE FUNCTION api.enable_totp(args jsonb, derived jsonb)
 RETURNS jsonb

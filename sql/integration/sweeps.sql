@@ -36,9 +36,10 @@ BEGIN
             'A sweep deletes 1 to 10,000 rows per call.'
         );
     END IF;
-    -- Staff see 30 days of delivery history. An event with a delivery still pending (a retry due, a paused
-    -- subscription) stays however old, until that delivery is delivered or dead. Undispatched events are
-    -- never touched. Deliveries and their attempts go with the event (ON DELETE CASCADE).
+    -- Staff see 30 days of delivery history. An event with a webhook delivery or a mail still pending (a
+    -- retry due, a paused subscription) stays however old, until it is delivered, sent or dead.
+    -- Undispatched events are never touched. Deliveries, their attempts and mails go with the event (ON
+    -- DELETE CASCADE).
     WITH gone AS (
         DELETE FROM integration.events AS e
         WHERE e.id = ANY(ARRAY(
@@ -50,6 +51,7 @@ BEGIN
                     SELECT FROM integration.webhook_deliveries AS d
                     WHERE d.event_id = o.id AND d.status = 'pending'
                 )
+                AND NOT EXISTS (SELECT FROM integration.mails AS m WHERE m.event_id = o.id AND m.status = 'pending')
             ORDER BY o.dispatched_at
             LIMIT p_batch_size
             FOR UPDATE SKIP LOCKED
@@ -63,8 +65,9 @@ END
 $$;
 COMMENT ON FUNCTION integration.sweep_events(integer) IS
 'For postcart_worker: deletes up to p_batch_size (1 to 10000, default 1000, else PT422) outbox events '
-'dispatched more than 30 days ago that have no pending delivery, oldest first, with their deliveries and '
-'attempts, skipping events another transaction has locked. Returns the number of events deleted.';
+'dispatched more than 30 days ago that have no pending webhook delivery or mail, oldest first, with their '
+'deliveries, attempts and mails, skipping events another transaction has locked. Returns the number of '
+'events deleted.';
 
 REVOKE EXECUTE ON FUNCTION integration.sweep_events(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION integration.sweep_events(integer) TO postcart_worker;

@@ -197,6 +197,7 @@ BEGIN
     ORDER BY e.created_at, e.id
     ON CONFLICT ON CONSTRAINT webhook_deliveries_event_key DO NOTHING;
     GET DIAGNOSTICS fanned = ROW_COUNT;
+    PERFORM integration.fan_out_mails(claimed);  -- and the mails they imply, in this transaction (mail.sql)
     UPDATE integration.events AS e
     SET dispatched_at = now(), attempts = e.attempts + 1
     WHERE e.id = ANY(claimed);
@@ -210,7 +211,8 @@ COMMENT ON FUNCTION integration.dispatch_events(integer) IS
 'For postcart_worker (woken by NOTIFY integration_events): claims up to p_batch_size (1 to 10000) '
 'undispatched outbox events, oldest first, FOR UPDATE SKIP LOCKED; writes one pending delivery per event '
 'and active subscription naming its type or "*" (created no later than the event); marks the events '
-'dispatched; NOTIFY webhook_deliveries when it wrote any. Returns the number of events claimed.';
+'dispatched; NOTIFY webhook_deliveries when it wrote any. The same transaction makes their mails '
+'(integration.fan_out_mails). Returns the number of events claimed.';
 
 -- == the worker: send ================================================================================
 CREATE OR REPLACE FUNCTION integration.claim_webhook_deliveries(
@@ -333,16 +335,7 @@ AS $$
 DECLARE
     applied integer;
 BEGIN
-    IF p_max_attempts IS NULL OR p_max_attempts NOT BETWEEN 1 AND 100 OR p_backoff_base IS NULL
-        OR p_backoff_cap IS NULL OR p_backoff_base <= INTERVAL '0' OR p_backoff_cap < p_backoff_base THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object(
-                'max_attempts', 'must be 1 to 100', 'backoff', 'base > 0 and cap >= base'
-            )),
-            'Record outcomes with 1 to 100 attempts and a positive backoff base no larger than its cap.'
-        );
-    END IF;
+    PERFORM integration.check_retry_policy(p_max_attempts, p_backoff_base, p_backoff_cap);
     -- Locked in one order (a subscription's deletion cascades here too); gone ones are skipped.
     PERFORM FROM integration.webhook_deliveries AS d
     WHERE d.id IN (SELECT o.delivery_id FROM integration.webhook_outcomes(p_outcomes) AS o)

@@ -65,6 +65,7 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
 
     from .http.app import make_app, serve
     from .integrations.payments import card
+    from .workers.mail import MailOptions
     from .workers.service import beside
     from .workers.webhooks import SenderOptions
 
@@ -73,6 +74,7 @@ def _serve(settings: Settings, database: Database, secret: str, args: argparse.N
         if with_worker and index == 0:
             application.cleanup_ctx.append(beside(database.app_url, settings.statement_timeout,
                                                   SenderOptions.from_settings(settings, secret),
+                                                  MailOptions.from_settings(settings, secret),
                                                   card.configured(settings)))
         return application
 
@@ -183,15 +185,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from .integrations.payments import card
+    from .workers.mail import MailOptions
     from .workers.service import run_alone
     from .workers.webhooks import SenderOptions
 
     settings = _settings(args)
     database = _running(locate(settings, start=False))
     # The key the web app has: webhook secrets are derived from it (docs/webhooks.md).
-    webhooks = SenderOptions.from_settings(settings, secret_key(settings))
+    secret = secret_key(settings)
+    webhooks = SenderOptions.from_settings(settings, secret)
     return run_alone(database.app_url, settings.statement_timeout, webhooks, once=args.once,
-                     card=card.configured(settings))
+                     mail=MailOptions.from_settings(settings, secret), card=card.configured(settings))
 
 
 def cmd_status(args: argparse.Namespace) -> int:

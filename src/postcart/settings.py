@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     # Deliver to loopback, private and link-local addresses too (a receiver on this machine in development).
     # Off by default: a store admin's URL must not reach the internal network or a cloud metadata service.
     webhook_allow_private: bool = False
+    # E-mail (docs/email.md), sent by the worker: smtp://user:pass@host:port (smtps:// for implicit TLS,
+    # ?starttls=true to upgrade); unset, each message is written as an .eml file under <data_dir>/mail.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "postcart <shop@localhost>"
+    # The storefront's base URL: links in mails go to <public_url>/reset-password?token=... and the like.
+    public_url: str = "http://127.0.0.1:8080"
+    # Where this API is reached from outside, for the one-click unsubscribe header; unset: public_url.
+    api_url: str | None = None
+    mail_timeout: float = Field(default=30.0, gt=0, le=300)
+    mail_concurrency: int = Field(default=4, ge=1, le=100)
+    mail_max_attempts: int = Field(default=8, ge=1, le=100)
+    mail_backoff_base: float = Field(default=60.0, gt=0, le=86400)
+    mail_backoff_cap: float = Field(default=6 * 3600.0, gt=0, le=7 * 86400)
     # Browser origins allowed to call the API (comma-separated, e.g. https://shop.example,http://localhost:3000),
     # or "*" for any origin (only without credentials). Empty: no CORS headers at all.
     cors_origins: str = ""
@@ -99,6 +112,20 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
             raise ValueError("must be an http(s):// URL such as https://api.stripe.com")
         return value.rstrip("/")
+
+    @field_validator("public_url", "api_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http(s):// URL such as https://shop.example")
+        return value.rstrip("/") if value else None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"smtps?://[^/\s?#]+/?(\?[^\s#]*)?", value.get_secret_value()):
+            raise ValueError("must be smtp://[user:password@]host[:port][?starttls=true] or smtps://...")
+        return value
 
     @field_validator("secret_key")
     @classmethod

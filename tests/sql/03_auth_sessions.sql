@@ -236,7 +236,7 @@ FROM login2;
 
 SELECT is(
     api.me('{}') - 'id' - 'created_at',
-    '{"email": "Carol@Example.com", "full_name": "Carol"}'::jsonb,
+    '{"email": "Carol@Example.com", "full_name": "Carol", "email_verified": false, "marketing_emails": false}'::jsonb,
     'me returns the caller''s profile'
 );
 SELECT ok(

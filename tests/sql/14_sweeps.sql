@@ -201,10 +201,13 @@ SELECT is(
           AND has_function_privilege('postcart_worker', p.oid, 'EXECUTE')
         ORDER BY 1
     ),
-    ARRAY['auth.sweep_login_attempts(integer)', 'auth.sweep_refresh_tokens(integer)', 'auth.sweep_sessions(integer)',
+    ARRAY['auth.sweep_account_requests(integer)',
+          'auth.sweep_login_attempts(integer)', 'auth.sweep_refresh_tokens(integer)', 'auth.sweep_sessions(integer)',
           'auth.sweep_staff_invitations(integer)',
+          'integration.claim_mails(integer,interval)',
           'integration.claim_webhook_deliveries(integer,interval,integer,jsonb)',
           'integration.dispatch_events(integer)',
+          'integration.record_mail_attempts(jsonb,integer,interval,interval)',
           'integration.record_webhook_attempts(jsonb,integer,interval,interval)',
           'integration.sweep_events(integer)', 'integration.sweep_idempotency_keys(integer)',
           'shop.sweep_abandoned_carts(integer)', 'shop.sweep_unpaid_orders(integer)'],

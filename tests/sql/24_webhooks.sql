@@ -98,8 +98,10 @@ SELECT is(
         ORDER BY 1
     ),
     ARRAY[
+        'integration.claim_mails(integer,interval)',
         'integration.claim_webhook_deliveries(integer,interval,integer,jsonb)',
         'integration.dispatch_events(integer)',
+        'integration.record_mail_attempts(jsonb,integer,interval,interval)',
         'integration.record_webhook_attempts(jsonb,integer,interval,interval)',
         'integration.sweep_events(integer)', 'integration.sweep_idempotency_keys(integer)'
     ],

@@ -2,7 +2,7 @@
 -- first, a batch at a time, with their deliveries and attempts; an event with a delivery still pending
 -- stays however old, and so does every undispatched event.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 DELETE FROM integration.events;
 
@@ -18,7 +18,12 @@ VALUES
  now() - INTERVAL '35 days'),
 ('00000000-0000-4000-8000-000000000004', 'order.paid', gen_random_uuid(), '{}', now() - INTERVAL '29 days',
  now() - INTERVAL '29 days'),
-('00000000-0000-4000-8000-000000000005', 'order.paid', gen_random_uuid(), '{}', now() - INTERVAL '60 days', NULL);
+('00000000-0000-4000-8000-000000000005', 'order.paid', gen_random_uuid(), '{}', now() - INTERVAL '60 days', NULL),
+('00000000-0000-4000-8000-000000000006', 'order.created', gen_random_uuid(), '{}', now() - INTERVAL '50 days',
+ now() - INTERVAL '50 days');
+-- event 6: its order confirmation is still pending (the mail server was down).
+INSERT INTO integration.mails (kind, event_id, to_email, next_attempt_at)
+VALUES ('order_confirmation', '00000000-0000-4000-8000-000000000006', 'late@example.com', now() + INTERVAL '1 hour');
 INSERT INTO integration.webhook_deliveries (id, subscription_id, event_id, status, attempts, next_attempt_at,
     delivered_at)
 VALUES
@@ -44,8 +49,8 @@ SELECT is(integration.sweep_events(10), 1, 'a larger batch deletes the other old
 SELECT is(integration.sweep_events(), 0, 'then nothing is left to delete');
 RESET ROLE;
 SELECT is(
-    ARRAY(SELECT right(id::text, 1) FROM integration.events ORDER BY id), ARRAY['2', '4', '5'],
-    'kept: the old event with a pending delivery, the recent one, the undispatched one'
+    ARRAY(SELECT right(id::text, 1) FROM integration.events ORDER BY id), ARRAY['2', '4', '5', '6'],
+    'kept: the old events with a pending delivery or mail, the recent one, the undispatched one'
 );
 SELECT ok(
     NOT EXISTS (SELECT FROM integration.webhook_deliveries WHERE id = '00000000-0000-4000-8000-0000000000d1')
@@ -61,6 +66,11 @@ UPDATE integration.webhook_deliveries SET status = 'dead', next_attempt_at = NUL
 WHERE id = '00000000-0000-4000-8000-0000000000d2';
 SET LOCAL ROLE postcart_worker;
 SELECT is(integration.sweep_events(), 1, 'an old event whose delivery is dead goes');
+RESET ROLE;
+UPDATE integration.mails SET status = 'dead', next_attempt_at = NULL
+WHERE event_id = '00000000-0000-4000-8000-000000000006';
+SET LOCAL ROLE postcart_worker;
+SELECT is(integration.sweep_events(), 1, 'and so does one whose mail is dead, its mail with it');
 SELECT throws_ok(
     'SELECT integration.sweep_events(0)', 'PT422', NULL, 'a batch of 0 is refused'
 );

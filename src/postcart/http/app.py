@@ -27,7 +27,8 @@ from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
 from . import (
-    carriers, carts, catalog_cache, database, explorer, headers, lowlevel, openapi, payments, sessions, tax, webhooks,
+    carriers, carts, catalog_cache, database, explorer, headers, lowlevel, mail, openapi, payments, sessions, tax,
+    webhooks,
 )
 from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
@@ -84,8 +85,10 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        # A token in the query (the one-click unsubscribe link) is a credential: never written out.
+        target = str(request.rel_url.update_query(token="-")) if "token" in request.query else request.path_qs
         self.logger.info(
-            '%s "%s %s" %s %s %.1fms', request.remote, request.method, request.path_qs,
+            '%s "%s %s" %s %s %.1fms', request.remote, request.method, target,
             response.status, response.body_length, time * 1000,
             extra={"request_id": request.get("request_id", "-")},
         )
@@ -170,6 +173,8 @@ PREPARES: dict[str, Prepare] = {
     "new_cart": carts.prepare_new_cart,
     "webhook_secret": webhooks.prepare_webhook_secret,
     "checkout": tax.prepare_checkout,
+    "password_reset": mail.prepare_password_reset,
+    "email_verification": mail.prepare_email_verification,
 }
 
 
@@ -304,7 +309,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
     pool = db.open_pool(app_url, settings.pool_size, settings.statement_timeout, settings.pool_timeout)
     app[CONTEXT] = Context(settings=settings, secret=secret, app_url=app_url, pool=pool,
                            migration_ids=migration_ids())
-    service = {"health": health, "ready": ready}
+    service = {"health": health, "ready": ready, "unsubscribe": mail.unsubscribe}
     for route in ROUTES:
         handle = service[route.step] if route.step in service else handler_for(route)
         if route.method == "GET":

@@ -76,10 +76,30 @@ class Me(Model):
     email: str
     full_name: str
     created_at: datetime
+    email_verified: bool = Field(description="Whether the owner of the address proved it (a verification link)")
+    marketing_emails: bool = Field(description="Whether marketing mail (abandoned-cart reminders) goes to it now")
 
 
 class UpdateMeRequest(Model):
-    full_name: str
+    full_name: str | None = None
+    marketing_emails: bool | None = Field(default=None, description="Consent to marketing mail (default: none)")
+
+
+class PasswordResetRequest(Model):
+    email: str = Field(max_length=254)
+
+
+class PasswordResetConfirmRequest(BaseModel):
+    token: str = Field(max_length=200, description="The token of the reset link (valid 30 minutes, once)")
+    password: str = Field(max_length=1024, description="10 to 1024 characters, not the email")
+
+
+class TokenRequest(BaseModel):
+    token: str = Field(max_length=200, description="The token of the link the mail carried")
+
+
+class Unsubscribed(Model):
+    unsubscribed: bool
 
 
 class AddressRequest(Model):

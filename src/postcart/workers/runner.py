@@ -22,6 +22,8 @@ from ..http.context import request_id_var
 from ..integrations.payments import CardProvider
 from .card_voids import CardVoider
 from .listener import Listener
+from .mail import CHANNEL as MAIL_CHANNEL
+from .mail import MailOptions, MailSender
 from .retry import Backoff, describe
 from .tasks import TASKS, Task
 from .webhooks import CHANNEL as WEBHOOK_CHANNEL
@@ -44,13 +46,16 @@ class _State:
 
 class Worker:
     def __init__(self, app_url: str, tasks: Sequence[Task] = TASKS, statement_timeout_ms: int = 10_000,
-                 webhooks: SenderOptions | None = None, card: Callable[[], CardProvider] | None = None,
-                 card_void_interval: float = 60.0) -> None:
+                 webhooks: SenderOptions | None = None, mail: MailOptions | None = None,
+                 card: Callable[[], CardProvider] | None = None, card_void_interval: float = 60.0) -> None:
         self.app_url = app_url
         self.states = [_State(t) for t in tasks]
         self.statement_timeout_ms = statement_timeout_ms
         self.webhooks = webhooks
         self.sender: WebhookSender | None = None  # while run() runs, when webhooks are sent
+        self.mail = mail
+        self.mailer: MailSender | None = None  # while run() runs, when mail is sent (workers/mail.py)
+        self._mailing: asyncio.Task[None] | None = None
         self.stopping = False
         # Per task: rows done, calls made, failed runs. Read by tests and written to the log.
         self.done: Counter[str] = Counter()
@@ -79,9 +84,15 @@ class Worker:
                 self.sender.stop()  # attempts in flight end within their timeout and are recorded
             else:
                 self._sending.cancel()  # at once, even while it waits for a database that does not answer
+        if self.mailer is not None and self._mailing is not None:
+            if self.mailer.busy:
+                self.mailer.stop()  # the batch in flight is sent and recorded
+            else:
+                self._mailing.cancel()
         if self._voiding is not None:
             self._voiding.cancel()  # every step of a round can be repeated: nothing to finish
-        running = [*self._loops, *([self._sending] if self._sending else [])]
+        running = [*self._loops, *([self._sending] if self._sending else []),
+                   *([self._mailing] if self._mailing else [])]
         if running:
             asyncio.get_running_loop().call_later(STOP_GRACE, lambda: [t.cancel() for t in running])
 
@@ -104,11 +115,16 @@ class Worker:
         if self.webhooks is not None:
             self.sender = WebhookSender(self._pool, self.webhooks, asyncio.Event())
             channels.setdefault(WEBHOOK_CHANNEL, []).append(self.sender.wake)
+        if self.mail is not None:
+            self.mailer = MailSender(self._pool, self.mail, asyncio.Event())
+            channels.setdefault(MAIL_CHANNEL, []).append(self.mailer.wake)
         if channels and not once:
             listener = asyncio.create_task(Listener(self.app_url, channels).run())
         self._loops = [asyncio.create_task(self._loop(s, once)) for s in self.states]
         if self.sender is not None and not once and not self.stopping:
             self._sending = asyncio.create_task(self.sender.run())
+        if self.mailer is not None and not once and not self.stopping:
+            self._mailing = asyncio.create_task(self.mailer.run())
         if self.card is not None:
             self.voider = CardVoider(self._pool, self.card, self.card_void_interval)
             if not once and not self.stopping:
@@ -123,13 +139,19 @@ class Worker:
                 await asyncio.gather(self._sending, return_exceptions=True)
                 if self.sender is not None and once and self.sender.failures:
                     self.failures["send_webhooks"] += self.sender.failures
+            if self.mailer is not None and once and not self.stopping and not self.failures:
+                self._mailing = asyncio.create_task(self.mailer.run(once=True))
+            if self._mailing is not None:
+                await asyncio.gather(self._mailing, return_exceptions=True)
+                if self.mailer is not None and once and self.mailer.failures:
+                    self.failures["send_mail"] += self.mailer.failures
             if self.voider is not None and once and not self.stopping and not self.failures:
                 # After the sweeps: the orders they cancelled have their card attempts voided in this run.
                 await self.voider.run(once=True)
                 if self.voider.failures:
                     self.failures["void_card_payments"] += self.voider.failures
         finally:
-            for background in (self._sending, self._voiding):
+            for background in (self._sending, self._mailing, self._voiding):
                 if background is not None:
                     background.cancel()
                     await asyncio.gather(background, return_exceptions=True)
@@ -154,7 +176,7 @@ class Worker:
                 log.warning("%s failed: %s; retrying in %.0f s", state.task.name, describe(exc), pause)
                 if once:
                     return
-            if once:
+            if once or self.stopping:  # stop() came during the batch: no pause after it
                 return
             # Sleep until the pause is over or a notification arrives.
             try:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from ..integrations.payments import CardProvider
+from .mail import MailOptions
 from .runner import Worker
 from .webhooks import SenderOptions
 
@@ -17,12 +18,12 @@ log = logging.getLogger("postcart.worker")
 
 
 def run_alone(app_url: str, statement_timeout_ms: int, webhooks: SenderOptions, once: bool = False,
-              card: Callable[[], CardProvider] | None = None) -> int:
+              mail: MailOptions | None = None, card: Callable[[], CardProvider] | None = None) -> int:
     """Run until SIGTERM or SIGINT (or, with `once`, until every task has nothing left to do). Returns the
     exit status: 1 when a task of a `once` run failed, else 0."""
 
     async def main() -> int:
-        worker = Worker(app_url, statement_timeout_ms=statement_timeout_ms, webhooks=webhooks, card=card)
+        worker = Worker(app_url, statement_timeout_ms=statement_timeout_ms, webhooks=webhooks, mail=mail, card=card)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)
@@ -32,13 +33,13 @@ def run_alone(app_url: str, statement_timeout_ms: int, webhooks: SenderOptions, 
     return asyncio.run(main())
 
 
-def beside(app_url: str, statement_timeout_ms: int, webhooks: SenderOptions,
+def beside(app_url: str, statement_timeout_ms: int, webhooks: SenderOptions, mail: MailOptions | None = None,
            card: Callable[[], CardProvider] | None = None) -> Callable[[web.Application], AsyncIterator[None]]:
     """An aiohttp cleanup context that runs the worker while the app runs and stops it when the app stops
     (after the requests in flight have drained). Whatever happens to the worker, the app serves on."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        worker = Worker(app_url, statement_timeout_ms=statement_timeout_ms, webhooks=webhooks, card=card)
+        worker = Worker(app_url, statement_timeout_ms=statement_timeout_ms, webhooks=webhooks, mail=mail, card=card)
         running = asyncio.create_task(worker.run())
         running.add_done_callback(_report)
         yield

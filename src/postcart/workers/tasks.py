@@ -44,6 +44,7 @@ TASKS: tuple[Task, ...] = (
     Task("sweep_refresh_tokens", "auth.sweep_refresh_tokens", interval=HOUR),
     Task("sweep_sessions", "auth.sweep_sessions", interval=HOUR),
     Task("sweep_staff_invitations", "auth.sweep_staff_invitations", interval=HOUR),
+    Task("sweep_account_requests", "auth.sweep_account_requests", interval=HOUR),
     # Open carts past expires_at become abandoned (cart.abandoned for those with an e-mail and items).
     Task("sweep_abandoned_carts", "shop.sweep_abandoned_carts", interval=15 * MINUTE),
     # Cancels orders left unpaid past their payment method's window, releasing their stock: soon after.
