@@ -70,29 +70,20 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 BEGIN
-    UPDATE shop.catalog_version_shards SET version = version + 1 WHERE shard = pg_backend_pid() % 16;
+    -- A trigger given the argument 'stock' counts its writes apart (stock_version): they move
+    -- shop.catalog_version() but not shop.catalog_content_version().
+    IF TG_NARGS > 0 AND TG_ARGV[0] = 'stock' THEN
+        UPDATE shop.catalog_version_shards SET stock_version = stock_version + 1 WHERE shard = pg_backend_pid() % 16;
+    ELSE
+        UPDATE shop.catalog_version_shards SET version = version + 1 WHERE shard = pg_backend_pid() % 16;
+    END IF;
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION shop.tg__bump_catalog_version() IS
 'AFTER … FOR EACH STATEMENT trigger on the tables catalog responses read: bumps this backend''s shard of '
-'the catalog version in the writing transaction (visible exactly when the write commits). Returns NULL.';
-
-CREATE OR REPLACE FUNCTION shop.tg__bump_stock_version()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, extensions, pg_temp
-AS $$
-BEGIN
-    UPDATE shop.catalog_version_shards SET stock_version = stock_version + 1 WHERE shard = pg_backend_pid() % 16;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION shop.tg__bump_stock_version() IS
-'AFTER … FOR EACH STATEMENT trigger on shop.stock_levels: like shop.tg__bump_catalog_version, but counts the '
-'write as a stock write (it moves shop.catalog_version(), not shop.catalog_content_version()). Returns NULL.';
+'the catalog version in the writing transaction (visible exactly when the write commits); with the trigger '
+'argument ''stock'' (shop.stock_levels) its stock_version instead. Returns NULL.';
 
 CREATE OR REPLACE FUNCTION shop.tg_products__schedule_instant()
 RETURNS trigger
@@ -120,7 +111,6 @@ REVOKE EXECUTE ON FUNCTION shop.tg_products__schedule_instant() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_schedule_instant() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_version() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.tg__bump_catalog_version() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION shop.tg__bump_stock_version() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION shop.catalog_content_version() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.catalog_version() TO postcart_authenticator;
 
@@ -135,7 +125,7 @@ FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.variant_prices
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.stock_levels
-FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_stock_version();
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version('stock');
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.warehouses
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.price_lists
