@@ -517,6 +517,139 @@ COMMENT ON FUNCTION api.create_staff(jsonb, jsonb) IS
 'full_name, roles}}; 409 email_taken, 422 weak_password / validation_failed / unknown_role. The server '
 'checks the password policy and passes only derived.password_hash (or derived.password_problem).';
 
+CREATE OR REPLACE FUNCTION api.admin_list_staff(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    page_size integer;
+    after_email text;
+    after_id uuid;
+    want_role text := nullif(args ->> 'role', '');
+    want_active boolean;
+    result jsonb;
+BEGIN
+    SELECT k.page_size, k.after_name, k.after_id INTO page_size, after_email, after_id FROM shop.name_keyset(args) AS k;
+    IF want_role IS NOT NULL THEN
+        PERFORM auth.check_permission_role(want_role);
+    END IF;
+    IF nullif(args ->> 'active', '') IS NOT NULL THEN
+        IF lower(args ->> 'active') NOT IN ('true', 'false') THEN
+            PERFORM shop.fail(
+                400, 'validation_failed',
+                jsonb_build_object('fields', jsonb_build_object('active', 'must be true or false')),
+                'Some query parameters are invalid; details.fields says which and why.'
+            );
+        END IF;
+        want_active := lower(args ->> 'active')::boolean;
+    END IF;
+
+    WITH page AS (
+        SELECT a.id, a.email::text AS email, row_number() OVER (ORDER BY a.email::text, a.id) AS n
+        FROM auth.accounts AS a
+        WHERE
+            a.kind = 'staff'
+            AND (after_id IS NULL OR (a.email::text, a.id) > (after_email, after_id))
+            AND (want_active IS NULL OR (a.deactivated_at IS NULL) = want_active)
+            AND (want_role IS NULL OR pg_has_role(a.db_role, want_role, 'MEMBER'))
+        ORDER BY a.email::text, a.id
+        LIMIT page_size + 1
+    )
+
+    SELECT jsonb_build_object(
+        'items', coalesce((
+            SELECT jsonb_agg(auth.staff_json(page.id) -> 'staff' ORDER BY page.n) FROM page WHERE page.n <= page_size
+        ), '[]'),
+        'next_cursor', (
+            SELECT shop.encode_cursor(jsonb_build_object('name', page.email, 'id', page.id))
+            FROM page
+            WHERE page.n = page_size AND EXISTS (SELECT FROM page AS more WHERE more.n > page_size)
+        )
+    )
+    INTO result;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION api.admin_list_staff(jsonb) IS
+'GET /v1/admin/staff (store_admin): the staff, by e-mail, in keyset pages (limit 1..100, default 20; '
+'cursor), optionally only those holding a permission role (role) or only active or deactivated ones '
+'(active=true|false). Returns {items: [{id, email, full_name, roles, active, state, mfa_enabled, '
+'created_at, deactivated_at}], next_cursor}. Errors: PT400 validation_failed, PT400 invalid_cursor, PT422 '
+'unknown_role.';
+
+CREATE OR REPLACE FUNCTION api.update_staff(args jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_id uuid;
+    v_roles text[];
+    v_active boolean;
+    fields jsonb := '{}';
+BEGIN
+    IF args ->> 'id' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        v_id := (args ->> 'id')::uuid;
+    END IF;
+    IF v_id IS NULL OR NOT EXISTS (SELECT FROM auth.accounts AS a WHERE a.id = v_id AND a.kind = 'staff') THEN
+        PERFORM shop.fail(
+            404, 'staff_not_found',
+            jsonb_build_object('id', args ->> 'id'),
+            'There is no staff member with this id.'
+        );
+    END IF;
+    IF args ? 'roles' THEN
+        IF jsonb_typeof(args -> 'roles') <> 'array' OR EXISTS (
+            SELECT FROM jsonb_array_elements(args -> 'roles') AS r (v) WHERE jsonb_typeof(r.v) <> 'string'
+        ) THEN
+            fields := fields || '{"roles": "must be an array of role names"}';
+        ELSE
+            SELECT coalesce(array_agg(r.v), '{}') INTO v_roles FROM jsonb_array_elements_text(args -> 'roles') AS r (v);
+        END IF;
+    END IF;
+    IF args ? 'active' THEN
+        IF jsonb_typeof(args -> 'active') <> 'boolean' THEN
+            fields := fields || '{"active": "must be true or false"}';
+        ELSE
+            v_active := (args ->> 'active')::boolean;
+        END IF;
+    END IF;
+    IF fields <> '{}' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', fields),
+            'Some fields are missing or invalid; see details.fields.'
+        );
+    END IF;
+    -- A store administrator cannot lock themselves out; another one (or a DBA) can.
+    IF v_id = auth.current_account_id() AND (v_active = FALSE OR NOT 'store_admin' = ANY(coalesce(v_roles, '{store_admin}'))) THEN
+        PERFORM shop.fail(
+            409, 'cannot_lock_self_out',
+            jsonb_build_object('id', v_id),
+            'You cannot deactivate yourself or give up store_admin yourself; ask another store administrator.'
+        );
+    END IF;
+    IF v_roles IS NOT NULL THEN
+        PERFORM auth.set_staff_roles(v_id, v_roles);
+    END IF;
+    IF v_active IS NOT NULL THEN
+        PERFORM auth.set_staff_active(v_id, v_active);
+    END IF;
+    RETURN auth.staff_json(v_id);
+END
+$$;
+COMMENT ON FUNCTION api.update_staff(jsonb) IS
+'PATCH /v1/admin/staff/{id} (store_admin): {roles?, active?} → {staff: {...}}. roles replaces the member''s '
+'permission roles with exactly these; active false deactivates them (every session ends at once, no new '
+'login), true reactivates. 404 staff_not_found; 422 validation_failed / unknown_role; 409 '
+'cannot_lock_self_out when a store administrator would deactivate themselves or drop their own '
+'store_admin.';
+
 CREATE OR REPLACE FUNCTION api.accept_staff_invitation(args jsonb, derived jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -583,6 +716,8 @@ REVOKE EXECUTE ON FUNCTION api.update_address(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.delete_address(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.create_staff(jsonb, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION api.accept_staff_invitation(jsonb, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.admin_list_staff(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION api.update_staff(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.register(jsonb, jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION api.accept_staff_invitation(jsonb, jsonb) TO postcart_anon;
 GRANT EXECUTE ON FUNCTION api.logout(jsonb) TO postcart_customer;
@@ -600,3 +735,5 @@ GRANT EXECUTE ON FUNCTION api.add_address(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.update_address(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.delete_address(jsonb) TO postcart_customer;
 GRANT EXECUTE ON FUNCTION api.create_staff(jsonb, jsonb) TO store_admin;
+GRANT EXECUTE ON FUNCTION api.admin_list_staff(jsonb) TO store_admin;
+GRANT EXECUTE ON FUNCTION api.update_staff(jsonb) TO store_admin;

@@ -10,24 +10,35 @@ LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
+DECLARE
+    v_deactivated_at timestamptz;
 BEGIN
-    -- FOR SHARE: a concurrent change of the account's kind or role either waits for this session to
-    -- commit (and then rewrites it, tg_accounts__session_claims) or is waited for and read here.
+    -- FOR SHARE: a concurrent change of the account's kind or role, or its deactivation, either waits
+    -- for this session to commit (and then rewrites or revokes it) or is waited for and read here.
     SELECT
         auth.account_role(a.kind, a.db_role),
         jsonb_build_object(
             'sub', a.id, 'sid', NEW.id, 'kind', a.kind, 'role', auth.account_role(a.kind, a.db_role)
-        )::text
-    INTO NEW.role_name, NEW.claims
+        )::text,
+        a.deactivated_at
+    INTO NEW.role_name, NEW.claims, v_deactivated_at
     FROM auth.accounts AS a
     WHERE a.id = NEW.account_id
     FOR SHARE;
+    IF TG_OP = 'INSERT' AND v_deactivated_at IS NOT NULL THEN
+        PERFORM shop.fail(
+            403, 'account_deactivated',
+            '{}'::jsonb,
+            'This account has been deactivated; a store administrator can reactivate it.'
+        );
+    END IF;
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION auth.tg_sessions__claims() IS
 'BEFORE INSERT or UPDATE of id, account_id, role_name or claims on auth.sessions: computes role_name and '
-'claims {sub, sid, kind, role} from the account, so a value written by hand never sticks; returns NEW.';
+'claims {sub, sid, kind, role} from the account, so a value written by hand never sticks; refuses a new '
+'session of a deactivated account (PT403 account_deactivated); returns NEW.';
 
 CREATE OR REPLACE TRIGGER sessions_claims
 BEFORE INSERT OR UPDATE OF id, account_id, role_name, claims ON auth.sessions

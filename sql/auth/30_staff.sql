@@ -27,14 +27,24 @@ AS $$
             INNER JOIN pg_catalog.pg_roles AS g ON m.roleid = g.oid
             INNER JOIN pg_catalog.pg_roles AS u ON m.member = u.oid
             WHERE u.rolname = a.db_role AND g.rolname::text = ANY(auth.permission_roles())
-        ), '[]'::jsonb)
+        ), '[]'::jsonb),
+        'active', a.deactivated_at IS NULL,
+        'state', CASE
+            WHEN a.deactivated_at IS NOT NULL THEN 'deactivated'
+            WHEN EXISTS (SELECT FROM auth.password_hashes AS p WHERE p.account_id = a.id) THEN 'active'
+            ELSE 'invited'
+        END,
+        'mfa_enabled', a.totp_secret IS NOT NULL,
+        'created_at', auth.to_rfc3339(a.created_at),
+        'deactivated_at', auth.to_rfc3339(a.deactivated_at)
     ))
     FROM auth.accounts AS a
     WHERE a.id = p_account_id AND a.kind = 'staff'
 $$;
 COMMENT ON FUNCTION auth.staff_json(uuid) IS
-'Describes a staff member: returns {"staff": {id, email, full_name, roles}}, roles being the permission '
-'roles its database role is a direct member of, sorted. Internal: no grants.';
+'Describes a staff member: returns {"staff": {id, email, full_name, roles, active, state, mfa_enabled, '
+'created_at, deactivated_at}}, roles being the permission roles its database role is a direct member of, '
+'sorted, and state invited (no password yet), active or deactivated. Internal: no grants.';
 
 CREATE OR REPLACE FUNCTION auth.check_permission_role(p_role text)
 RETURNS void
@@ -258,17 +268,23 @@ SELECT
         INNER JOIN pg_catalog.pg_roles AS u ON m.member = u.oid
         WHERE u.rolname = a.db_role AND g.rolname::text = any(auth.permission_roles())
     ), '{}') AS roles,
-    CASE WHEN p.account_id IS NULL THEN 'invited' ELSE 'active' END AS state,
+    CASE
+        WHEN a.deactivated_at IS NOT NULL THEN 'deactivated'
+        WHEN p.account_id IS NULL THEN 'invited'
+        ELSE 'active'
+    END AS state,
     a.totp_secret IS NOT NULL AS mfa_enabled,
-    a.created_at
+    a.created_at,
+    a.deactivated_at
 FROM auth.accounts AS a
 LEFT JOIN auth.password_hashes AS p ON a.id = p.account_id
 WHERE a.kind = 'staff';
 COMMENT ON VIEW auth.staff_members IS
 'Staff members for DBAs (SELECT * FROM auth.staff_members): id, email, full_name, roles (the permission '
-'roles its database role holds), state (''invited'' until a password is set, then ''active''), '
-'mfa_enabled and created_at. Runs with its owner''s rights, so DBAs need no access to the accounts or '
-'password tables themselves, and it shows no credential.';
+'roles its database role holds), state (''invited'' until a password is set, then ''active''; '
+'''deactivated'' after auth.deactivate_staff), mfa_enabled, created_at and deactivated_at. Runs with its '
+'owner''s rights, so DBAs need no access to the accounts or password tables themselves, and it shows no '
+'credential.';
 
 CREATE OR REPLACE FUNCTION auth.grant_staff_role(p_email text, p_role text)
 RETURNS jsonb
@@ -310,6 +326,107 @@ COMMENT ON FUNCTION auth.revoke_staff_role(text, text) IS
 'For DBAs: takes a permission role away from a staff member (by e-mail); a no-op when it lacks it. '
 'Raises PT404 staff_not_found, PT422 unknown_role; returns {"staff": {id, email, full_name, roles}}.';
 
+-- ---------------------------------------------------------------------------------------------------
+-- Deactivation and the whole set of roles: shared by the DBA functions and PATCH /v1/admin/staff/{id}
+-- ---------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION auth.set_staff_active(p_account_id uuid, p_active boolean)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_db_role name;
+BEGIN
+    -- The UPDATE locks the account row first: a login opening a session at the same moment reads it FOR
+    -- SHARE (auth.tg_sessions__claims), so it either commits before this and is revoked below, or waits
+    -- and is refused.
+    IF p_active THEN
+        UPDATE auth.accounts AS a SET deactivated_at = NULL, updated_at = now()
+        WHERE a.id = p_account_id AND a.kind = 'staff'
+        RETURNING a.db_role INTO v_db_role;
+        EXECUTE format('GRANT %I TO postcart_authenticator', v_db_role);
+    ELSE
+        UPDATE auth.accounts AS a SET deactivated_at = coalesce(a.deactivated_at, now()), updated_at = now()
+        WHERE a.id = p_account_id AND a.kind = 'staff'
+        RETURNING a.db_role INTO v_db_role;
+        UPDATE auth.sessions AS s SET revoked_at = now()
+        WHERE s.account_id = p_account_id AND s.revoked_at IS NULL;
+        -- Belt and braces: the pool can no longer even switch to the member's role.
+        EXECUTE format('REVOKE %I FROM postcart_authenticator', v_db_role);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION auth.set_staff_active(uuid, boolean) IS
+'Deactivates (p_active false) or reactivates a staff account by id. Deactivation stamps deactivated_at, '
+'revokes every session of the member (their access and refresh tokens fail on the very next request) and '
+'takes the member''s role away from postcart_authenticator; reactivation undoes the last two (old '
+'sessions stay revoked: the member logs in again). Returns nothing. Internal: no grants.';
+
+CREATE OR REPLACE FUNCTION auth.set_staff_roles(p_account_id uuid, p_roles text[])
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_db_role name := (SELECT a.db_role FROM auth.accounts AS a WHERE a.id = p_account_id AND a.kind = 'staff');
+    v_role text;
+BEGIN
+    FOREACH v_role IN ARRAY coalesce(p_roles, '{}') LOOP
+        PERFORM auth.check_permission_role(v_role);
+    END LOOP;
+    FOREACH v_role IN ARRAY auth.permission_roles() LOOP
+        IF v_role = ANY(p_roles) THEN
+            EXECUTE format('GRANT %I TO %I', v_role, v_db_role);
+        ELSE
+            EXECUTE format('REVOKE %I FROM %I', v_role, v_db_role);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION auth.set_staff_roles(uuid, text[]) IS
+'Makes a staff member''s permission roles exactly p_roles (grants the missing ones, revokes the others). '
+'Raises PT422 unknown_role; returns nothing. Internal: no grants.';
+
+CREATE OR REPLACE FUNCTION auth.deactivate_staff(p_email text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_account auth.accounts := auth.staff_account(p_email);
+BEGIN
+    PERFORM auth.set_staff_active(v_account.id, FALSE);
+    RETURN auth.staff_json(v_account.id);
+END
+$$;
+COMMENT ON FUNCTION auth.deactivate_staff(text) IS
+'For DBAs: deactivates a staff member (by e-mail): no new login, every session ended at once, the pool '
+'can no longer act as their role; their roles and history stay. Idempotent. Raises PT404 '
+'staff_not_found; returns {"staff": {...}} with active false.';
+
+CREATE OR REPLACE FUNCTION auth.reactivate_staff(p_email text)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_account auth.accounts := auth.staff_account(p_email);
+BEGIN
+    PERFORM auth.set_staff_active(v_account.id, TRUE);
+    RETURN auth.staff_json(v_account.id);
+END
+$$;
+COMMENT ON FUNCTION auth.reactivate_staff(text) IS
+'For DBAs: lets a deactivated staff member (by e-mail) log in again, with the roles they had. Idempotent. '
+'Raises PT404 staff_not_found; returns {"staff": {...}} with active true.';
+
 REVOKE EXECUTE ON FUNCTION auth.permission_roles() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.staff_json(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.check_permission_role(text) FROM PUBLIC;
@@ -322,6 +439,10 @@ REVOKE EXECUTE ON FUNCTION auth.reinvite_staff(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.staff_invitation_email(bytea) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.grant_staff_role(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.revoke_staff_role(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.set_staff_active(uuid, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.set_staff_roles(uuid, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.deactivate_staff(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.reactivate_staff(text) FROM PUBLIC;
 -- auth.staff_members calls it with the rights of whoever reads the view.
 GRANT EXECUTE ON FUNCTION auth.permission_roles() TO postcart_dba;
 GRANT EXECUTE ON FUNCTION auth.create_staff(text, text, text, text[]) TO postcart_dba;
@@ -330,5 +451,7 @@ GRANT EXECUTE ON FUNCTION auth.reinvite_staff(text) TO postcart_dba;
 GRANT EXECUTE ON FUNCTION auth.staff_invitation_email(bytea) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.grant_staff_role(text, text) TO postcart_dba;
 GRANT EXECUTE ON FUNCTION auth.revoke_staff_role(text, text) TO postcart_dba;
+GRANT EXECUTE ON FUNCTION auth.deactivate_staff(text) TO postcart_dba;
+GRANT EXECUTE ON FUNCTION auth.reactivate_staff(text) TO postcart_dba;
 REVOKE ALL ON auth.staff_members FROM PUBLIC;
 GRANT SELECT ON auth.staff_members TO postcart_dba;

@@ -35,7 +35,9 @@ SELECT is(
     (SELECT body FROM staff),
     (SELECT jsonb_build_object('staff', jsonb_build_object(
         'id', id, 'email', 'Sam@Example.com', 'full_name', 'Sam Staff',
-        'roles', jsonb_build_array('catalog_manager', 'order_manager')
+        'roles', jsonb_build_array('catalog_manager', 'order_manager'),
+        'active', TRUE, 'state', 'active', 'mfa_enabled', FALSE, 'deactivated_at', NULL,
+        'created_at', (SELECT body -> 'staff' -> 'created_at' FROM staff)
     )) FROM member),
     'create_staff returns the member with its permission roles, once each'
 );
@@ -126,8 +128,9 @@ SELECT set_config('role', (SELECT db_role FROM member), true), set_config('reque
 )::text, true);
 SELECT is(
     (api.create_staff('{"email": "tia@example.com", "full_name": "Tia", "roles": ["support_agent"]}',
-                      '{"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}') -> 'staff') - 'id',
-    '{"email": "tia@example.com", "full_name": "Tia", "roles": ["support_agent"]}'::jsonb,
+                      '{"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}') -> 'staff') - 'id' - 'created_at',
+    '{"email": "tia@example.com", "full_name": "Tia", "roles": ["support_agent"], "active": true, "state": "active",
+      "mfa_enabled": false, "deactivated_at": null}'::jsonb,
     'a store_admin creates staff through api.create_staff'
 );
 SELECT throws_ok(

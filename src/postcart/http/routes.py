@@ -92,6 +92,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/admin/staff", "create_staff", "Create a staff account (store_admin).", "staff",
           status=201, auth="required", request=s.CreateStaffRequest, response=s.StaffResponse,
           step="create_staff"),
+    Route("GET", "/v1/admin/staff", "admin_list_staff", "The staff, by e-mail (store_admin).", "staff",
+          auth="required", query=s.StaffQuery, response=s.StaffList),
+    Route("PATCH", "/v1/admin/staff/{id}", "update_staff",
+          "Change a staff member's roles, or deactivate or reactivate them (store_admin).", "staff",
+          auth="required", request=s.UpdateStaffRequest, response=s.StaffResponse),
     # catalog
     Route("GET", "/v1/products", "list_products", "Published products, searchable and filterable.",
           "catalog", query=s.ProductQuery, response=s.ProductList, cacheable=True),

@@ -170,11 +170,14 @@ class ListQuery(Model):
     cursor: str | None = None
 
 
+PermissionRole = Literal["catalog_manager", "inventory_manager", "order_manager", "support_agent", "store_admin"]
+
+
 class CreateStaffRequest(Model):
     email: str
     full_name: str
     password: str = Field(description="At least 10 characters, not the email")
-    roles: list[Literal["catalog_manager", "inventory_manager", "order_manager", "support_agent", "store_admin"]]
+    roles: list[PermissionRole]
 
 
 class Staff(Model):
@@ -182,10 +185,34 @@ class Staff(Model):
     email: str
     full_name: str
     roles: list[str]
+    active: bool
+    state: Literal["invited", "active", "deactivated"]
+    mfa_enabled: bool
+    created_at: datetime
+    deactivated_at: datetime | None
 
 
 class StaffResponse(Model):
     staff: Staff
+
+
+class StaffList(Model):
+    items: list[Staff]
+    next_cursor: str | None
+
+
+class StaffQuery(Model):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+    role: PermissionRole | None = Field(default=None, description="Only members holding this role")
+    active: bool | None = Field(default=None, description="Only active (true) or deactivated (false) members")
+
+
+class UpdateStaffRequest(Model):
+    roles: list[PermissionRole] | None = Field(
+        default=None, description="The member's permission roles, exactly (the others are taken away)")
+    active: bool | None = Field(
+        default=None, description="false deactivates: every session ends at once and login is refused")
 
 
 # -- catalog ----------------------------------------------------------------------------------
