@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap plpgsql-check-package chromium run psql test test-pg18 lint plpgsql-check bench bench-catalog bench-checkout bench-webhooks clean
+.PHONY: install pgtap plpgsql-check-package chromium run psql test test-pg18 lint plpgsql-check privilege-matrix bench bench-catalog bench-checkout bench-webhooks clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ lint: install
 # throwaway cluster (as root the system's PostgreSQL; Debian's postgresql-NN-plpgsql-check installed).
 plpgsql-check: install pgtap plpgsql-check-package
 	$(BIN)/python -m tests.plpgsql_check_report
+
+# Rewrites tests/sql/36_privilege_matrix.sql (every role's privileges on every object) from a freshly migrated
+# throwaway cluster. Run it after changing grants, then review the diff: it is the statement of who may do what.
+privilege-matrix: install
+	$(BIN)/python -m tests.privilege_matrix
 
 bench: install
 	$(BIN)/python bench/run.py --scenario me
