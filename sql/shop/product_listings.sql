@@ -326,23 +326,38 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
+-- A request never waits long for the memo: another transaction writing the same key gives way at once.
+SET lock_timeout = '20ms'
 AS $$
 BEGIN
     -- Counts of older versions are never read again. Content versions ("content:…", see
     -- shop.catalog_content_version) and whole versions move apart: each only replaces its own kind.
+    -- Rows another transaction is deleting or writing are skipped, not waited for: requests listing at a
+    -- version change would otherwise lock the same stale rows in different orders and deadlock.
     DELETE FROM shop.listing_facets AS f
-    WHERE f.catalog_version <> p_version AND (f.catalog_version LIKE 'content:%') = (p_version LIKE 'content:%');
+    WHERE f.filter_key IN (
+        SELECT s.filter_key
+        FROM shop.listing_facets AS s
+        WHERE s.catalog_version <> p_version AND (s.catalog_version LIKE 'content:%') = (p_version LIKE 'content:%')
+        FOR UPDATE SKIP LOCKED
+    );
     INSERT INTO shop.listing_facets (filter_key, catalog_version, facets)
     VALUES (p_filter_key, p_version, p_facets)
     ON CONFLICT (filter_key) DO UPDATE
     SET catalog_version = excluded.catalog_version, facets = excluded.facets, computed_at = now();
-EXCEPTION WHEN read_only_sql_transaction THEN
-    NULL;  -- on a read-only standby the facets are simply counted every time
+EXCEPTION
+    -- The memo is an optimisation: not storing it is never worth an error.
+    WHEN read_only_sql_transaction THEN
+        NULL;  -- on a read-only standby the facets are simply counted every time
+    WHEN deadlock_detected OR lock_not_available OR serialization_failure THEN
+        NULL;  -- another transaction holds the same key: its counts serve the next request
 END
 $$;
 COMMENT ON FUNCTION shop.remember_listing_facets(text, text, jsonb) IS
-'Stores the facets api.list_products counted for a filter key at a catalog version (and drops every row of '
-'another version). Returns nothing; does nothing in a read-only transaction.';
+'Stores the facets api.list_products counted for a filter key at a catalog version and drops the rows of '
+'other versions of the same kind that no other transaction holds. Returns nothing; never raises: in a '
+'read-only transaction, or when another transaction holds the key for over 20 ms (lock_timeout), it '
+'stores nothing.';
 REVOKE ALL ON FUNCTION shop.remember_listing_facets(text, text, jsonb) FROM PUBLIC;
 
 -- == the queue =======================================================================================
