@@ -554,6 +554,9 @@ BEGIN
     SELECT f.facets INTO facets
     FROM shop.listing_facets AS f
     WHERE f.filter_key = facets_key AND f.catalog_version = version;
+    IF facets IS NULL THEN
+        facets := shop.await_listing_facets(facets_key, version);  -- counted meanwhile by another request?
+    END IF;
     IF facets IS NOT NULL THEN
         RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
     END IF;

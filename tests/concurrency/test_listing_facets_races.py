@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -76,3 +77,35 @@ def test_lists_racing_version_changes_never_fail(server: Client, admin_url: str)
             conn.execute("SET ROLE postcart_anon")
             fresh = conn.execute("SELECT api.list_products(%s::jsonb) -> 'facets'", [args]).fetchone()[0]
             assert kept == kept_again == fresh, args
+
+
+def remember_calls(admin_url: str) -> int:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute("SELECT calls FROM pg_stat_user_functions WHERE schemaname = 'shop'"
+                           " AND funcname = 'remember_listing_facets'").fetchone()
+    return row[0] if row else 0
+
+
+def test_many_requests_for_the_same_new_facets_count_them_once(server: Client, admin_url: str) -> None:
+    args = json.dumps({"in_stock": "true", "min_price": "1"})
+    before = remember_calls(admin_url)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("UPDATE shop.catalog_version_shards SET stock_version = stock_version + 1 WHERE shard = 0")
+    start = threading.Barrier(READERS)
+
+    def read(_: int) -> dict:
+        # Function call counts as pg_stat_user_functions keeps them, flushed when the connection closes.
+        with psycopg.connect(admin_url, autocommit=True, options="-c track_functions=pl") as conn:
+            conn.execute("SET ROLE postcart_anon")
+            start.wait()
+            return conn.execute("SELECT api.list_products(%s::jsonb) -> 'facets'", [args]).fetchone()[0]
+
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        answers = list(pool.map(read, range(READERS)))
+    assert all(a == answers[0] for a in answers)
+    deadline = time.monotonic() + 5
+    while remember_calls(admin_url) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1)  # every closed backend has flushed its counts by now
+    assert remember_calls(admin_url) - before == 1, "one request counted, the others waited for its memo"
