@@ -120,7 +120,7 @@ SELECT is(
 SELECT table_privs_are('auth', 'staff_members', 'postcart_dba', ARRAY['SELECT']);
 SELECT table_privs_are('auth', 'staff_members', 'postcart_customer', ARRAY[]::text[]);
 SELECT columns_are('auth', 'staff_members',
-                   ARRAY['id', 'email', 'full_name', 'roles', 'state', 'mfa_enabled', 'created_at']);
+                   ARRAY['id', 'email', 'full_name', 'roles', 'state', 'mfa_enabled', 'created_at', 'deactivated_at']);
 SELECT ok(
     NOT coalesce((SELECT 'security_invoker=true' = ANY(c.reloptions) FROM pg_class AS c
                   WHERE c.oid = 'auth.staff_members'::regclass), FALSE),
