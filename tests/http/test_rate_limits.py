@@ -112,3 +112,11 @@ def test_a_failed_keyed_request_leaves_its_idempotency_key_free(limited: Client,
     assert r.status == 201, "the key was not spent by the failed request"
     replay = limited.post("/v1/auth/register", body, headers=headers)
     assert replay.status == 201 and replay.headers.get("idempotent-replayed") == "true"
+
+
+def test_openapi_lists_429_with_retry_after(api: Client) -> None:
+    paths = api.get("/openapi.json").json["paths"]
+    for path, method in (("/v1/auth/login", "post"), ("/v1/carts/{id}/checkout", "post")):
+        refused = paths[path][method]["responses"]["429"]
+        assert refused["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert "429" not in paths["/health"]["get"]["responses"]
