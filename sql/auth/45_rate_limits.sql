@@ -13,7 +13,6 @@ SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
     v_rule record;
-    v_keys jsonb;
     v_key text;
     v_wait interval;
     v_counted boolean := FALSE;
@@ -21,14 +20,17 @@ BEGIN
     IF p_client IS NULL THEN  -- POSTCART_RATE_LIMITS=off
         RETURN FALSE;
     END IF;
-    v_keys := p_client || jsonb_strip_nulls(jsonb_build_object('email', p_args ->> 'email', 'session', p_session_id));
     FOR v_rule IN
         SELECT r.name, r.client_key, r.per / r.requests AS emission, r.burst
         FROM integration.rate_limit_rules AS r
         WHERE r.enabled AND p_function = ANY(r.functions)
         ORDER BY r.name
     LOOP
-        v_key := nullif(btrim(v_keys ->> v_rule.client_key), '');
+        v_key := nullif(btrim(CASE v_rule.client_key
+            WHEN 'ip' THEN p_client ->> 'ip'
+            WHEN 'email' THEN p_args ->> 'email'
+            WHEN 'session' THEN p_session_id::text
+        END), '');
         CONTINUE WHEN v_key IS NULL;
         IF v_rule.client_key = 'email' THEN
             v_key := lower(v_key);
