@@ -56,58 +56,6 @@ COMMENT ON FUNCTION auth.client_error(text, text, text, text, text, text) IS
 'PT4xx, class 22 or 23); NULL when it must be raised again. For auth.call_api and auth.call_api_keyed, '
 'which call it after switching to the caller''s role: granted to the roles a request may take.';
 
-CREATE OR REPLACE FUNCTION auth.call_api(
-    p_function text, p_args jsonb, p_derived jsonb, p_session_id uuid, p_request_id text, p_client jsonb
-)
-RETURNS TABLE (body text, error jsonb)
-LANGUAGE plpgsql
-VOLATILE
-AS $$
-DECLARE
-    v_counted boolean;
-    v_state text;
-    v_message text;
-    v_detail text;
-    v_hint text;
-    v_constraint text;
-    v_column text;
-BEGIN
-    -- As the authenticator, before the switch: a refusal raises here and nothing else happens.
-    v_counted := auth.take_rate_limit(p_function, p_client, p_args, p_session_id);
-    PERFORM auth.act_as(p_session_id, p_request_id);
-    -- A subtransaction: when the rate limit counted this request, a client error undoes the function's
-    -- work but not the count (the statement commits; the error travels back as data).
-    BEGIN
-        -- Planned and run after the switch: EXECUTE on the api function and every policy it meets are
-        -- checked as the caller. %I keeps the name an identifier inside schema api.
-        IF p_derived IS NULL THEN
-            EXECUTE format('SELECT api.%I($1)::text', p_function) INTO body USING p_args;
-        ELSE
-            EXECUTE format('SELECT api.%I($1, $2)::text', p_function) INTO body USING p_args, p_derived;
-        END IF;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
-            v_detail = PG_EXCEPTION_DETAIL, v_hint = PG_EXCEPTION_HINT, v_constraint = CONSTRAINT_NAME,
-            v_column = COLUMN_NAME;
-        IF v_counted THEN
-            error := auth.client_error(v_state, v_message, v_detail, v_hint, v_constraint, v_column);
-        END IF;
-        IF error IS NULL THEN
-            RAISE;
-        END IF;
-    END;
-    RETURN NEXT;
-END
-$$;
-COMMENT ON FUNCTION auth.call_api(text, jsonb, jsonb, uuid, text, jsonb) IS
-'For postcart_authenticator, the whole of a request without an Idempotency-Key in one statement: the '
-'rate limits (auth.take_rate_limit with p_client {ip}, NULL when off; PT429 when refused), '
-'auth.act_as(p_session_id, p_request_id), then api.<p_function>(p_args) (or (p_args, p_derived) when '
-'p_derived is not NULL: what the server computed) as the caller''s role; returns (the function''s jsonb '
-'result as text, NULL). When a rate limit counted the request, a client error of the function '
-'(auth.client_error) comes back as (NULL, the error) with the function''s work undone and the count kept. '
-'Raises everything else (PT401 token_revoked, 42501 when the role may not call it).';
-
 CREATE OR REPLACE FUNCTION auth.call_api_keyed(
     p_function text, p_args jsonb, p_derived jsonb, p_session_id uuid, p_request_id text, p_client jsonb,
     p_key text, p_fingerprint bytea, p_anonymous_scope text, p_status integer
@@ -126,20 +74,29 @@ DECLARE
     v_constraint text;
     v_column text;
 BEGIN
-    -- One statement, like auth.call_api: every step of a request with an Idempotency-Key commits together
-    -- or not at all, in one round trip (each extra statement cost the layer a send and a wake-up).
+    -- One statement: every step of a request commits together or not at all (but for a counted request's
+    -- count), in one round trip (each extra statement cost the layer a send and a wake-up). As the
+    -- authenticator, before the switch: a rate limit's refusal raises here and nothing else happens.
     v_counted := auth.take_rate_limit(p_function, p_client, p_args, p_session_id);
     PERFORM auth.act_as(p_session_id, p_request_id);
-    -- As in auth.call_api; the key's claim is undone with the function's work, so a retry may use the key.
+    -- A subtransaction: when the rate limit counted this request, a client error undoes the function's
+    -- work and the key's claim (a retry may use the key) but not the count: the statement commits and the
+    -- error travels back as data.
     BEGIN
-        replay := integration.claim_idempotency_key(p_key, p_fingerprint, p_anonymous_scope)::text;
+        IF p_key IS NOT NULL THEN
+            replay := integration.claim_idempotency_key(p_key, p_fingerprint, p_anonymous_scope)::text;
+        END IF;
         IF replay IS NULL THEN
+            -- Planned and run after the switch: EXECUTE on the api function and every policy it meets are
+            -- checked as the caller. %I keeps the name an identifier inside schema api.
             IF p_derived IS NULL THEN
                 EXECUTE format('SELECT api.%I($1)', p_function) INTO v_result USING p_args;
             ELSE
                 EXECUTE format('SELECT api.%I($1, $2)', p_function) INTO v_result USING p_args, p_derived;
             END IF;
-            PERFORM integration.save_idempotent_response(p_key, p_anonymous_scope, p_status, v_result);
+            IF p_key IS NOT NULL THEN
+                PERFORM integration.save_idempotent_response(p_key, p_anonymous_scope, p_status, v_result);
+            END IF;
             body := v_result::text;
         END IF;
     EXCEPTION WHEN OTHERS THEN
@@ -158,13 +115,31 @@ END
 $$;
 COMMENT ON FUNCTION auth.call_api_keyed(text, jsonb, jsonb, uuid, text, jsonb, text, bytea, text, integer) IS
 'For postcart_authenticator, the whole of a request with an Idempotency-Key in one statement: the rate '
-'limits as auth.call_api applies them, auth.act_as(p_session_id, p_request_id), then '
-'integration.claim_idempotency_key(p_key, p_fingerprint, p_anonymous_scope) as the caller. A key seen '
-'before returns (the first response as {status, body}, NULL, NULL); a new one runs api.<p_function> as '
-'auth.call_api does, records its response with p_status (integration.save_idempotent_response) and '
-'returns (NULL, the result as text, NULL), or (NULL, NULL, the error) for a client error of a counted '
-'request, as auth.call_api does. Raises what they raise (PT422 idempotency_key_reused for the same key '
-'with another request).';
+'limits (auth.take_rate_limit with p_client {ip}, NULL when off; PT429 when refused), '
+'auth.act_as(p_session_id, p_request_id), then integration.claim_idempotency_key(p_key, p_fingerprint, '
+'p_anonymous_scope) as the caller. A key seen before returns (the first response as {status, body}, '
+'NULL, NULL); a new one runs api.<p_function>(p_args) (or (p_args, p_derived) when p_derived is not '
+'NULL: what the server computed) as the caller''s role, records its response with p_status '
+'(integration.save_idempotent_response) and returns (NULL, the result as text, NULL). p_key NULL: no '
+'key is claimed or recorded (auth.call_api). When a rate limit counted the request, a client error of '
+'the function (auth.client_error) comes back as (NULL, NULL, the error) with its work undone and the '
+'count kept. Raises everything else (PT401 token_revoked, 42501 when the role may not call it, PT422 '
+'idempotency_key_reused for the same key with another request).';
+
+CREATE OR REPLACE FUNCTION auth.call_api(
+    p_function text, p_args jsonb, p_derived jsonb, p_session_id uuid, p_request_id text, p_client jsonb
+)
+RETURNS TABLE (body text, error jsonb)
+LANGUAGE sql
+VOLATILE
+AS $$
+    SELECT k.body, k.error
+    FROM auth.call_api_keyed(p_function, p_args, p_derived, p_session_id, p_request_id, p_client, NULL, NULL, NULL, NULL) AS k
+$$;
+COMMENT ON FUNCTION auth.call_api(text, jsonb, jsonb, uuid, text, jsonb) IS
+'For postcart_authenticator, the whole of a request without an Idempotency-Key in one statement: '
+'auth.call_api_keyed without a key. Returns (the function''s jsonb result as text, NULL), or (NULL, the '
+'error) for a client error of a request a rate limit counted; raises what it raises.';
 
 REVOKE EXECUTE ON FUNCTION auth.act_as(uuid, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.client_error(text, text, text, text, text, text) FROM PUBLIC;
