@@ -30,8 +30,8 @@ from . import (
     carriers, carts, catalog_cache, database, explorer, headers, lowlevel, mail, openapi, payments, sessions, tax,
     webhooks,
 )
-from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .client_ip import client_ip
+from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_csv_body, read_query
 from .routes import ROUTES, Route
