@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from tests.http.conftest import SECRET, Client, free_port, wait_until_ready
+from tests.http.conftest import SECRET, Client, start_server
 
 N = 40
 LIMIT = 10
@@ -23,15 +21,12 @@ RULE = "race_reset_per_ip"
 
 
 @pytest.fixture(scope="module")
-def two_limited_workers(admin_url: str) -> Iterator[Client]:
-    port = free_port()
+def two_limited_workers(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    log_path = tmp_path_factory.mktemp("two-limited-workers") / "server.log"
     env = {**os.environ, "DATABASE_URL": admin_url, "POSTCART_SECRET_KEY": SECRET, "POSTCART_LOG_LEVEL": "WARNING",
            "POSTCART_RATE_LIMITS": "on", "POSTCART_TRUSTED_PROXIES": "127.0.0.1/32"}
-    proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    client = Client(port)
+    client, proc = start_server(env, log_path, "--workers", "2")
     try:
-        wait_until_ready(client, proc)
         yield client
     finally:
         proc.terminate()
