@@ -289,8 +289,9 @@ def main() -> int:
                                  ).fetchone()
         method = found[0] if found else method
         port = free_port()
+        # Every buyer comes from 127.0.0.1: the per-client rate limits would refuse the load itself.
         env = {**os.environ, "DATABASE_URL": cluster.url(),
-               "POSTCART_POOL_SIZE": str(max(1, args.pool // args.workers)),
+               "POSTCART_POOL_SIZE": str(max(1, args.pool // args.workers)), "POSTCART_RATE_LIMITS": "off",
                "POSTCART_SECRET_KEY": "bench-only-secret-key-0123456789abcdef", "POSTCART_LOG_LEVEL": "WARNING"}
         server = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port),
                                    "--workers", str(args.workers)], env=env,

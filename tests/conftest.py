@@ -18,6 +18,11 @@ import psycopg
 import pytest
 
 from postcart.embedded import EmbeddedCluster
+
+# Every server a test starts inherits this: the suite signs in and checks out far more often from
+# 127.0.0.1 than the default rate limits allow one client. tests/http/test_rate_limits.py and
+# tests/concurrency/test_rate_limit_races.py start servers of their own with the limits on.
+os.environ["POSTCART_RATE_LIMITS"] = "off"
 from postcart.migrate import migrate
 
 

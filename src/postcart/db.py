@@ -79,16 +79,20 @@ class Caller:
 
     session_id: str | None = None
     request_id: str = ""
+    # What the rate limits count this request by besides its session and e-mail: {"ip": the client's
+    # address} (empty when unknown); None when POSTCART_RATE_LIMITS is off.
+    limit_keys: dict[str, str] | None = None
 
 
-# A request is one statement, run as the authenticator: auth.call_api switches to the caller's role and
-# claims, both read from the session's row in the database (PT401 token_revoked for an ended session;
-# anonymous without one), then calls api.<function> as that role. With an Idempotency-Key,
+# A request is one statement, run as the authenticator: auth.call_api applies the rate limits, switches to
+# the caller's role and claims, both read from the session's row in the database (PT401 token_revoked for
+# an ended session; anonymous without one), then calls api.<function> as that role. With an Idempotency-Key,
 # auth.call_api_keyed also claims the key first and records the response. The texts never change, so
 # psycopg prepares them once per connection.
-_CALL_API = sql.SQL("SELECT auth.call_api(%s, %s::jsonb, %s::jsonb, %s::uuid, %s)")
+_CALL_API = sql.SQL("SELECT body, error FROM auth.call_api(%s, %s::jsonb, %s::jsonb, %s::uuid, %s, %s::jsonb)")
 _CALL_API_KEYED = sql.SQL(
-    "SELECT replay, body FROM auth.call_api_keyed(%s, %s::jsonb, %s::jsonb, %s::uuid, %s, %s, %s, %s, %s)"
+    "SELECT replay, body, error FROM auth.call_api_keyed(%s, %s::jsonb, %s::jsonb, %s::uuid, %s, %s::jsonb, %s, %s,"
+    " %s, %s)"
 )
 
 
@@ -105,6 +109,9 @@ class Result:
     body: str | None  # the function's jsonb result as JSON text, passed through without parsing
     status: int | None = None  # set when this is a replay of an earlier response
     replayed: bool = False
+    # A client error of a request the rate limits counted, returned rather than raised so the count
+    # commits: {sqlstate, message, detail, hint, constraint, column} (auth.client_error).
+    error: dict[str, Any] | None = None
 
 
 async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], caller: Caller,
@@ -129,11 +136,12 @@ async def call(pool: AsyncConnectionPool, function: str, args: dict[str, Any], c
 
 async def _call_once(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
                      derived: dict[str, Any] | None, caller: Caller) -> Result:
-    """One statement in autocommit mode: its own transaction, rolled back whole on error, one round trip."""
+    """One statement in autocommit mode: its own transaction, rolled back whole on error (but for the count
+    of a rate-limited request: Result.error), one round trip."""
     cur = await conn.execute(_CALL_API, [function, Jsonb(args), None if derived is None else Jsonb(derived),
-                                         caller.session_id, caller.request_id])
-    row = await cur.fetchone()
-    return Result(row[0] if row else None)
+                                         caller.session_id, caller.request_id, _keys(caller)])
+    body, error = await cur.fetchone() or (None, None)
+    return Result(body, error=error)
 
 
 async def _call_idempotent(conn: psycopg.AsyncConnection[Any], function: str, args: dict[str, Any],
@@ -142,13 +150,16 @@ async def _call_idempotent(conn: psycopg.AsyncConnection[Any], function: str, ar
     response commit together. A replay comes back as the first response's {status, body}."""
     cur = await conn.execute(_CALL_API_KEYED, [
         function, Jsonb(args), None if derived is None else Jsonb(derived), caller.session_id, caller.request_id,
-        idempotency.key, idempotency.fingerprint, idempotency.anonymous_scope, idempotency.status])
-    row = await cur.fetchone()
-    replay, body = row if row else (None, None)
+        _keys(caller), idempotency.key, idempotency.fingerprint, idempotency.anonymous_scope, idempotency.status])
+    replay, body, error = await cur.fetchone() or (None, None, None)
     if replay is not None:
         stored = json.loads(replay)
         return Result(None if stored["body"] is None else json.dumps(stored["body"]), stored["status"], True)
-    return Result(body)
+    return Result(body, error=error)
+
+
+def _keys(caller: Caller) -> Jsonb | None:
+    return None if caller.limit_keys is None else Jsonb(caller.limit_keys)
 
 
 async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable, params: list[Any],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -94,6 +96,12 @@ class Settings(BaseSettings):
     tax_api_base: str = "https://api.taxjar.com"
     tax_api_key: SecretStr | None = None
     tax_timeout_ms: int = Field(default=1500, ge=50, le=30_000)
+    # Rate limits on the auth and checkout routes (docs/rate-limits.md): the rules live in the database;
+    # off skips them all (local development, load tests). The client is the connection's peer, or with
+    # trusted proxies (comma-separated CIDRs, e.g. 10.0.0.0/8,127.0.0.1/32) the last X-Forwarded-For
+    # address that is not one of them.
+    rate_limits: bool = True
+    trusted_proxies: str = ""
 
     @property
     def cors_origin_set(self) -> frozenset[str]:
@@ -132,6 +140,20 @@ class Settings(BaseSettings):
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters")
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(c.strip(), strict=False) for c in self.trusted_proxies.split(",") if c.strip())
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for cidr in (c.strip() for c in value.split(",") if c.strip()):
+            try:
+                ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an address or network like 10.0.0.0/8") from None
         return value
 
     @field_validator("cors_origins")

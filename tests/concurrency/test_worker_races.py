@@ -48,6 +48,11 @@ OLD_ROWS = {
         "integration.idempotency_keys", "owner_id = %(tag)s",
         "INSERT INTO integration.idempotency_keys (owner_id, key, fingerprint, status, created_at)"
         " SELECT %(tag)s, 'k' || i, '\\x01', 200, now() - INTERVAL '2 days' FROM generate_series(1, 3) AS i"),
+    "integration.sweep_rate_limit_buckets": (
+        "integration.rate_limit_buckets", "rule_name = %(tag)s",
+        "INSERT INTO integration.rate_limit_buckets (rule_name, key_hash, tat)"
+        " SELECT %(tag)s, sha256(convert_to(%(tag)s || i, 'UTF8')), now() - INTERVAL '1 minute'"
+        " FROM generate_series(1, 3) AS i"),
 }
 
 

@@ -90,11 +90,12 @@ def wait_until_ready(client: Client, proc: subprocess.Popen, seconds: float = 30
     raise TimeoutError("server did not become ready")
 
 
-def start_server(env: dict[str, str], log_path: Any) -> tuple[Client, subprocess.Popen]:
-    """`postcart serve` on a free port with env, its output into log_path; returns once it is ready."""
+def start_server(env: dict[str, str], log_path: Any, *args: str) -> tuple[Client, subprocess.Popen]:
+    """`postcart serve` on a free port with env (and more of serve's arguments, e.g. "--workers", "2"), its
+    output into log_path; returns once it is ready."""
     port = free_port()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port), *args],
                                 env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     client = Client(port)
     client.log_path = log_path  # type: ignore[attr-defined]

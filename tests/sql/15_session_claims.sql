@@ -130,20 +130,21 @@ RESET ROLE;
 
 SET LOCAL ROLE postcart_authenticator;
 SELECT is(
-    auth.call_api('me', '{}', NULL, (SELECT session_id FROM sessions_of WHERE who = 'otto'), 'req-3')::jsonb ->> 'id',
+    (SELECT c.body FROM auth.call_api('me', '{}', NULL, (SELECT session_id FROM sessions_of WHERE who = 'otto'),
+                                      'req-3', NULL) AS c)::jsonb ->> 'id',
     (SELECT account_id::text FROM people WHERE who = 'otto'),
     'call_api runs the api function as the session''s account'
 );
 RESET ROLE;
 SET LOCAL ROLE postcart_authenticator;
 SELECT throws_ok(
-    $$SELECT auth.call_api('me', '{}', NULL, NULL, 'req-4')$$, '42501', NULL,
+    $$SELECT * FROM auth.call_api('me', '{}', NULL, NULL, 'req-4', NULL)$$, '42501', NULL,
     'an api function the caller''s role may not execute is refused (EXECUTE is checked as the caller)'
 );
 RESET ROLE;
 SET LOCAL ROLE postcart_authenticator;
 SELECT throws_ok(
-    format($$SELECT auth.call_api('me($1)::text, auth.claims', '{}', NULL, %L, 'req-5')$$,
+    format($$SELECT * FROM auth.call_api('me($1)::text, auth.claims', '{}', NULL, %L, 'req-5', NULL)$$,
            (SELECT session_id FROM sessions_of WHERE who = 'otto')),
     '42883', NULL,
     'the function name is only ever a name in schema api'
@@ -151,11 +152,11 @@ SELECT throws_ok(
 RESET ROLE;
 SET LOCAL ROLE postcart_authenticator;
 SELECT is(
-    auth.call_api(
+    (SELECT c.body FROM auth.call_api(
         'register', '{"email": "pia@claims.example.com", "full_name": "Pia"}',
         '{"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"}',
-        NULL, 'req-6'
-    )::jsonb -> 'customer' ->> 'email',
+        NULL, 'req-6', NULL
+    ) AS c)::jsonb -> 'customer' ->> 'email',
     'pia@claims.example.com',
     'with derived, the function gets it as its second argument'
 );
@@ -218,7 +219,7 @@ SELECT throws_ok(
 );
 SELECT is(current_user::text, 'postcart_authenticator', 'without switching role');
 SELECT throws_ok(
-    format($$SELECT auth.call_api('me', '{}', NULL, %L, 'req-9')$$,
+    format($$SELECT * FROM auth.call_api('me', '{}', NULL, %L, 'req-9', NULL)$$,
            (SELECT session_id FROM sessions_of WHERE who = 'cleo' AND n = 1)),
     'PT401', 'token_revoked', 'and so is its call'
 );
@@ -252,7 +253,7 @@ SELECT is(
     ARRAY(
         SELECT DISTINCT r.rolname::text
         FROM pg_roles AS r
-        CROSS JOIN unnest(ARRAY['auth.act_as(uuid, text)', 'auth.call_api(text, jsonb, jsonb, uuid, text)',
+        CROSS JOIN unnest(ARRAY['auth.act_as(uuid, text)', 'auth.call_api(text, jsonb, jsonb, uuid, text, jsonb)',
                                 'auth.session_claims(uuid)']) AS f
         WHERE r.rolname IN ('postcart_authenticator', 'postcart_anon', 'postcart_customer', 'postcart_staff',
                             'postcart_analyst', 'postcart_dba')

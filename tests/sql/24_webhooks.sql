@@ -103,7 +103,8 @@ SELECT is(
         'integration.dispatch_events(integer)',
         'integration.record_mail_attempts(jsonb,integer,interval,interval)',
         'integration.record_webhook_attempts(jsonb,integer,interval,interval)',
-        'integration.sweep_events(integer)', 'integration.sweep_idempotency_keys(integer)'
+        'integration.sweep_events(integer)', 'integration.sweep_idempotency_keys(integer)',
+        'integration.sweep_rate_limit_buckets(integer)'
     ],
     'the worker runs the dispatcher, the claim and the record (and its sweep), nothing else of integration'
 );

@@ -30,6 +30,7 @@ from . import (
     carriers, carts, catalog_cache, database, explorer, headers, lowlevel, mail, openapi, payments, sessions, tax,
     webhooks,
 )
+from .client_ip import client_ip
 from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
 from .inputs import bearer_token, read_body, read_csv_body, read_query
@@ -99,13 +100,23 @@ def caller_of(request: web.Request, secret: str) -> db.Caller:
     """The session the access token names; the database derives the role and claims from it."""
     token = bearer_token(request)
     request_id = request.get("request_id", "")
+    keys = limit_keys(request)
     if token is None:
-        return db.Caller(request_id=request_id)
+        return db.Caller(request_id=request_id, limit_keys=keys)
     try:
         claims = read_access_token(secret, token)
     except TokenError:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired.") from None
-    return db.Caller(session_id=claims["sid"], request_id=request_id)
+    return db.Caller(session_id=claims["sid"], request_id=request_id, limit_keys=keys)
+
+
+def limit_keys(request: web.Request) -> dict[str, str] | None:
+    """What the database's rate limits count this client by (db.Caller.limit_keys); None when they are off."""
+    settings = request.app[CONTEXT].settings
+    if not settings.rate_limits:
+        return None
+    ip = client_ip(request, settings.trusted_proxy_networks)
+    return {} if ip is None else {"ip": ip}
 
 
 def fingerprint(secret: str, request: web.Request, args: dict[str, Any]) -> bytes:

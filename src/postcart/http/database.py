@@ -16,7 +16,7 @@ from psycopg import sql
 from .. import db
 from .catalog_cache import VersionRounds
 from .context import Context
-from .errors import connection_lost
+from .errors import connection_lost, from_returned
 
 log = logging.getLogger("postcart.http")
 
@@ -45,7 +45,10 @@ def _watching(ctx: Context) -> Iterator[None]:
 async def call(ctx: Context, function: str, args: dict[str, Any], caller: db.Caller,
                idempotency: db.Idempotency | None, derived: dict[str, Any] | None) -> db.Result:
     with _watching(ctx):
-        return await db.call(ctx.pool, function, args, caller, idempotency, derived, timeout=_wait(ctx))
+        result = await db.call(ctx.pool, function, args, caller, idempotency, derived, timeout=_wait(ctx))
+    if result.error is not None:
+        raise from_returned(result.error)
+    return result
 
 
 async def as_authenticator(ctx: Context, query: sql.Composable, params: list[Any]) -> Any:

@@ -82,9 +82,32 @@ def from_database(exc: psycopg.Error, authenticated: bool) -> ApiError:
     """Translate a database error; anything unexpected becomes a 500 that says nothing of the SQL."""
     state = exc.sqlstate or ""
     diag = exc.diag
+    known = _from_diagnostics(state, diag.message_primary, diag.message_detail, diag.message_hint,
+                              diag.constraint_name, diag.column_name, authenticated)
+    if known is not None:
+        return known
+    if isinstance(exc, psycopg.OperationalError) and not state:
+        return ApiError(503, "database_unavailable", "The database is not reachable right now.")
+    log.error("unexpected database error %s: %s", state, exc)
+    return internal_error()
+
+
+def from_returned(error: dict[str, Any]) -> ApiError:
+    """A client error auth.call_api returned instead of raising, so that the rate limit's count of the
+    request committed (db.Result.error): the same answer as had it been raised."""
+    known = _from_diagnostics(error.get("sqlstate") or "", error.get("message"), error.get("detail"),
+                              error.get("hint"), error.get("constraint"), error.get("column"), True)
+    if known is None:
+        log.error("unexpected returned database error %s", error.get("sqlstate"))
+        return internal_error()
+    return known
+
+
+def _from_diagnostics(state: str, message: str | None, detail: str | None, hint: str | None,
+                      constraint: str | None, column: str | None, authenticated: bool) -> ApiError | None:
     if len(state) == 5 and state.startswith("PT") and state[2:].isdigit():
-        code = diag.message_primary or "error"
-        status, details = int(state[2:]), _json_object(diag.message_detail)
+        code = message or "error"
+        status, details = int(state[2:]), _json_object(detail)
         headers = {}
         if 300 <= status < 400:  # a redirect: PT301 with details.location, a path of this API
             location = details.get("location")
@@ -92,23 +115,20 @@ def from_database(exc: psycopg.Error, authenticated: bool) -> ApiError:
                 log.error("redirect %s without a local details.location", state)
                 return internal_error()
             headers["Location"] = location
-        return ApiError(status, code, diag.message_hint or code.replace("_", " "), details, headers)
+        return ApiError(status, code, hint or code.replace("_", " "), details, headers)
     if state == "42501":
         if authenticated:
             return ApiError(403, "forbidden", "You are not allowed to do this.")
         return ApiError(401, "unauthorized", "Sign in to do this.")
-    for prefix, status, code, message in _SQLSTATES:
+    for prefix, status, code, text in _SQLSTATES:
         if state.startswith(prefix):
             details: dict[str, Any] = {}
-            if diag.constraint_name:
-                details["constraint"] = diag.constraint_name
-            if diag.column_name:
-                details["fields"] = {diag.column_name: message}
-            return ApiError(status, code, message, details)
-    if isinstance(exc, psycopg.OperationalError) and not state:
-        return ApiError(503, "database_unavailable", "The database is not reachable right now.")
-    log.error("unexpected database error %s: %s", state, exc)
-    return internal_error()
+            if constraint:
+                details["constraint"] = constraint
+            if column:
+                details["fields"] = {column: text}
+            return ApiError(status, code, text, details)
+    return None
 
 
 def internal_error() -> ApiError:

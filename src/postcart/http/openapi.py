@@ -23,6 +23,8 @@ _ERRORS = {
     "422": "Validation failed; details name the fields",
     "503": "Database unavailable or too busy; retry",
 }
+_RATE_LIMITED = ("Too many requests from this client (rate_limited; too_many_attempts on login): retry after "
+                 "Retry-After seconds. By default the auth and checkout routes are limited.")
 
 
 def _models(routes: tuple[Route, ...]) -> list[type[BaseModel]]:
@@ -86,6 +88,13 @@ def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
     for status, description in _ERRORS.items():
         op["responses"][status] = {"description": description, "content": {"application/json": {
             "schema": {"$ref": _REF.format(model="ErrorResponse")}}}}
+    if route.tag != "service":
+        # Any route's function may be named by a rate limit rule (docs/rate-limits.md), not only the defaults'.
+        op["responses"]["429"] = {
+            "description": _RATE_LIMITED,
+            "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorResponse")}}},
+        }
     if route.auth == "required":
         op["security"] = [{"bearer": []}]
     elif route.auth == "optional":

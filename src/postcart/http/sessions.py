@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ValidationError
 
 from .. import db
@@ -19,11 +20,16 @@ from ..auth import totp
 from ..auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, check_policy, hash_password, verify_password
 from ..auth.tokens import digest, issue_access_token, new_refresh_token
 from . import carts, database
-from .context import CONTEXT, Context
+from .context import CALLER, CONTEXT, Context
 from .errors import ApiError
 from .schemas import LoginRequest, RefreshRequest
 
-_LOOKUP = sql.SQL("SELECT auth.login_lookup(%s)")
+# The rate limits first (rules naming `login`), in the same autocommit statement: a refusal looks nothing
+# up, and an admitted attempt stays counted whatever the password check then says.
+_LOOKUP = sql.SQL(
+    "WITH limited AS MATERIALIZED (SELECT auth.take_rate_limit('login', %s::jsonb, %s::jsonb, NULL))"
+    " SELECT auth.login_lookup(%s) FROM limited"
+)
 _REAUTH_LOOKUP = sql.SQL("SELECT auth.reauth_lookup(%s)")
 _SUCCEEDED = sql.SQL("SELECT auth.login_succeeded(%s, %s, %s, %s, %s)")
 # With a guest cart's token: the session and the merge of that cart into the customer's, one transaction.
@@ -74,7 +80,9 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
     ctx = request.app[CONTEXT]
     form = validate(LoginRequest, body)
     # The lookup enforces the lockout and counts this attempt as a failure until it succeeds.
-    found = await database.as_authenticator(ctx, _LOOKUP, [form.email]) or {}
+    keys = request[CALLER].limit_keys
+    found = await database.as_authenticator(ctx, _LOOKUP, [
+        None if keys is None else Jsonb(keys), Jsonb({"email": form.email}), form.email]) or {}
     # Verified even for an unknown email (against a dummy hash), so timing does not reveal accounts.
     if not await _verify(found.get("password_hash"), form.password):
         raise ApiError(401, "invalid_credentials", "The email or password is wrong.")

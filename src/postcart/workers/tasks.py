@@ -39,6 +39,8 @@ TASKS: tuple[Task, ...] = (
     Task("dispatch_events", "integration.dispatch_events", interval=10.0, wake_on=("integration_events",)),
     Task("sweep_login_attempts", "auth.sweep_login_attempts", interval=5 * MINUTE),
     Task("sweep_idempotency_keys", "integration.sweep_idempotency_keys", interval=15 * MINUTE),
+    # Rate limit buckets whose arrival time has passed limit nothing any more (docs/rate-limits.md).
+    Task("sweep_rate_limit_buckets", "integration.sweep_rate_limit_buckets", interval=5 * MINUTE),
     # Outbox events handed out over 30 days ago, with their finished deliveries and attempts.
     Task("sweep_events", "integration.sweep_events", interval=HOUR),
     Task("sweep_refresh_tokens", "auth.sweep_refresh_tokens", interval=HOUR),
