@@ -164,12 +164,21 @@ BEGIN
     END IF;
     SELECT a.* INTO v_account
     FROM auth.accounts AS a
-    WHERE a.id = v_id AND a.kind = 'customer' AND a.anonymised_at IS NULL
-    FOR UPDATE;
+    WHERE a.id = v_id AND a.kind = 'customer'
+    -- Not FOR UPDATE: a checkout inserting an order checks its foreign key with FOR KEY SHARE on this row,
+    -- and must not deadlock with this erasure waiting for that checkout's cart just below.
+    FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         PERFORM shop.fail(403, 'customers_only', '{}'::jsonb, 'Only a signed-in customer can erase their own account.');
     END IF;
+    IF v_account.anonymised_at IS NOT NULL THEN  -- a parallel call erased it while this one waited
+        PERFORM shop.fail(
+            401, 'token_revoked', '{}'::jsonb, 'This session has ended (logged out, revoked or expired); log in again.'
+        );
+    END IF;
 
+    -- A checkout under way holds its cart: wait for it, so the order it places is seen just below.
+    PERFORM FROM shop.carts AS c WHERE c.customer_id = v_id AND c.status = 'open' FOR UPDATE;
     -- An order still to be paid or shipped needs its address and e-mail: finish or cancel it first.
     SELECT jsonb_agg(o.number ORDER BY o.number) INTO v_open
     FROM shop.orders AS o
