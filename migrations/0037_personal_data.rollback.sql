@@ -1,6 +1,12 @@
--- Undoes 0037. Refused (the CHECK fails to validate) while any TOTP secret is sealed: turning MFA off for
--- those accounts, or decrypting their secrets in Python, is a decision for an operator, not a rollback.
+-- Undoes 0037 and drops the sql/ functions built on it (sql/api/privacy.sql, sql/auth/70_privacy.sql).
+-- Refused (the CHECK fails to validate) while any TOTP secret is sealed: turning MFA off for those
+-- accounts, or decrypting their secrets in Python, is a decision for an operator, not a rollback.
 SET LOCAL ROLE postcart_owner;
+
+DROP FUNCTION IF EXISTS api.export_me(jsonb);
+DROP FUNCTION IF EXISTS api.delete_me(jsonb, jsonb);
+DROP FUNCTION IF EXISTS auth.replace_totp_secret(uuid, text, text);
+DROP FUNCTION IF EXISTS auth.erased_address(jsonb);
 
 DELETE FROM integration.event_types
 WHERE type = 'customer.deleted';
