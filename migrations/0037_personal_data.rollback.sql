@@ -7,6 +7,7 @@ DROP FUNCTION IF EXISTS api.export_me(jsonb);
 DROP FUNCTION IF EXISTS api.delete_me(jsonb, jsonb);
 DROP FUNCTION IF EXISTS auth.replace_totp_secret(uuid, text, text);
 DROP FUNCTION IF EXISTS auth.erased_address(jsonb);
+DROP FUNCTION IF EXISTS auth.customer_subjects(uuid);
 
 DELETE FROM integration.event_types
 WHERE type = 'customer.deleted';

@@ -12,7 +12,6 @@ AS $$
 DECLARE
     v_id uuid := auth.current_customer_id();
     v_account auth.accounts;
-    v_subjects uuid[];
 BEGIN
     SELECT a.* INTO v_account FROM auth.accounts AS a WHERE a.id = v_id AND a.kind = 'customer';
     IF NOT FOUND THEN
@@ -20,25 +19,6 @@ BEGIN
             403, 'customers_only', '{}'::jsonb, 'Only a signed-in customer can export their own data.'
         );
     END IF;
-
-    -- What events can be about: the account, its carts, its orders and their payments, shipments, returns.
-    SELECT array_agg(s.id) INTO v_subjects
-    FROM (
-        SELECT v_id AS id
-        UNION ALL
-        SELECT c.id FROM shop.carts AS c WHERE c.customer_id = v_id
-        UNION ALL
-        SELECT o.id FROM shop.orders AS o WHERE o.customer_id = v_id
-        UNION ALL
-        SELECT p.id FROM shop.payments AS p INNER JOIN shop.orders AS o ON p.order_id = o.id
-        WHERE o.customer_id = v_id
-        UNION ALL
-        SELECT f.id FROM shop.fulfillments AS f INNER JOIN shop.orders AS o ON f.order_id = o.id
-        WHERE o.customer_id = v_id
-        UNION ALL
-        SELECT r.id FROM shop.returns AS r INNER JOIN shop.orders AS o ON r.order_id = o.id
-        WHERE o.customer_id = v_id
-    ) AS s;
 
     RETURN jsonb_build_object(
         'exported_at', auth.to_rfc3339(now()),
@@ -133,7 +113,7 @@ BEGIN
                 'id', e.id, 'type', e.type, 'subject_id', e.subject_id, 'payload', e.payload,
                 'created_at', auth.to_rfc3339(e.created_at)
             ) ORDER BY e.created_at, e.id)
-            FROM integration.events AS e WHERE e.subject_id = ANY(v_subjects)
+            FROM integration.events AS e WHERE e.subject_id = ANY(auth.customer_subjects(v_id))
         ), '[]')
     );
 END
@@ -191,17 +171,7 @@ BEGIN
     END IF;
 
     v_placeholder := 'erased-' || replace(v_id::text, '-', '') || '@erased.invalid';
-    SELECT array_agg(s.id) INTO v_subjects
-    FROM (
-        SELECT v_id AS id
-        UNION ALL
-        SELECT c.id FROM shop.carts AS c WHERE c.customer_id = v_id
-        UNION ALL
-        SELECT o.id FROM shop.orders AS o WHERE o.customer_id = v_id
-        UNION ALL
-        SELECT p.id FROM shop.payments AS p INNER JOIN shop.orders AS o ON p.order_id = o.id
-        WHERE o.customer_id = v_id
-    ) AS s;
+    v_subjects := auth.customer_subjects(v_id);  -- before the carts go
 
     -- Orders stay for the accounts (lines, totals, tax, country): their personal copies do not.
     UPDATE shop.orders AS o

@@ -1,5 +1,5 @@
--- Personal data (docs/privacy.md): re-sealing TOTP secrets, and what an erased account's copies of an
--- address keep.
+-- Personal data (docs/privacy.md): re-sealing TOTP secrets, what an erased account's copies of an address
+-- keep, and which outbox events are about a customer.
 
 CREATE OR REPLACE FUNCTION auth.replace_totp_secret(p_account_id uuid, p_old text, p_new text)
 RETURNS boolean
@@ -48,6 +48,35 @@ COMMENT ON FUNCTION auth.erased_address(jsonb) IS
 'and region (the tax jurisdiction), every other member replaced by a placeholder; returns jsonb (NULL for '
 'NULL).';
 
+CREATE OR REPLACE FUNCTION auth.customer_subjects(p_customer_id uuid)
+RETURNS uuid[]
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT array_agg(s.id)
+    FROM (
+        SELECT p_customer_id AS id
+        UNION ALL
+        SELECT c.id FROM shop.carts AS c WHERE c.customer_id = p_customer_id
+        UNION ALL
+        SELECT o.id FROM shop.orders AS o WHERE o.customer_id = p_customer_id
+        UNION ALL
+        SELECT p.id FROM shop.payments AS p INNER JOIN shop.orders AS o ON p.order_id = o.id
+        WHERE o.customer_id = p_customer_id
+        UNION ALL
+        SELECT f.id FROM shop.fulfillments AS f INNER JOIN shop.orders AS o ON f.order_id = o.id
+        WHERE o.customer_id = p_customer_id
+        UNION ALL
+        SELECT r.id FROM shop.returns AS r INNER JOIN shop.orders AS o ON r.order_id = o.id
+        WHERE o.customer_id = p_customer_id
+    ) AS s
+$$;
+COMMENT ON FUNCTION auth.customer_subjects(uuid) IS
+'The ids outbox events about a customer can have as subject: the account, its carts, its orders and their '
+'payments, shipments and returns; returns uuid[]. Read as the caller: for the SECURITY DEFINER export '
+'and erasure. Internal: no grants.';
+
+REVOKE EXECUTE ON FUNCTION auth.customer_subjects(uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.replace_totp_secret(uuid, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.erased_address(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.replace_totp_secret(uuid, text, text) TO postcart_authenticator;
