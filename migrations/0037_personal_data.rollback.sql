@@ -9,6 +9,7 @@ DROP FUNCTION IF EXISTS auth.replace_totp_secret(uuid, text, text);
 DROP FUNCTION IF EXISTS auth.erased_address(jsonb);
 DROP FUNCTION IF EXISTS auth.customer_subjects(uuid);
 
+DROP INDEX integration.mails_to_email_idx;
 DELETE FROM integration.event_types
 WHERE type = 'customer.deleted';
 ALTER TABLE auth.accounts DROP CONSTRAINT accounts_totp_secret_check;

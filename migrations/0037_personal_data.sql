@@ -1,7 +1,7 @@
 -- Personal data (issue 9, item 5): the mark of an account erased by DELETE /v1/me, encrypted TOTP secrets
 -- and the customer.deleted event. The functions live in sql/auth/70_privacy.sql and sql/api/privacy.sql;
 -- docs/privacy.md says what is personal data where.
--- depends: 0002_accounts 0005_totp_last_step 0029_webhooks 0039_staff_deactivation
+-- depends: 0002_accounts 0005_totp_last_step 0029_webhooks 0031_mail 0039_staff_deactivation
 
 SET LOCAL ROLE postcart_owner;
 
@@ -22,6 +22,9 @@ COMMENT ON COLUMN auth.accounts.totp_secret IS
 'The TOTP secret sealed by the server: enc:v1:<key id>:<base64url(nonce || AES-GCM ciphertext)>, '
 'readable only with POSTCART_SECRET_KEY (or the previous key during a rotation). A plain base32 secret '
 'is a row from before migration 0037, re-sealed at its next use. NULL: MFA is off.';
+
+-- The erasure deletes mail sent to the person's address, guest orders' confirmations included.
+CREATE INDEX mails_to_email_idx ON integration.mails (to_email);
 
 INSERT INTO integration.event_types (type, description) VALUES
 ('customer.deleted', 'A customer erased their account: erase what you copied about them (payload: customer_id).');
