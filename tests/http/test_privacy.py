@@ -5,6 +5,7 @@ still work, and plain or old-key ones are re-sealed at their next use."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pyotp
@@ -45,9 +46,17 @@ def customer_with_data(api: Client, shop: dict[str, Any], admin: Any) -> dict[st
 
 # -- export --------------------------------------------------------------------------------------------
 def test_the_export_holds_everything_about_the_caller_and_nothing_about_others(
-        api: Client, shop: dict[str, Any], admin: Any) -> None:
+        api: Client, shop: dict[str, Any], manager: str, admin: Any) -> None:  # noqa: F811
     me = customer_with_data(api, shop, admin)
     other = customer_with_data(api, shop, admin)
+    # A paid and shipped order of theirs, with a coupon redeemed.
+    done = shipped(api, shop, manager, [Line(shop["a"], 1, 1500)])
+    admin.execute("UPDATE shop.orders SET customer_id = %s, email = %s WHERE id = %s", [me["id"], me["email"], done.id])
+    code = f"T33-{uuid.uuid4().hex[:8]}"
+    promotion = admin.execute("INSERT INTO shop.promotions (code, name, kind, value) VALUES (%s, 'Privacy', 'percent', 5)"
+                              " RETURNING id", [code]).fetchone()[0]
+    admin.execute("INSERT INTO shop.promotion_redemptions (promotion_id, order_id, customer_id, email, amount)"
+                  " VALUES (%s, %s, %s, %s, 75)", [promotion, done.id, me["id"], me["email"]])
     r = api.get("/v1/me/export", token=me["token"])
     assert r.status == 200, r.text
     assert r.headers["cache-control"] == "no-store"
@@ -59,19 +68,27 @@ def test_the_export_holds_everything_about_the_caller_and_nothing_about_others(
     assert doc["addresses"][0]["line1"] == HOME["line1"] and doc["addresses"][0]["phone"] == HOME["phone"]
     assert {c["id"] for c in doc["carts"]} >= {me["cart_id"]}
     assert [c["status"] for c in doc["carts"] if c["order_id"] == me["order"].id] == ["ordered"]
-    [order] = doc["orders"]
-    assert (order["id"], order["status"], order["email"]) == (me["order"].id, "cancelled", me["email"])
-    assert order["shipping_address"] == ADDRESS and len(order["items"]) == 1
+    orders = {o["id"]: o for o in doc["orders"]}
+    assert set(orders) == {me["order"].id, done.id}
+    cancelled, paid = orders[me["order"].id], orders[done.id]
+    assert (cancelled["status"], cancelled["email"], cancelled["shipping_address"]) == ("cancelled", me["email"], ADDRESS)
+    assert [(p["provider"], p["status"]) for p in paid["payments"]] == [("manual", "captured")]
+    assert len(paid["fulfillments"]) == 1 and len(paid["items"]) == 1
+    assert [(r["code"], r["order_id"], r["amount"]) for r in doc["promotion_redemptions"]] == [(code, done.id, 75)]
     assert any(s["user_agent"] == "privacy-test-browser/1.0" and s["ip"] for s in doc["sessions"])
     assert any(a["succeeded"] for a in doc["login_attempts"])
     assert [q["kind"] for q in doc["account_requests"]] == ["email_verification"]
     assert [m["id"] for m in doc["mails"]] == [me["mail_id"]]
     types = {(e["type"], e["subject_id"]) for e in doc["events"]}
-    assert {("customer.created", me["id"]), ("order.cancelled", me["order"].id)} <= types
+    assert {("customer.created", me["id"]), ("order.cancelled", me["order"].id), ("order.paid", done.id),
+            ("payment.captured", paid["payments"][0]["id"]),
+            ("fulfillment.created", paid["fulfillments"][0]["id"])} <= types
     # Credentials never leave, and another customer's data never appears.
     for absent in ("argon2", "password_hash", "totp_secret", other["id"], other["email"], other["cart_id"],
                    other["order"].id, other["mail_id"], other["address_id"]):
         assert absent not in r.text, absent
+    admin.execute("DELETE FROM shop.promotion_redemptions WHERE promotion_id = %s", [promotion])
+    admin.execute("DELETE FROM shop.promotions WHERE id = %s", [promotion])
 
 
 def test_only_a_signed_in_customer_exports(api: Client, support: str) -> None:  # noqa: F811
