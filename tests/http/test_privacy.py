@@ -53,8 +53,8 @@ def test_the_export_holds_everything_about_the_caller_and_nothing_about_others(
     done = shipped(api, shop, manager, [Line(shop["a"], 1, 1500)])
     admin.execute("UPDATE shop.orders SET customer_id = %s, email = %s WHERE id = %s", [me["id"], me["email"], done.id])
     code = f"T33-{uuid.uuid4().hex[:8]}"
-    promotion = admin.execute("INSERT INTO shop.promotions (code, name, kind, value) VALUES (%s, 'Privacy', 'percent', 5)"
-                              " RETURNING id", [code]).fetchone()[0]
+    promotion = admin.execute("INSERT INTO shop.promotions (code, name, kind, value)"
+                              " VALUES (%s, 'Privacy', 'percent', 5) RETURNING id", [code]).fetchone()[0]
     admin.execute("INSERT INTO shop.promotion_redemptions (promotion_id, order_id, customer_id, email, amount)"
                   " VALUES (%s, %s, %s, %s, 75)", [promotion, done.id, me["id"], me["email"]])
     r = api.get("/v1/me/export", token=me["token"])
@@ -71,7 +71,8 @@ def test_the_export_holds_everything_about_the_caller_and_nothing_about_others(
     orders = {o["id"]: o for o in doc["orders"]}
     assert set(orders) == {me["order"].id, done.id}
     cancelled, paid = orders[me["order"].id], orders[done.id]
-    assert (cancelled["status"], cancelled["email"], cancelled["shipping_address"]) == ("cancelled", me["email"], ADDRESS)
+    assert (cancelled["status"], cancelled["email"]) == ("cancelled", me["email"])
+    assert cancelled["shipping_address"] == ADDRESS
     assert [(p["provider"], p["status"]) for p in paid["payments"]] == [("manual", "captured")]
     assert len(paid["fulfillments"]) == 1 and len(paid["items"]) == 1
     assert [(r["code"], r["order_id"], r["amount"]) for r in doc["promotion_redemptions"]] == [(code, done.id, 75)]
