@@ -143,7 +143,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 AS $$
 DECLARE
-    v_secret text := upper(btrim(derived ->> 'totp_secret'));
+    v_secret text := btrim(derived ->> 'totp_secret');
     v_step bigint;
     v_account auth.accounts;
     v_codes text[];
@@ -155,7 +155,15 @@ BEGIN
             'Send your password to change two-factor authentication.'
         );
     END IF;
-    IF jsonb_typeof(derived -> 'totp_secret') IS DISTINCT FROM 'string' OR v_secret !~ '^[A-Z2-7]{16,128}=*$' THEN
+    -- Sealed by the server (enc:v1:..., docs/privacy.md); a plain base32 secret is still accepted from
+    -- callers in SQL, as rows from before migration 0037 hold, and is re-sealed at its first use.
+    IF v_secret !~ '^enc:v1:' THEN
+        v_secret := upper(v_secret);
+    END IF;
+    IF
+        jsonb_typeof(derived -> 'totp_secret') IS DISTINCT FROM 'string'
+        OR NOT (v_secret ~ '^enc:v1:[0-9a-f]{16}:[A-Za-z0-9_-]{40,255}$' OR v_secret ~ '^[A-Z2-7]{16,128}=*$')
+        THEN
         PERFORM shop.fail(
             422, 'validation_failed',
             jsonb_build_object('fields', jsonb_build_object(
@@ -204,8 +212,8 @@ COMMENT ON FUNCTION api.enable_totp(jsonb, jsonb) IS
 'Turn on TOTP two-factor login for the caller: {secret, otp, password} → {recovery_codes: [10 codes]}, '
 'shown this once (the database keeps their sha256); each signs in once in place of a TOTP code. The '
 'server first checks the password (401 reauthentication_required; wrong passwords count toward the '
-'login lockout, 429) and that otp matches secret (422 invalid_otp), then passes derived {totp_secret, '
-'totp_step, reauthenticated}. 409 totp_already_enabled.';
+'login lockout, 429) and that otp matches secret (422 invalid_otp), then passes derived {totp_secret '
+'(sealed by the server: docs/privacy.md), totp_step, reauthenticated}. 409 totp_already_enabled.';
 
 CREATE OR REPLACE FUNCTION api.disable_totp(args jsonb, derived jsonb)
 RETURNS jsonb

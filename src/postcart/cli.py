@@ -273,6 +273,37 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reencrypt_secrets(args: argparse.Namespace) -> int:
+    """Seal every TOTP secret under the current POSTCART_SECRET_KEY: plain ones from before migration 0037 and
+    those sealed under POSTCART_SECRET_KEY_PREVIOUS (docs/privacy.md). Safe to repeat and to run while serving."""
+    from .auth.sealing import Unreadable, keyring
+
+    settings = _settings(args)
+    database = locate(settings, start=False)
+    previous = settings.secret_key_previous
+    ring = keyring(secret_key(settings), previous.get_secret_value() if previous else None)
+    resealed, unreadable = 0, []
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT id, totp_secret FROM auth.accounts WHERE totp_secret IS NOT NULL").fetchall()
+        for account_id, stored in rows:
+            try:
+                plain, stale = ring.open(stored, str(account_id))
+            except Unreadable:
+                unreadable.append(str(account_id))
+                continue
+            if stale:
+                row = conn.execute("SELECT auth.replace_totp_secret(%s, %s, %s)",
+                                   [account_id, stored, ring.seal(plain, str(account_id))]).fetchone()
+                resealed += bool(row and row[0])
+    print(f"re-sealed {resealed} of {len(rows)} TOTP secrets")
+    if unreadable:
+        print(f"postcart: {len(unreadable)} secrets open under no configured key (accounts: "
+              f"{', '.join(unreadable)}); set POSTCART_SECRET_KEY_PREVIOUS to the key that sealed them",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="postcart",
@@ -329,6 +360,8 @@ def parser() -> argparse.ArgumentParser:
     staff.add_argument("--roles", required=True,
                        help="comma-separated: catalog_manager, inventory_manager, order_manager, support_agent, "
                        "store_admin")
+    command("reencrypt-secrets", cmd_reencrypt_secrets, "Seal every stored TOTP secret under the current "
+            "POSTCART_SECRET_KEY (after a key rotation, with the old key as POSTCART_SECRET_KEY_PREVIOUS).")
     return p
 
 

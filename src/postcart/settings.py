@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".postcart")
     # Signs access tokens. Embedded mode generates one under data_dir when unset.
     secret_key: SecretStr | None = None
+    # During a key rotation, the key before POSTCART_SECRET_KEY: TOTP secrets sealed under it still open and
+    # are re-sealed under the new one (docs/privacy.md). Remove it once `postcart reencrypt-secrets` ran.
+    secret_key_previous: SecretStr | None = None
     pool_size: int = Field(default=10, ge=1, le=500)
     # Seconds a request waits for a free database connection before it is answered 503.
     pool_timeout: float = Field(default=10.0, gt=0, le=300)
@@ -135,7 +138,7 @@ class Settings(BaseSettings):
             raise ValueError("must be smtp://[user:password@]host[:port][?starttls=true] or smtps://...")
         return value
 
-    @field_validator("secret_key")
+    @field_validator("secret_key", "secret_key_previous")
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:

@@ -179,6 +179,7 @@ PREPARES: dict[str, Prepare] = {
     "create_staff": sessions.prepare_create_staff,
     "enable_totp": sessions.prepare_enable_totp,
     "disable_totp": sessions.prepare_disable_totp,
+    "delete_me": sessions.prepare_delete_me,
     "staff_invitation": sessions.prepare_staff_invitation,
     "cart_token": carts.prepare_cart_token,
     "new_cart": carts.prepare_new_cart,

@@ -88,6 +88,12 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/v1/me/mfa/totp", "disable_totp",
           "Turn MFA off: the password and a current code or a recovery code.", "accounts", status=204,
           auth="required", request=s.TotpDisableRequest, step="disable_totp"),
+    # personal data (docs/privacy.md)
+    Route("GET", "/v1/me/export", "export_me", "Everything held about the caller, as one JSON document.",
+          "accounts", auth="required", response=s.MeExport),
+    Route("DELETE", "/v1/me", "delete_me",
+          "Erase the caller's account: personal data anonymised, orders kept for accounting, sessions revoked.",
+          "accounts", status=204, auth="required", request=s.DeleteMeRequest, step="delete_me"),
     # staff
     Route("POST", "/v1/admin/staff", "create_staff", "Create a staff account (store_admin).", "staff",
           status=201, auth="required", request=s.CreateStaffRequest, response=s.StaffResponse,

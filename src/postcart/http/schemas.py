@@ -154,6 +154,25 @@ class TotpDisableRequest(BaseModel):
     recovery_code: str | None = Field(default=None, max_length=64, description="Or an unused recovery code")
 
 
+class DeleteMeRequest(BaseModel):
+    password: str = Field(max_length=1024, description="The account's password (re-authentication)")
+
+
+class MeExport(Model):
+    """Everything held about the caller (docs/privacy.md); credentials only as whether they exist."""
+    exported_at: datetime
+    account: dict[str, Any] = Field(description="Profile, consent, password_set, mfa_enabled, recovery_codes_left")
+    addresses: list[dict[str, Any]]
+    carts: list[dict[str, Any]]
+    orders: list[dict[str, Any]] = Field(description="Orders with lines, payments, shipments, returns, refunds")
+    promotion_redemptions: list[dict[str, Any]]
+    sessions: list[dict[str, Any]] = Field(description="Sign-ins with user agent and IP address")
+    login_attempts: list[dict[str, Any]]
+    account_requests: list[dict[str, Any]] = Field(description="Password resets and e-mail verifications asked")
+    mails: list[dict[str, Any]]
+    events: list[dict[str, Any]] = Field(description="Outbox events about the account, its carts and orders")
+
+
 class RecoveryCodes(Model):
     recovery_codes: list[str] = Field(
         description="Ten single-use codes (xxxx-xxxx-xxxx-xxxx), shown only this once; each signs in once "

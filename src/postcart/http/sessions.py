@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -16,13 +17,15 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ValidationError
 
 from .. import db
-from ..auth import totp
+from ..auth import sealing, totp
 from ..auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, check_policy, hash_password, verify_password
 from ..auth.tokens import digest, issue_access_token, new_refresh_token
 from . import carts, database
 from .context import CALLER, CONTEXT, Context
 from .errors import ApiError
 from .schemas import LoginRequest, RefreshRequest
+
+log = logging.getLogger("postcart.http")
 
 # The rate limits first (rules naming `login`), in the same autocommit statement: a refusal looks nothing
 # up, and an admitted attempt stays counted whatever the password check then says.
@@ -41,6 +44,7 @@ _REFRESH = sql.SQL("SELECT auth.refresh_session(%s, %s, %s)")
 _SPEND_TOTP = sql.SQL("SELECT auth.spend_totp_step(%s, %s)")
 _SPEND_RECOVERY_CODE = sql.SQL("SELECT auth.spend_recovery_code(%s, %s)")
 _INVITATION_EMAIL = sql.SQL("SELECT auth.staff_invitation_email(%s)")
+_RESEAL = sql.SQL("SELECT auth.replace_totp_secret(%s, %s, %s)")
 
 # Plain secrets a client may send: a preparation takes them out of the arguments the database sees.
 # `password_hash` too: a hash is the server's to compute, and one sent by a client is simply dropped.
@@ -88,10 +92,13 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
         raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
     if found.get("totp_secret"):
         if form.otp:
-            step = totp.matching_step(found["totp_secret"], form.otp)
+            secret, stale = _open_secret(ctx, found)
+            step = totp.matching_step(secret, form.otp)
             # A code is good once: the database refuses a step already spent (replay), atomically.
             if step is None or not await database.as_authenticator(ctx, _SPEND_TOTP, [found["account_id"], step]):
                 raise ApiError(401, "invalid_otp", "The one-time code is wrong, expired or already used.")
+            if stale:
+                await _reseal(ctx, found, secret)
         elif form.recovery_code:
             code = totp.recovery_code_digest(form.recovery_code)
             # Spent by one conditional UPDATE: of parallel logins with the same code, one gets in.
@@ -129,6 +136,27 @@ async def totp_setup(request: web.Request, body: dict[str, Any]) -> tuple[int, A
     """A fresh secret; nothing is stored until the client proves it with a code (PUT)."""
     secret = totp.new_secret()
     return 200, {"secret": secret, "otpauth_uri": totp.provisioning_uri(secret, "postcart account")}
+
+
+def _keyring(ctx: Context) -> sealing.Keyring:
+    previous = ctx.settings.secret_key_previous
+    return sealing.keyring(ctx.secret, previous.get_secret_value() if previous else None)
+
+
+def _open_secret(ctx: Context, found: dict[str, Any]) -> tuple[str, bool]:
+    """The account's plain TOTP secret, and whether its stored form is stale (plain, or an old key's)."""
+    try:
+        return _keyring(ctx).open(found["totp_secret"], str(found["account_id"]))
+    except sealing.Unreadable as exc:
+        log.error("cannot open the TOTP secret of account %s: %s", found["account_id"], exc)
+        raise ApiError(503, "secret_key_mismatch", "Two-factor sign-in is unavailable: the server's secret "
+                       "key does not match the stored secrets; the operator has been told.") from None
+
+
+async def _reseal(ctx: Context, found: dict[str, Any], secret: str) -> None:
+    """Store the secret sealed under the current key, unless it changed meanwhile (after a verified code)."""
+    sealed = _keyring(ctx).seal(secret, str(found["account_id"]))
+    await database.as_authenticator(ctx, _RESEAL, [found["account_id"], found["totp_secret"], sealed])
 
 
 # -- preparations: (args, caller) -> (args for the database, derived) --------------------------------
@@ -232,8 +260,10 @@ async def prepare_enable_totp(request: web.Request, args: dict[str, Any],
     if step is None:
         raise ApiError(422, "invalid_otp", "The one-time code does not match this secret.",
                        {"fields": {"otp": "does not match the secret"}})
-    await _reauthenticate(request, caller, password)
-    return client_args(args), {"totp_secret": args["secret"], "totp_step": step, "reauthenticated": True}
+    found = await _reauthenticate(request, caller, password)
+    # Sealed here: the database never sees the plain secret.
+    sealed = _keyring(request.app[CONTEXT]).seal(args["secret"].strip().upper(), str(found["account_id"]))
+    return client_args(args), {"totp_secret": sealed, "totp_step": step, "reauthenticated": True}
 
 
 async def prepare_disable_totp(request: web.Request, args: dict[str, Any],
@@ -249,7 +279,7 @@ async def prepare_disable_totp(request: web.Request, args: dict[str, Any],
     derived: dict[str, Any] = {"reauthenticated": True}
     if found.get("totp_secret"):
         if otp is not None:
-            step = totp.matching_step(found["totp_secret"], otp)
+            step = totp.matching_step(_open_secret(request.app[CONTEXT], found)[0], otp)
             if step is None:
                 raise _reauthentication_required("The one-time code is wrong or expired.")
             derived["totp_step"] = step
@@ -259,6 +289,18 @@ async def prepare_disable_totp(request: web.Request, args: dict[str, Any],
                 raise _reauthentication_required("The recovery code is wrong or already used.")
             derived["recovery_code_hash"] = recovery.hex()
     return client_args(args), derived
+
+
+async def prepare_delete_me(request: web.Request, args: dict[str, Any],
+                            caller: db.Caller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """DELETE /v1/me {password}: the password is checked here, like DELETE /v1/me/mfa/totp's (401
+    reauthentication_required when missing or wrong); the database erases the account."""
+    _signed_in(caller)
+    password = args.get("password")
+    if not isinstance(password, str) or not password:
+        raise _reauthentication_required("Send your password (password) to erase your account.")
+    await _reauthenticate(request, caller, password)
+    return client_args(args), {"reauthenticated": True}
 
 
 async def prepare_staff_invitation(request: web.Request, args: dict[str, Any],
