@@ -148,7 +148,8 @@ def test_store_admin_reads_the_trail_newest_first_and_others_are_refused(
     page = trail(api, auditor, table="auth.sessions")
     assert page and all(item["table"] == "auth.sessions" for item in page)
     assert [item["id"] for item in page] == sorted((item["id"] for item in page), reverse=True)
-    assert page[0]["action"] == "login" and page[0]["new_values"] == {"email": email}
+    latest_login = next(item for item in page if item["action"] == "login")
+    assert latest_login["new_values"] == {"email": email}
 
     # keyset pages: the second page continues where the first stopped
     first = api.get("/v1/admin/audit?limit=2", token=auditor).json
