@@ -1,6 +1,11 @@
 -- Undoes 0036: the audit triggers on shop and auth tables, then the schema's tables and functions
--- (the trail itself is lost: export it first if it matters).
+-- (the trail itself is lost: export it first if it matters), and what sql/ defined on top of them; the
+-- previous sql/auth/20_sessions.sql, applied next, defines the logins without the trail again.
 SET LOCAL ROLE postcart_owner;
+
+DROP VIEW IF EXISTS reporting.audit_log;
+DROP FUNCTION IF EXISTS api.list_audit_records(jsonb);
+DROP FUNCTION IF EXISTS auth.login_failed(text, uuid, text, text);
 
 DO $$
 DECLARE

@@ -366,13 +366,17 @@ REVOKE ALL ON FUNCTION audit.purge(timestamptz) FROM PUBLIC;
 
 -- == every shop and auth table, but the listed exceptions ==========================================
 
-SELECT audit.enable_for(c.oid)
-FROM pg_class AS c
-INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
-WHERE
-    n.nspname IN ('shop', 'auth')
-    AND c.relkind IN ('r', 'p')
-    AND NOT c.relispartition
-    AND format('%s.%s', n.nspname, c.relname) NOT IN (SELECT u.table_name FROM audit.unaudited_tables AS u);
+DO $$
+BEGIN
+    PERFORM audit.enable_for(c.oid)
+    FROM pg_class AS c
+    INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
+    WHERE
+        n.nspname IN ('shop', 'auth')
+        AND c.relkind IN ('r', 'p')
+        AND NOT c.relispartition
+        AND format('%s.%s', n.nspname, c.relname) NOT IN (SELECT u.table_name FROM audit.unaudited_tables AS u);
+END
+$$;
 
 RESET ROLE;
