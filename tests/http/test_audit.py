@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import run_cli
 
 from .conftest import Client
+from .test_checkout import ADDRESS as CHECKOUT_ADDRESS
+from .test_checkout import make_skus
 
 PASSWORD = "audit-password-1"
 ADDRESS = {"full_name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London",
@@ -160,3 +162,61 @@ def test_store_admin_reads_the_trail_newest_first_and_others_are_refused(
     assert api.get("/v1/admin/audit").status == 401
     bad = api.get("/v1/admin/audit?since=yesterday&record_id=x", token=auditor)
     assert bad.status == 400 and set(bad.json["error"]["details"]["fields"]) == {"since", "table"}
+
+
+def test_a_checkout_and_the_staff_follow_ups_are_in_the_trail(api: Client, admin, admin_url: str) -> None:
+    (sku,) = make_skus(admin_url, [5])
+    email = f"audit-{uuid.uuid4().hex[:12]}@example.com"
+    customer_id = api.post("/v1/auth/register", {"email": email, "password": PASSWORD, "full_name": "Buyer"}
+                           ).json["customer"]["id"]
+    token = log_in(api, email)["access_token"]
+
+    def as_customer(request_id: str) -> dict[str, Any]:
+        return {"token": token, "headers": {"X-Request-Id": request_id}}
+
+    r_cart, r_item, r_address, r_method, r_checkout = rid(), rid(), rid(), rid(), rid()
+    cart_id = api.post("/v1/carts", {"currency": "EUR"}, **as_customer(r_cart)).json["id"]
+    assert api.post(f"/v1/carts/{cart_id}/items", {"sku": sku.sku, "quantity": 2},
+                    **as_customer(r_item)).status == 201
+    assert api.put(f"/v1/carts/{cart_id}/shipping-address", CHECKOUT_ADDRESS, **as_customer(r_address)).status == 200
+    assert api.put(f"/v1/carts/{cart_id}/shipping-method", {"code": "checkout-post"},
+                   **as_customer(r_method)).status == 200
+    placed = api.post(f"/v1/carts/{cart_id}/checkout", {"payment_method": "manual"},
+                      token=token, headers={"X-Request-Id": r_checkout, "Idempotency-Key": uuid.uuid4().hex})
+    assert placed.status == 201, placed.text
+    order_id = placed.json["order"]["id"]
+
+    manager_email = new_staff(admin_url, "order_manager")
+    manager = log_in(api, manager_email)["access_token"]
+    manager_id = admin.execute("SELECT id::text FROM auth.accounts WHERE email = %s", [manager_email]).fetchone()[0]
+    r_paid = rid()
+    paid = api.post(f"/v1/admin/orders/{order_id}/payments", {"amount": placed.json["order"]["total"]["amount"]},
+                    token=manager, headers={"X-Request-Id": r_paid})
+    assert paid.status == 201, paid.text
+
+    expected = [
+        (r_cart, "shop.carts", "insert", cart_id, customer_id),
+        (r_item, "shop.cart_items", "insert", None, customer_id),
+        (r_address, "shop.carts", "update", cart_id, customer_id),
+        (r_method, "shop.carts", "update", cart_id, customer_id),
+        (r_checkout, "shop.orders", "insert", order_id, customer_id),
+        (r_checkout, "shop.order_items", "insert", None, customer_id),
+        (r_checkout, "shop.order_allocations", "insert", None, customer_id),
+        (r_checkout, "shop.carts", "update", cart_id, customer_id),
+        (r_paid, "shop.payments", "insert", None, manager_id),
+        (r_paid, "shop.orders", "update", order_id, manager_id),
+    ]
+    for request_id, table, action, record_id, account_id in expected:
+        found = [rec for rec in records_of(admin, request_id) if rec["table"] == table and rec["action"] == action]
+        assert found, (table, action)
+        assert all(rec["account_id"] == account_id for rec in found), (table, action, found)
+        if record_id is not None:
+            assert record_id in {rec["record_id"] for rec in found}, (table, action, found)
+    status_change = next(rec for rec in records_of(admin, r_paid)
+                         if rec["table"] == "shop.orders" and rec["action"] == "update")
+    assert status_change["old"]["status"] == "pending_payment" and status_change["new"]["status"] == "paid"
+    # the trail of one order, as an auditor reads it
+    auditor = log_in(api, new_staff(admin_url, "store_admin"))["access_token"]
+    history = trail(api, auditor, table="shop.orders", record_id=order_id)
+    assert [item["action"] for item in history][-1] == "insert"
+    assert {item["request_id"] for item in history} >= {r_checkout, r_paid}
