@@ -1,6 +1,7 @@
--- Undoes 0036: the audit triggers on shop and auth tables, then the schema's tables and functions
--- (the trail itself is lost: export it first if it matters), and what sql/ defined on top of them; the
--- previous sql/auth/20_sessions.sql, applied next, defines the logins without the trail again.
+-- Undoes 0036: the audit triggers on shop and auth tables, then the schema's tables and functions (the
+-- trail itself is lost: export it first if it matters), and what sql/ defined on top of them; the
+-- previous sql/auth/20_sessions.sql, applied next, defines the logins without the trail again. hstore
+-- stays: other objects may use it.
 SET LOCAL ROLE postcart_owner;
 
 DROP VIEW IF EXISTS reporting.audit_log;
@@ -29,7 +30,6 @@ DROP FUNCTION audit.tg_records__append_only();
 DROP FUNCTION audit.record_event(text, uuid, jsonb);
 DROP FUNCTION audit.enable_for(regclass);
 DROP FUNCTION audit.tg_audited__record_change();
-DROP FUNCTION audit.redact(jsonb, text[]);
 REVOKE USAGE ON SCHEMA audit FROM store_admin;
 
 RESET ROLE;

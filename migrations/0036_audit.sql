@@ -5,6 +5,9 @@
 -- The reading side (api.list_audit_records, reporting.audit_log) lives in sql/.
 -- depends: 0032_carriers_tax 0033_event_retention 0035_listing_statistics 0039_staff_deactivation
 
+-- hstore: the C-level difference of two rows, which keeps an update's record cheap (docs/audit.md, "Cost").
+CREATE EXTENSION IF NOT EXISTS hstore SCHEMA extensions;
+
 SET LOCAL ROLE postcart_owner;
 
 -- == tables =========================================================================================
@@ -129,21 +132,6 @@ GRANT SELECT (
 
 -- == functions ======================================================================================
 
-CREATE FUNCTION audit.redact(p_values jsonb, p_columns text[])
-RETURNS jsonb
-LANGUAGE sql
-IMMUTABLE
-PARALLEL SAFE
-AS $$
-    SELECT jsonb_object_agg(
-        e.key, CASE WHEN e.key = ANY(p_columns) AND e.value <> 'null' THEN '"[redacted]"'::jsonb ELSE e.value END
-    )
-    FROM jsonb_each(p_values) AS e
-$$;
-COMMENT ON FUNCTION audit.redact(jsonb, text[]) IS
-'p_values with the non-null values of the columns p_columns replaced by "[redacted]"; returns jsonb (NULL '
-'for NULL). Internal.';
-
 CREATE FUNCTION audit.tg_audited__record_change()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -155,11 +143,15 @@ DECLARE
     -- Fixed when audit.enable_for attached the trigger: the key columns and the redacted ones.
     v_keys text[] := TG_ARGV[0]::text[];
     v_redacted text[] := TG_ARGV[1]::text[];
+    v_column text;
     v_row jsonb;
     v_old jsonb;
     v_new jsonb;
-    v_claims jsonb := nullif(current_setting('request.claims', TRUE), '')::jsonb;
+    v_key jsonb;
+    v_unchanged text[];
+    v_role text := current_setting('role');
 BEGIN
+    -- Every step is a simple expression (no query per row but the INSERT): this runs on every write.
     IF TG_LEVEL = 'STATEMENT' THEN
         v_row := NULL;
     ELSIF TG_OP = 'INSERT' THEN
@@ -169,33 +161,40 @@ BEGIN
         v_old := to_jsonb(OLD);
         v_row := v_old;
     ELSE
+        -- Only the columns that changed: hstore's difference of the two rows is computed in C.
         v_row := to_jsonb(NEW);
-        -- Only the columns that changed; an update that changed nothing is not recorded.
-        SELECT jsonb_object_agg(n.key, o.value), jsonb_object_agg(n.key, n.value)
-        INTO v_old, v_new
-        FROM jsonb_each(v_row) AS n
-        INNER JOIN jsonb_each(to_jsonb(OLD)) AS o ON n.key = o.key
-        WHERE n.value IS DISTINCT FROM o.value;
-        IF v_new IS NULL THEN
-            RETURN NULL;
+        v_unchanged := akeys(hstore(NEW) - (hstore(NEW) - hstore(OLD)));
+        v_new := v_row - v_unchanged;
+        IF v_new = '{}' THEN
+            RETURN NULL;  -- nothing changed: nothing to record
         END IF;
+        v_old := to_jsonb(OLD) - v_unchanged;
     END IF;
-    IF cardinality(v_redacted) > 0 THEN
-        v_old := audit.redact(v_old, v_redacted);
-        v_new := audit.redact(v_new, v_redacted);
+    FOREACH v_column IN ARRAY v_redacted LOOP
+        IF v_old ->> v_column IS NOT NULL THEN
+            v_old := jsonb_set(v_old, ARRAY[v_column], '"[redacted]"');
+        END IF;
+        IF v_new ->> v_column IS NOT NULL THEN
+            v_new := jsonb_set(v_new, ARRAY[v_column], '"[redacted]"');
+        END IF;
+    END LOOP;
+    IF cardinality(v_keys) = 1 THEN
+        v_key := jsonb_build_object(v_keys[1], v_row -> v_keys[1]);
+    ELSIF v_row IS NOT NULL THEN
+        v_key := (SELECT jsonb_object_agg(k.name, v_row -> k.name) FROM unnest(v_keys) AS k (name));
     END IF;
 
     INSERT INTO audit.records (
         account_id, db_role, request_id, table_name, record_id, record_key, action, old_values, new_values
     )
     VALUES (
-        (v_claims ->> 'sub')::uuid,
+        (nullif(current_setting('request.claims', TRUE), '')::jsonb ->> 'sub')::uuid,
         -- The role the session switched to (SECURITY DEFINER changes current_user, not this setting).
-        CASE current_setting('role') WHEN 'none' THEN session_user ELSE current_setting('role') END,
+        CASE v_role WHEN 'none' THEN session_user ELSE v_role END,
         nullif(current_setting('request.id', TRUE), ''),
         TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME,
         v_row ->> v_keys[1],
-        (SELECT jsonb_object_agg(k.name, v_row -> k.name) FROM unnest(v_keys) AS k (name)),
+        v_key,
         lower(TG_OP),
         v_old,
         v_new
@@ -357,7 +356,6 @@ COMMENT ON FUNCTION audit.purge(timestamptz) IS
 'and records the purge itself (action purge, {before, deleted}); returns how many were deleted. The only '
 'way records leave the trail. Owner only (run as the admin or postcart_owner): no grants.';
 
-REVOKE ALL ON FUNCTION audit.redact(jsonb, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit.tg_audited__record_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit.enable_for(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit.record_event(text, uuid, jsonb) FROM PUBLIC;
