@@ -178,9 +178,11 @@ BEGIN
             v_new := jsonb_set(v_new, ARRAY[v_column], '"[redacted]"');
         END IF;
     END LOOP;
-    IF cardinality(v_keys) = 1 THEN
+    IF v_row IS NULL THEN
+        v_key := NULL;  -- TRUNCATE: the whole table
+    ELSIF cardinality(v_keys) = 1 THEN
         v_key := jsonb_build_object(v_keys[1], v_row -> v_keys[1]);
-    ELSIF v_row IS NOT NULL THEN
+    ELSE
         v_key := (SELECT jsonb_object_agg(k.name, v_row -> k.name) FROM unnest(v_keys) AS k (name));
     END IF;
 

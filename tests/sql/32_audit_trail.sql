@@ -4,7 +4,7 @@
 -- analysts read the masked reporting.audit_log. Fixture e-mails end in @t32.example.com.
 -- Steps whose results are not tests write them to quiet_N temp tables: the runner reads every row as TAP.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 CREATE FUNCTION pg_temp.error_of(p_sql text)
 RETURNS text
@@ -97,6 +97,14 @@ SELECT is(
     (SELECT count(*)::integer FROM audit.records WHERE new_values::text LIKE '%$argon2id$%'
         OR old_values::text LIKE '%$argon2id$%' OR new_values::text LIKE '%JBSWY3DPEHPK3PXP%'),
     0, 'no secret anywhere in the trail'
+);
+
+-- == truncate: one record for the table ================================================================
+TRUNCATE auth.recovery_codes;
+SELECT is(
+    (SELECT concat_ws(' ', action, record_id, record_key) FROM audit.records
+     WHERE table_name = 'auth.recovery_codes' AND action = 'truncate'),
+    'truncate', 'a TRUNCATE is recorded once, with no key'
 );
 
 -- == logins ============================================================================================
