@@ -220,3 +220,16 @@ def test_a_checkout_and_the_staff_follow_ups_are_in_the_trail(api: Client, admin
     history = trail(api, auditor, table="shop.orders", record_id=order_id)
     assert [item["action"] for item in history][-1] == "insert"
     assert {item["request_id"] for item in history} >= {r_checkout, r_paid}
+
+
+def test_a_login_the_database_refuses_is_recorded_with_its_code(api: Client, admin, admin_url: str) -> None:
+    email = new_staff(admin_url, "support_agent")
+    admin.execute("SELECT auth.deactivate_staff(%s)", [email])
+    request_id = rid()
+    refused = api.post("/v1/auth/login", {"email": email, "password": PASSWORD}, headers={"X-Request-Id": request_id})
+    assert (refused.status, refused.error_code) == (403, "account_deactivated")
+    (record,) = records_of(admin, request_id)
+    assert record["action"] == "login_failed"
+    assert record["new"] == {"email": email, "reason": "account_deactivated"}
+    assert record["account_id"] == admin.execute("SELECT id::text FROM auth.accounts WHERE email = %s",
+                                                 [email]).fetchone()[0]

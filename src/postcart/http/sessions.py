@@ -10,8 +10,8 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from aiohttp import web
 import psycopg
+from aiohttp import web
 from psycopg import sql
 from pydantic import BaseModel, ValidationError
 
@@ -21,7 +21,7 @@ from ..auth.passwords import MAX_LENGTH, MIN_LENGTH, PasswordProblem, check_poli
 from ..auth.tokens import digest, issue_access_token, new_refresh_token
 from . import carts, database
 from .context import CONTEXT, Context
-from .errors import ApiError, from_database
+from .errors import ApiError
 from .schemas import LoginRequest, RefreshRequest
 
 _LOOKUP = sql.SQL("SELECT auth.login_lookup(%s)")
@@ -85,11 +85,14 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
     form = validate(LoginRequest, body)
     try:
         return await _login(request, form)
-    except (ApiError, psycopg.Error) as exc:
-        # The database's own refusals (PT429 lockout, PT403 deactivated) are recorded as well.
-        refused = exc if isinstance(exc, ApiError) else from_database(exc, authenticated=False)
+    except ApiError as refused:
         if refused.status in (401, 403, 429):
             await _record_failure(request, form.email, None, refused.code)
+        raise
+    except psycopg.Error as exc:
+        # The database's own refusals (PT429 too_many_attempts, PT403 account_deactivated) count too.
+        if exc.sqlstate in ("PT401", "PT403", "PT429"):
+            await _record_failure(request, form.email, None, exc.diag.message_primary or "refused")
         raise
 
 
@@ -116,8 +119,9 @@ async def _login(request: web.Request, form: LoginRequest) -> tuple[int, Any]:
             raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp` "
                            "(or one of your recovery codes as `recovery_code`).")
     refresh_token, refresh_hash = new_refresh_token()
-    params = [request.get("request_id", ""), found["account_id"], refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
-              request.headers.get("User-Agent", "")[:500], request.remote]
+    params = [request.get("request_id", ""), found["account_id"], refresh_hash,
+              timedelta(seconds=ctx.settings.refresh_token_ttl), request.headers.get("User-Agent", "")[:500],
+              request.remote]
     cart_token = carts.header_token_sha256(request)
     if cart_token is None:
         return 200, _tokens(ctx, await database.as_authenticator(ctx, _SUCCEEDED, params), refresh_token)
