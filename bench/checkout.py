@@ -10,6 +10,7 @@
 4. Whole-flow throughput: the same buyers doing whole flows (five calls each) over HTTP, and pgbench
    sending the same five calls per transaction.
 Usage: python bench/checkout.py [--flows 300] [--buyers 16] [--seconds 60] [--products 20] [--workers 1]
+       [--without-audit]   (the audit triggers disabled on the bench's own cluster: the trail's write cost)
 """
 
 from __future__ import annotations
@@ -266,6 +267,16 @@ COMMIT;
 """
 
 
+def disable_audit(url: str) -> None:
+    """Every audit trigger off, on this throwaway cluster only."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = conn.execute("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger"
+                              " WHERE tgname IN ('audit_record_change', 'audit_record_truncate')").fetchall()
+        for (table,) in tables:
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER audit_record_change,"
+                         f" DISABLE TRIGGER audit_record_truncate")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--flows", type=int, default=300)
@@ -275,6 +286,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="app processes (postcart serve --workers)")
     parser.add_argument("--pool", type=int, default=8, help="database connections of the app in all")
     parser.add_argument("--carts", type=int, default=40000, help="carts made for each checkout throughput run")
+    parser.add_argument("--without-audit", action="store_true",
+                        help="disable the audit triggers (docs/audit.md) to measure what auditing costs")
     args = parser.parse_args()
 
     cluster = EmbeddedCluster(Path(tempfile.mkdtemp(prefix="postcart-bench-")))
@@ -282,6 +295,8 @@ def main() -> int:
     server = None
     try:
         migrate(cluster.url())
+        if args.without_audit:
+            disable_audit(cluster.url())
         skus = prepare_catalog(cluster.url(), args.products)
         method = "de-standard"
         with psycopg.connect(cluster.url()) as conn:
@@ -312,6 +327,7 @@ def main() -> int:
         pg_checkout = run_pgbench(cluster, pgbench_checkout_script(args.carts + 1), args.seconds, args.buyers,
                                   "prepared")
         pg_flow = run_pgbench(cluster, pgbench_script(skus, method), args.seconds, args.buyers, "prepared")
+        print(f"auditing:              {'off' if args.without_audit else 'on'}")
         print(f"checkout over HTTP:    {checkout_rate:.0f} orders/s ({args.workers} worker(s), {args.buyers} buyers)")
         print(f"pgbench, same SQL:     {pg_checkout:.0f} orders/s ({args.buyers} clients)")
         print(f"ratio HTTP/pgbench:    {checkout_rate / pg_checkout:.2f}")

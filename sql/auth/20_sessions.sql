@@ -326,6 +326,7 @@ BEGIN
     END IF;
 
     INSERT INTO auth.login_attempts (email, succeeded) VALUES (v_email, TRUE);
+    PERFORM audit.record_event('login', p_account_id, jsonb_build_object('email', v_email));
     INSERT INTO auth.sessions (account_id, expires_at, user_agent, ip)
     VALUES (p_account_id, now() + p_refresh_ttl, left(p_user_agent, 1000), p_ip)
     RETURNING id INTO v_session_id;
@@ -336,8 +337,43 @@ END
 $$;
 COMMENT ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) IS
 'Last step of a login, for postcart_authenticator once the password (and OTP) checked out: records the '
-'success, opens a session expiring after p_refresh_ttl and stores its first refresh token (sha256 of '
-'the opaque token); returns {session_id, account_id, kind, role}.';
+'success (also in the audit trail, action login), opens a session expiring after p_refresh_ttl and '
+'stores its first refresh token (sha256 of the opaque token); returns {session_id, account_id, kind, role}.';
+
+CREATE OR REPLACE FUNCTION auth.login_failed(p_email text, p_account_id uuid, p_reason text, p_request_id text)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, extensions, pg_temp
+AS $$
+DECLARE
+    v_email extensions.citext := left(btrim(p_email), 320);
+    v_account_id uuid := p_account_id;
+BEGIN
+    IF p_reason IS NULL OR p_reason !~ '^[a-z_]{1,40}$' THEN
+        PERFORM shop.fail(
+            422, 'validation_failed',
+            jsonb_build_object('fields', jsonb_build_object('reason', 'must be an error code')),
+            'The reason is the snake_case code the login was refused with.'
+        );
+    END IF;
+    IF v_account_id IS NULL THEN
+        SELECT a.id INTO v_account_id FROM auth.accounts AS a WHERE a.email = v_email;
+    ELSIF v_email IS NULL THEN
+        SELECT a.email INTO v_email FROM auth.accounts AS a WHERE a.id = v_account_id;
+    END IF;
+    PERFORM set_config('request.id', left(p_request_id, 200), TRUE);
+    PERFORM audit.record_event(
+        'login_failed', v_account_id, jsonb_build_object('email', v_email, 'reason', p_reason)
+    );
+END
+$$;
+COMMENT ON FUNCTION auth.login_failed(text, uuid, text, text) IS
+'For postcart_authenticator, when a login or a re-authentication (before an MFA change) is refused: '
+'records login_failed in the audit trail with the e-mail attempted (or the account''s, given its id), '
+'the account when known, the refusal code (p_reason, snake_case) and the request id; never a password. '
+'The lockout itself counts attempts in auth.login_attempts. Returns nothing.';
 
 CREATE OR REPLACE FUNCTION auth.refresh_session(p_token_hash bytea, p_new_hash bytea, p_refresh_ttl interval)
 RETURNS jsonb
@@ -419,6 +455,7 @@ REVOKE EXECUTE ON FUNCTION auth.spend_recovery_code(uuid, bytea) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION auth.login_failed(text, uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth.session_claims(uuid) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.login_lookup(text) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.reauth_lookup(uuid) TO postcart_authenticator;
@@ -426,3 +463,4 @@ GRANT EXECUTE ON FUNCTION auth.spend_recovery_code(uuid, bytea) TO postcart_auth
 GRANT EXECUTE ON FUNCTION auth.login_succeeded(uuid, bytea, interval, text, inet) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.spend_totp_step(uuid, bigint) TO postcart_authenticator;
 GRANT EXECUTE ON FUNCTION auth.refresh_session(bytea, bytea, interval) TO postcart_authenticator;
+GRANT EXECUTE ON FUNCTION auth.login_failed(text, uuid, text, text) TO postcart_authenticator;

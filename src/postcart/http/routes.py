@@ -103,6 +103,9 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/v1/admin/staff/{id}", "update_staff",
           "Change a staff member's roles, or deactivate or reactivate them (store_admin).", "staff",
           auth="required", request=s.UpdateStaffRequest, response=s.StaffResponse),
+    # audit trail (docs/audit.md; store_admin)
+    Route("GET", "/v1/admin/audit", "list_audit_records", "The audit trail, newest first (store_admin).", "audit",
+          auth="required", query=s.AuditQuery, response=s.AuditList),
     # catalog
     Route("GET", "/v1/products", "list_products", "Published products, searchable and filterable.",
           "catalog", query=s.ProductQuery, response=s.ProductList, cacheable=True),

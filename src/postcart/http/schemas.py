@@ -227,6 +227,37 @@ class StaffQuery(Model):
     active: bool | None = Field(default=None, description="Only active (true) or deactivated (false) members")
 
 
+class AuditQuery(Model):
+    table: str | None = Field(default=None, description="Only records of this table, e.g. shop.orders",
+                              examples=["shop.orders"])
+    record_id: str | None = Field(default=None, description="Only records of this row's id (needs table)")
+    since: datetime | None = Field(default=None, description="Only records at or after this instant")
+    before: datetime | None = Field(default=None, description="Only records before this instant")
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class AuditRecord(Model):
+    id: int
+    at: datetime
+    txid: int
+    account_id: UUID | None = Field(description="The account acting; null for direct SQL")
+    db_role: str = Field(description="The role acting")
+    login_role: str = Field(description="The database login (session_user)")
+    request_id: str | None
+    table: str
+    record_id: str | None
+    record_key: dict[str, Any] | None
+    action: Literal["insert", "update", "delete", "truncate", "login", "login_failed", "purge"]
+    old_values: dict[str, Any] | None = Field(description="Before (changed columns only for an update)")
+    new_values: dict[str, Any] | None = Field(description="After; secrets read \"[redacted]\"")
+
+
+class AuditList(Model):
+    items: list[AuditRecord]
+    next_cursor: str | None
+
+
 class UpdateStaffRequest(Model):
     roles: list[PermissionRole] | None = Field(
         default=None, description="The member's permission roles, exactly (the others are taken away)")

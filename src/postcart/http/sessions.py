@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from aiohttp import web
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -34,12 +35,15 @@ _LOOKUP = sql.SQL(
     " SELECT auth.login_lookup(%s) FROM limited"
 )
 _REAUTH_LOOKUP = sql.SQL("SELECT auth.reauth_lookup(%s)")
-_SUCCEEDED = sql.SQL("SELECT auth.login_succeeded(%s, %s, %s, %s, %s)")
+# The request id first (the audit trail's login record carries it), then the login's last step.
+_WITH_REQUEST_ID = "WITH r AS MATERIALIZED (SELECT set_config('request.id', %s, true))"
+_SUCCEEDED = sql.SQL(_WITH_REQUEST_ID + " SELECT auth.login_succeeded(%s, %s, %s, %s, %s) FROM r")
 # With a guest cart's token: the session and the merge of that cart into the customer's, one transaction.
 _SUCCEEDED_MERGING = sql.SQL(
-    "WITH s AS MATERIALIZED (SELECT auth.login_succeeded(%s, %s, %s, %s, %s) AS session)"
+    _WITH_REQUEST_ID + ", s AS MATERIALIZED (SELECT auth.login_succeeded(%s, %s, %s, %s, %s) AS session FROM r)"
     " SELECT s.session || jsonb_build_object('cart_id', shop.merge_cart_at_login(%s, %s)) FROM s"
 )
+_FAILED = sql.SQL("SELECT auth.login_failed(%s, %s, %s, %s)")
 _REFRESH = sql.SQL("SELECT auth.refresh_session(%s, %s, %s)")
 _SPEND_TOTP = sql.SQL("SELECT auth.spend_totp_step(%s, %s)")
 _SPEND_RECOVERY_CODE = sql.SQL("SELECT auth.spend_recovery_code(%s, %s)")
@@ -80,9 +84,30 @@ def _tokens(ctx: Context, session: dict[str, Any], refresh_token: str) -> dict[s
     }
 
 
+async def _record_failure(request: web.Request, email: str | None, account_id: str | None, reason: str) -> None:
+    """A refused login or re-authentication, in the audit trail (its own transaction: the refusal rolls
+    nothing back). The lockout counts attempts apart, in auth.login_attempts."""
+    await database.as_authenticator(request.app[CONTEXT], _FAILED,
+                                    [email, account_id, reason, request.get("request_id", "")])
+
+
 async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
-    ctx = request.app[CONTEXT]
     form = validate(LoginRequest, body)
+    try:
+        return await _login(request, form)
+    except ApiError as refused:
+        if refused.status in (401, 403, 429):
+            await _record_failure(request, form.email, None, refused.code)
+        raise
+    except psycopg.Error as exc:
+        # The database's own refusals (PT429 too_many_attempts, PT403 account_deactivated) count too.
+        if exc.sqlstate in ("PT401", "PT403", "PT429"):
+            await _record_failure(request, form.email, None, exc.diag.message_primary or "refused")
+        raise
+
+
+async def _login(request: web.Request, form: LoginRequest) -> tuple[int, Any]:
+    ctx = request.app[CONTEXT]
     # The lookup enforces the lockout and counts this attempt as a failure until it succeeds.
     keys = request[CALLER].limit_keys
     found = await database.as_authenticator(ctx, _LOOKUP, [
@@ -109,8 +134,9 @@ async def login(request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
             raise ApiError(401, "otp_required", "This account uses two-factor authentication; send `otp` "
                            "(or one of your recovery codes as `recovery_code`).")
     refresh_token, refresh_hash = new_refresh_token()
-    params = [found["account_id"], refresh_hash, timedelta(seconds=ctx.settings.refresh_token_ttl),
-              request.headers.get("User-Agent", "")[:500], request.remote]
+    params = [request.get("request_id", ""), found["account_id"], refresh_hash,
+              timedelta(seconds=ctx.settings.refresh_token_ttl), request.headers.get("User-Agent", "")[:500],
+              request.remote]
     cart_token = carts.header_token_sha256(request)
     if cart_token is None:
         return 200, _tokens(ctx, await database.as_authenticator(ctx, _SUCCEEDED, params), refresh_token)
@@ -222,6 +248,7 @@ async def _reauthenticate(request: web.Request, caller: db.Caller, password: str
     ctx = request.app[CONTEXT]
     found = await database.as_authenticator(ctx, _REAUTH_LOOKUP, [_signed_in(caller)]) or {}
     if not await _verify(found.get("password_hash"), password):
+        await _record_failure(request, None, found.get("account_id"), "wrong_password")
         raise _reauthentication_required("The password is wrong.")
     return found
 
@@ -281,11 +308,13 @@ async def prepare_disable_totp(request: web.Request, args: dict[str, Any],
         if otp is not None:
             step = totp.matching_step(_open_secret(request.app[CONTEXT], found)[0], otp)
             if step is None:
+                await _record_failure(request, None, found.get("account_id"), "invalid_otp")
                 raise _reauthentication_required("The one-time code is wrong or expired.")
             derived["totp_step"] = step
         else:
             recovery = totp.recovery_code_digest(code)
             if recovery is None:
+                await _record_failure(request, None, found.get("account_id"), "invalid_recovery_code")
                 raise _reauthentication_required("The recovery code is wrong or already used.")
             derived["recovery_code_hash"] = recovery.hex()
     return client_args(args), derived
