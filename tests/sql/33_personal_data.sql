@@ -16,7 +16,8 @@ INSERT INTO allowed_columns VALUES
 ('low_stock', 'product_name', 'a product''s name'),
 ('low_stock', 'variant_name', 'a variant''s name'),
 ('product_catalog', 'product_name', 'a product''s name'),
-('product_catalog', 'category_name', 'a category''s name');
+('product_catalog', 'category_name', 'a category''s name'),
+('audit_log', 'table_name', 'the name of the table written (schema.table), not a person''s');
 
 -- Columns about a person, shown only through the masking function named here.
 CREATE TEMP TABLE masked_columns (view_name name, column_name name, mask text);
