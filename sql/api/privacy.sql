@@ -138,6 +138,7 @@ DECLARE
     v_placeholder extensions.citext;
     v_open jsonb;
     v_subjects uuid[];
+    v_records uuid[];
 BEGIN
     IF derived -> 'reauthenticated' IS DISTINCT FROM 'true'::jsonb THEN
         PERFORM shop.fail(401, 'reauthentication_required', '{}'::jsonb, 'Send your password to erase your account.');
@@ -172,6 +173,13 @@ BEGIN
 
     v_placeholder := 'erased-' || replace(v_id::text, '-', '') || '@erased.invalid';
     v_subjects := auth.customer_subjects(v_id);  -- before the carts go
+    -- The rows about the person, before some of them go: their audit records are erased at the end.
+    v_records := v_subjects || ARRAY(SELECT a.id FROM shop.addresses AS a WHERE a.customer_id = v_id)
+        || ARRAY(SELECT s.id FROM auth.sessions AS s WHERE s.account_id = v_id)
+        || ARRAY(
+            SELECT g.id FROM shop.carts AS g
+            WHERE g.merged_into IN (SELECT c.id FROM shop.carts AS c WHERE c.customer_id = v_id)
+        );
 
     -- Orders stay for the accounts (lines, totals, tax, country): their personal copies do not.
     UPDATE shop.orders AS o
@@ -223,6 +231,8 @@ BEGIN
     PERFORM integration.emit('customer.deleted', v_id, jsonb_build_object(
         'customer_id', v_id, 'deleted_at', auth.to_rfc3339(now())
     ));
+    -- Last: the audit records of the statements above hold the values they replaced.
+    PERFORM audit.forget_person(v_id, v_records, v_account.email::text);
     RETURN NULL;
 END
 $$;
@@ -234,7 +244,8 @@ COMMENT ON FUNCTION api.delete_me(jsonb, jsonb) IS
 'placeholder and a neutral name, loses its password, MFA, consent and group; addresses, carts never ordered, '
 'recovery codes, account requests, refresh tokens, login attempts, mails, the suppression entry and stored '
 'idempotent responses are deleted; sessions are revoked (user agent and IP cleared); personal members '
-'leave the payloads of outbox events about it; customer.deleted is emitted. PT409 open_orders '
+'leave the payloads of outbox events about it; customer.deleted is emitted; the audit records about the '
+'person keep what happened but their personal values read "[erased]" (audit.forget_person). PT409 open_orders '
 '(details.orders: numbers) while an order is pending payment or paid and unshipped; PT403 customers_only.';
 
 REVOKE EXECUTE ON FUNCTION api.export_me(jsonb) FROM PUBLIC;

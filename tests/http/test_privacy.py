@@ -166,6 +166,14 @@ def test_erasure_anonymises_the_person_and_keeps_the_accounts(
                   "SELECT count(*) FROM shop.orders WHERE email = %(email)s",
                   "SELECT count(*) FROM integration.events WHERE payload::text LIKE '%%' || %(email)s || '%%'"):
         assert admin.execute(query, {"id": me["id"], "email": me["email"]}).fetchone()[0] == 0, query
+    # The audit trail keeps what happened, not who: its records of the person read "[erased]".
+    trail = admin.execute("SELECT count(*) FILTER (WHERE concat(old_values, new_values) LIKE '%%' || %(email)s || '%%'"
+                          " OR concat(old_values, new_values) LIKE '%%' || %(line1)s || '%%'),"
+                          " count(*) FILTER (WHERE concat(old_values, new_values) LIKE '%%[erased]%%'),"
+                          " count(*) FILTER (WHERE action = 'erase')"
+                          " FROM audit.records WHERE account_id = %(id)s OR record_id = %(id)s::text",
+                          {"id": me["id"], "email": me["email"], "line1": ADDRESS["line1"]}).fetchone()
+    assert trail[0] == 0 and trail[1] > 0 and trail[2] == 1, trail
     deleted = admin.execute("SELECT payload FROM integration.events WHERE type = 'customer.deleted'"
                             " AND subject_id = %s", [me["id"]]).fetchall()
     assert [p[0]["customer_id"] for p in deleted] == [me["id"]]

@@ -4,7 +4,7 @@
 -- analysts read the masked reporting.audit_log. Fixture e-mails end in @t32.example.com.
 -- Steps whose results are not tests write them to quiet_N temp tables: the runner reads every row as TAP.
 BEGIN;
-SELECT plan(25);
+SELECT plan(28);
 
 CREATE FUNCTION pg_temp.error_of(p_sql text)
 RETURNS text
@@ -147,6 +147,10 @@ SELECT is(
     pg_temp.error_of($$SELECT set_config('audit.purging', 'on', TRUE); DELETE FROM audit.records$$),
     'PT403 audit_append_only', 'setting the purge flag by hand is not enough'
 );
+SELECT is(
+    pg_temp.error_of($$SELECT set_config('audit.forgetting', 'on', TRUE); UPDATE audit.records SET new_values = NULL$$),
+    'PT403 audit_append_only', 'nor the erasure''s'
+);
 CREATE TEMP TABLE owner_tries (what text, error text);
 GRANT INSERT ON owner_tries TO postcart_owner;
 SET LOCAL ROLE postcart_owner;
@@ -199,6 +203,32 @@ SELECT is(
     'analysts see which columns changed in reporting.audit_log, not the values'
 );
 SELECT is((SELECT failed_logins FROM analyst_sees), 1, 'and the reason of a failed login, not its e-mail');
+
+-- == erasure (migration 0041) ===========================================================================
+INSERT INTO audit.records (account_id, db_role, table_name, record_id, action, old_values, new_values) VALUES
+('f3200000-0000-4000-8000-0000000000e1', 'postcart_customer', 'shop.addresses', 'f3200000-0000-4000-8000-0000000000e2',
+ 'update', '{"city": "Paris", "country": "FR"}', '{"city": "Lyon", "country": "FR"}'),
+(NULL, 'postcart_authenticator', 'auth.sessions', NULL, 'login_failed', NULL,
+ '{"email": "Erase.Me@t32.example.com", "reason": "invalid_credentials"}');
+SELECT is(
+    audit.forget_person('f3200000-0000-4000-8000-0000000000e1', '{}', 'erase.me@t32.example.com'), 2::bigint,
+    'audit.forget_person erases the person''s records: what they did and logins with their e-mail'
+);
+SELECT is(
+    ARRAY(
+        SELECT concat(old_values, ' ', new_values) FROM audit.records
+        WHERE
+            account_id = 'f3200000-0000-4000-8000-0000000000e1'
+            OR (action = 'login_failed' AND new_values ->> 'email' = '[erased]')
+        ORDER BY id
+    ),
+    ARRAY[
+        '{"city": "[erased]", "country": "FR"} {"city": "[erased]", "country": "FR"}',
+        ' {"email": "[erased]", "reason": "invalid_credentials"}',
+        ' {"records": 2}'
+    ],
+    'personal values read [erased], the rest stays, and the erasure is recorded'
+);
 
 SELECT * FROM finish();
 ROLLBACK;
