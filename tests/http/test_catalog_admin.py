@@ -219,6 +219,13 @@ def test_product_type_changes_that_break_products_are_409(api: Client, manager: 
                   token=manager)
     assert r.status == 409 and r.error_code == "product_type_in_use"
     assert r.json["error"]["details"]["products"][0]["fields"] == {"attributes.volume_ml": "must be text"}
+    # A change every product of the type still meets goes through: a new optional attribute, a new name.
+    grown = api.patch(f"/v1/admin/product-types/{kind.json['id']}", {"name": f"Big mug {t}", "attributes": {
+        "volume_ml": {"type": "number"}, "glaze": {"type": "enum", "values": ["matte", "gloss"]}}}, token=manager)
+    assert grown.status == 200, grown.text
+    assert grown.json["name"] == f"Big mug {t}" and grown.json["attributes"]["glaze"]["values"] == ["matte", "gloss"]
+    create(api, manager, name=f"Glazed mug {t}", product_type=kind.json["code"],
+           attributes={"volume_ml": 250, "glaze": "gloss"})
     bad = api.post("/v1/admin/product-types", {"name": "X", "attributes": {"size": {"type": "enum"}}}, token=manager)
     assert bad.status == 422 and "attributes.size" in bad.json["error"]["details"]["fields"]
 

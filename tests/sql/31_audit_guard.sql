@@ -2,7 +2,7 @@
 -- it is one of the justified exceptions in audit.unaudited_tables; every column named like a secret is in
 -- the one redaction list, and each trigger was attached with its table's current list.
 BEGIN;
-SELECT plan(6);
+SELECT plan(7);
 
 SELECT is_empty(
     $$
@@ -21,6 +21,20 @@ SELECT is_empty(
     $$,
     'every shop and auth table has both audit triggers (rows and TRUNCATE), enabled, or is a listed exception '
     '(attach them: SELECT audit.enable_for(''shop.x''))'
+);
+
+-- Of integration, the tables a person decides (migration 0045); its queues and logs stay out.
+SELECT is(
+    ARRAY(
+        SELECT DISTINCT t.tgrelid::regclass::text FROM pg_trigger AS t
+        INNER JOIN pg_class AS c ON t.tgrelid = c.oid
+        WHERE
+            c.relnamespace = 'integration'::regnamespace AND t.tgenabled = 'O'
+            AND t.tgname IN ('audit_record_change', 'audit_record_truncate')
+        ORDER BY 1
+    ),
+    ARRAY['integration.mail_settings', 'integration.rate_limit_rules', 'integration.webhook_subscriptions'],
+    'integration''s settings tables are audited: webhook subscriptions, rate limit rules, mail settings'
 );
 
 SELECT is_empty(
