@@ -27,7 +27,7 @@ from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
 from . import (
-    carriers, carts, catalog_cache, database, explorer, headers, lowlevel, mail, openapi, payments,
+    carriers, carts, catalog_cache, dashboard, database, explorer, headers, lowlevel, mail, openapi, payments,
     sessions, tax, webhooks,
 )
 from .client_ip import client_ip
@@ -336,6 +336,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
     carriers.install(app, settings)
     tax.install(app, settings)
     explorer.add_routes(app)
+    dashboard.add_routes(app)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
     return app
