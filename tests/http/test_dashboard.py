@@ -1,5 +1,5 @@
-"""The staff dashboard at /admin/dashboard in headless Chromium (issue 10, item 4): a staff member signs in
-on the page, every report with data is drawn by Chart.js from this server's own files under the page's
+"""The staff dashboard at /admin/dashboard in headless Chromium (issue 10, item 4): a staff member with MFA
+signs in on the page (password, then the code it asks for), every report with data is drawn by Chart.js from this server's own files under the page's
 strict CSP, and a screenshot is kept in .ci/artifacts/dashboard.png."""
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.conftest import run_cli
+
 from .conftest import Client
+from .test_accounts import PASSWORD, enable_totp, new_email, next_code
 from .test_checkout import checkout, make_skus, new_cart
+from .test_reports import refresh_reports
 from .test_service import open_tab
-from .test_staff_admin import PASSWORD, new_staff
 
 ARTIFACT = Path(__file__).resolve().parents[2] / ".ci" / "artifacts" / "dashboard.png"
 REPORTS = ("sales_daily", "conversion_funnel_daily", "top_products", "low_stock")
@@ -29,15 +32,21 @@ CHARTED = {"sales_daily", "conversion_funnel_daily", "top_products"}  # low_stoc
 
 @pytest.fixture(scope="module")
 def shop_with_sales(server: Client, admin_url: str) -> dict[str, Any]:
-    """Orders placed today through the API and a variant below its low-stock threshold."""
+    """Orders placed today through the API, a variant below its low-stock threshold, and a staff member
+    with MFA on."""
     skus = make_skus(admin_url, [8, 20], price=2490)
     for lines in ([(skus[0], 3)], [(skus[1], 2)], [(skus[0], 1), (skus[1], 4)]):
         assert checkout(server, new_cart(server, lines)).status == 201
-    manager = new_staff(admin_url, "inventory_manager,order_manager")
-    token = server.post("/v1/auth/login", {"email": manager, "password": PASSWORD}).json["access_token"]
+    email = new_email()
+    made = run_cli("create-staff", "--email", email, "--password", PASSWORD, "--full-name", "Dash Board",
+                   "--roles", "inventory_manager,order_manager", env={"DATABASE_URL": admin_url})
+    assert made.returncode == 0, made.stderr
+    token = server.post("/v1/auth/login", {"email": email, "password": PASSWORD}).json["access_token"]
     low = server.patch(f"/v1/admin/inventory/{skus[0].sku}", {"low_stock_threshold": 6}, token=token)
     assert low.status == 200 and low.json["low_stock"] is True, low.text
-    return {"email": manager, "skus": skus}
+    secret, _ = enable_totp(server, {"access_token": token})
+    refresh_reports(admin_url)
+    return {"email": email, "totp_secret": secret}
 
 
 def existing_views(admin_url: str) -> set[str]:
@@ -46,15 +55,21 @@ def existing_views(admin_url: str) -> set[str]:
                 if conn.execute("SELECT to_regclass(%s)", [f"reporting.{name}"]).fetchone()[0] is not None}
 
 
-async def sign_in_and_draw(url: str, profile: Path, email: str) -> dict[str, Any]:
+async def sign_in_and_draw(url: str, profile: Path, email: str, totp_secret: str) -> dict[str, Any]:
     async with open_tab(url, profile, "--window-size=1280,1400", "--hide-scrollbars") as tab:
         await tab.wait_for("!!document.querySelector('#sign-in') && typeof Chart === 'function'")
-        await tab.js(f"""(() => {{
+        submit = """((fields) => {
             const form = document.querySelector('#sign-in');
-            form.email.value = {json.dumps(email)};
-            form.password.value = {json.dumps(PASSWORD)};
+            for (const [name, value] of Object.entries(fields)) form[name].value = value;
             form.requestSubmit();
-        }})()""")
+        })"""
+        await tab.js(f"{submit}({json.dumps({'email': email, 'password': PASSWORD})})")
+        # The account has MFA: the page asks for the code, then signs in with all three.
+        asked = await tab.wait_for("!document.querySelector('#otp-field').hidden"
+                                   " && document.querySelector('#sign-in-error').textContent")
+        assert "authenticator" in asked
+        code = next_code(totp_secret)
+        await tab.js(f"{submit}({json.dumps({'email': email, 'password': PASSWORD, 'otp': code})})")
         await tab.wait_for("!document.querySelector('#reports').hidden"
                            " && !document.querySelector('.report[data-state=\"loading\"]')")
         sections = await tab.js("""Object.fromEntries([...document.querySelectorAll('.report')].map((s) => {
@@ -86,7 +101,8 @@ async def sign_in_and_draw(url: str, profile: Path, email: str) -> dict[str, Any
 def test_the_dashboard_signs_in_and_draws_every_report_with_data(api: Client, admin_url: str, tmp_path: Path,
                                                                  shop_with_sales: dict[str, Any]) -> None:
     url = f"http://127.0.0.1:{api.port}/admin/dashboard"
-    seen = asyncio.run(sign_in_and_draw(url, tmp_path / "profile", shop_with_sales["email"]))
+    seen = asyncio.run(sign_in_and_draw(url, tmp_path / "profile", shop_with_sales["email"],
+                                        shop_with_sales["totp_secret"]))
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     ARTIFACT.write_bytes(seen["png"])  # for a human to look at, pass or fail
     shutil.copy(ARTIFACT, tmp_path / "dashboard.png")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import date, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -18,7 +18,17 @@ from .test_catalog_admin import staff_token, token_of
 from .test_checkout import checkout, make_skus, new_cart
 
 REPORTING_ROLES = ("store_admin", "catalog_manager", "inventory_manager", "order_manager")
-TODAY = date.today()
+REPORTS = ("sales_daily", "conversion_funnel_daily", "top_products", "low_stock")
+TODAY = datetime.now(timezone.utc).date()  # the reports' days are UTC days
+
+
+def refresh_reports(admin_url: str) -> None:
+    """Bring the reports that are materialized views up to the orders just placed."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for name in REPORTS:
+            if conn.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
+                            [f"reporting.{name}"]).fetchone() == ("m",):
+                conn.execute(f"REFRESH MATERIALIZED VIEW reporting.{name}")
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +45,7 @@ def sales(server: Client, admin_url: str) -> dict[str, Any]:
     inventory = staff_token(server, admin_url, "inventory_manager")
     marked = server.patch(f"/v1/admin/inventory/{skus[0].sku}", {"low_stock_threshold": 5}, token=inventory)
     assert marked.status == 200 and marked.json["low_stock"] is True, marked.text
+    refresh_reports(admin_url)
     return {"skus": skus}
 
 
