@@ -6,25 +6,17 @@
 -- == input helpers ===================================================================================
 CREATE OR REPLACE FUNCTION shop.date_field_error(args jsonb, key text)
 RETURNS text
-LANGUAGE plpgsql
+LANGUAGE sql
 STABLE
 AS $$
-DECLARE
-    parsed date;
-BEGIN
-    IF jsonb_typeof(args -> key) IS NULL OR jsonb_typeof(args -> key) = 'null' THEN
-        RETURN NULL;
-    END IF;
-    IF jsonb_typeof(args -> key) <> 'string' OR args ->> key !~ '^\d{4}-\d{2}-\d{2}$' THEN
-        RETURN 'must be a date, YYYY-MM-DD, e.g. 2026-01-31';
-    END IF;
-    BEGIN
-        parsed := (args ->> key)::date;
-    EXCEPTION WHEN OTHERS THEN
-        RETURN 'is not a valid date';
-    END;
-    RETURN CASE WHEN parsed IS NULL THEN 'is not a valid date' END;
-END
+    -- A real day is one whose midnight is a valid time (sql/api/prices.sql checks that).
+    SELECT CASE
+        WHEN jsonb_typeof(args -> key) IS NULL OR jsonb_typeof(args -> key) = 'null' THEN NULL
+        WHEN jsonb_typeof(args -> key) <> 'string' OR args ->> key !~ '^\d{4}-\d{2}-\d{2}$'
+            THEN 'must be a date, YYYY-MM-DD, e.g. 2026-01-31'
+        WHEN shop.timestamp_field_error(jsonb_build_object('day', (args ->> key) || 'T00:00:00Z'), 'day') IS NOT NULL
+            THEN 'is not a valid date'
+    END
 $$;
 COMMENT ON FUNCTION shop.date_field_error(jsonb, text) IS
 'Validates an optional date member of an api argument object: absent or null is fine, else it must be a '
