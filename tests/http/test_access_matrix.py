@@ -96,6 +96,7 @@ STAFF_ROUTES: dict[str, set[str]] = {
     "POST /v1/admin/webhooks/{id}/deliveries/{delivery_id}/replay": {ADMIN},
     "GET /v1/admin/webhook-event-types": {ADMIN},
     "GET /v1/admin/audit": {ADMIN},
+    "GET /v1/admin/reports/{name}": {CM, IM, OM, ADMIN},
 }
 
 ADMIN_ROUTES = [r for r in ROUTES if r.path.startswith("/v1/admin/")]

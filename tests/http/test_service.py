@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -10,6 +11,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -161,23 +163,29 @@ def test_docs_page_renders_the_spec(api: Client, tmp_path: Path) -> None:
 
 
 class DevTools:
-    """Just enough of the Chrome DevTools Protocol to drive one page: evaluate JavaScript, wait for a state."""
+    """Just enough of the Chrome DevTools Protocol to drive one page: commands, evaluate JavaScript, wait for a
+    state. `console` collects the browser's log lines (the page's console, CSP violations included)."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse):
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, console: list[str]):
         self.ws = ws
         self.last_id = 0
+        self.console = console
 
-    async def js(self, expression: str) -> Any:
+    async def command(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         self.last_id += 1
-        await self.ws.send_json({"id": self.last_id, "method": "Runtime.evaluate",
-                                 "params": {"expression": expression, "returnByValue": True}})
+        await self.ws.send_json({"id": self.last_id, "method": method, "params": params or {}})
         async for message in self.ws:
             answer = json.loads(message.data)
             if answer.get("id") == self.last_id:  # anything else is an event
-                result = answer["result"]
-                assert "exceptionDetails" not in result, result["exceptionDetails"]
-                return result["result"].get("value")
+                assert "error" not in answer, answer["error"]
+                return answer["result"]
         raise RuntimeError("the browser closed the connection")
+
+    async def js(self, expression: str) -> Any:
+        result = await self.command("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                         "awaitPromise": True})
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
 
     async def wait_for(self, expression: str, seconds: float = 30) -> Any:
         deadline = time.monotonic() + seconds
@@ -189,49 +197,67 @@ class DevTools:
         raise TimeoutError(expression)
 
 
-async def _try_it_out(url: str, profile: Path, token: str) -> dict[str, Any]:
-    """In Swagger UI at url: Authorize with the token, then Try it out and Execute GET /v1/me."""
+@contextlib.asynccontextmanager
+async def open_tab(url: str, profile: Path, *args: str) -> AsyncIterator[DevTools]:
+    """Headless Chromium showing url, driven through the DevTools protocol; its log is read all along, so a
+    chatty browser never blocks on a full pipe."""
     proc = await asyncio.create_subprocess_exec(
-        chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", url,
+        chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", *args, url,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    console: list[str] = []
+    reader = None
     try:
         assert proc.stderr is not None
         while not (line := (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()).startswith("DevTools"):
             assert line, "Chromium exited before listening"
+            console.append(line)
         devtools_port = re.search(r"ws://[^:]+:(\d+)/", line).group(1)  # type: ignore[union-attr]
+
+        async def read_log(stream: asyncio.StreamReader) -> None:
+            while line := await stream.readline():
+                console.append(line.decode(errors="replace"))
+
+        reader = asyncio.create_task(read_log(proc.stderr))
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as r:
                 page = next(t for t in await r.json() if t["type"] == "page")
             async with http.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                tab = DevTools(ws)
-                await tab.wait_for("document.querySelectorAll('.opblock').length > 0")
-                # Authorize: the dialog of the bearer scheme, filled in as a user types.
-                await tab.js("document.querySelector('.btn.authorize').click()")
-                await tab.wait_for("!!document.querySelector('.modal-ux input')")
-                await tab.js(f"""(() => {{
-                    const input = document.querySelector('.modal-ux input');
-                    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
-                    setValue.call(input, {json.dumps(token)});  // as typing does, so React sees it
-                    input.dispatchEvent(new Event('input', {{bubbles: true}}));
-                    document.querySelector('.modal-ux .auth-btn-wrapper .authorize').click();
-                }})()""")
-                await tab.wait_for("!!document.querySelector('.modal-ux .auth-btn-wrapper .btn-done')")
-                await tab.js("document.querySelector('.modal-ux .auth-btn-wrapper .btn-done').click()")
-                # GET /v1/me: open it, Try it out, Execute.
-                op = "document.querySelector('#operations-accounts-me')"
-                await tab.js(f"{op}.querySelector('.opblock-summary-control').click()")
-                await tab.wait_for(f"!!{op}.querySelector('.try-out__btn')")
-                await tab.js(f"{op}.querySelector('.try-out__btn').click()")
-                await tab.wait_for(f"!!{op}.querySelector('.execute')")
-                await tab.js(f"{op}.querySelector('.execute').click()")
-                status = await tab.wait_for(
-                    f"{op}.querySelector('.live-responses-table tbody .response-col_status')?.innerText.trim()")
-                body = await tab.js(f"{op}.querySelector('.live-responses-table tbody .response-col_description pre')"
-                                    ".innerText")
-                return {"status": status, "body": body}
+                yield DevTools(ws, console)
     finally:
         proc.kill()
         await proc.wait()
+        if reader is not None:
+            await reader
+
+
+async def _try_it_out(url: str, profile: Path, token: str) -> dict[str, Any]:
+    """In Swagger UI at url: Authorize with the token, then Try it out and Execute GET /v1/me."""
+    async with open_tab(url, profile) as tab:
+        await tab.wait_for("document.querySelectorAll('.opblock').length > 0")
+        # Authorize: the dialog of the bearer scheme, filled in as a user types.
+        await tab.js("document.querySelector('.btn.authorize').click()")
+        await tab.wait_for("!!document.querySelector('.modal-ux input')")
+        await tab.js(f"""(() => {{
+            const input = document.querySelector('.modal-ux input');
+            const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+            setValue.call(input, {json.dumps(token)});  // as typing does, so React sees it
+            input.dispatchEvent(new Event('input', {{bubbles: true}}));
+            document.querySelector('.modal-ux .auth-btn-wrapper .authorize').click();
+        }})()""")
+        await tab.wait_for("!!document.querySelector('.modal-ux .auth-btn-wrapper .btn-done')")
+        await tab.js("document.querySelector('.modal-ux .auth-btn-wrapper .btn-done').click()")
+        # GET /v1/me: open it, Try it out, Execute.
+        op = "document.querySelector('#operations-accounts-me')"
+        await tab.js(f"{op}.querySelector('.opblock-summary-control').click()")
+        await tab.wait_for(f"!!{op}.querySelector('.try-out__btn')")
+        await tab.js(f"{op}.querySelector('.try-out__btn').click()")
+        await tab.wait_for(f"!!{op}.querySelector('.execute')")
+        await tab.js(f"{op}.querySelector('.execute').click()")
+        status = await tab.wait_for(
+            f"{op}.querySelector('.live-responses-table tbody .response-col_status')?.innerText.trim()")
+        body = await tab.js(f"{op}.querySelector('.live-responses-table tbody .response-col_description pre')"
+                            ".innerText")
+        return {"status": status, "body": body}
 
 
 def test_docs_try_it_out_calls_this_server_with_the_token(api: Client, tmp_path: Path) -> None:

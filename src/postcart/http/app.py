@@ -27,13 +27,13 @@ from ..auth.tokens import TokenError, read_access_token
 from ..migrate import migration_ids
 from ..settings import Settings
 from . import (
-    carriers, carts, catalog_cache, database, explorer, headers, lowlevel, mail, openapi, payments, sessions, tax,
-    webhooks,
+    carriers, carts, catalog_cache, dashboard, database, explorer, headers, lowlevel, mail, openapi, payments,
+    sessions, tax, webhooks,
 )
 from .client_ip import client_ip
 from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
 from .errors import ApiError, from_database, from_http, internal_error
-from .inputs import bearer_token, read_body, read_csv_body, read_query
+from .inputs import bearer_token, read_body, read_csv_body, read_query, wants_csv
 from .routes import ROUTES, Route
 
 log = logging.getLogger("postcart.http")
@@ -147,10 +147,10 @@ def idempotency_of(request: web.Request, route: Route, args: dict[str, Any]) -> 
 
 # -- responses ------------------------------------------------------------------------------------
 def json_response(request: web.Request, route: Route, status: int, body: str | None,
-                  caller: db.Caller) -> web.Response:
+                  caller: db.Caller, as_csv: bool = False) -> web.Response:
     if status in _NO_BODY_STATUSES:
         return web.Response(status=status)
-    if route.produces == "text/csv":  # the function returned the CSV text as a JSON string
+    if as_csv and status == 200:  # the function returned the CSV text as a JSON string
         return web.Response(text=json.loads(body or '""'), status=status, content_type="text/csv", charset="utf-8")
     text = body if body is not None else "null"
     response = web.Response(text=text, status=status, content_type="application/json")
@@ -242,6 +242,9 @@ def handler_for(route: Route) -> Handler:
             status, result = await STEPS[route.step](request, body)
             return web.json_response(result, status=status)
         args = {**query, **body, **request.match_info}
+        as_csv = route.produces == "text/csv" or (route.csv_export and wants_csv(request, query))
+        if as_csv and route.csv_export:
+            args["format"] = "csv"
         if route.cacheable and caller.session_id is None:
             return await anonymous_catalog_read(request, route, args, caller)
         idempotency = idempotency_of(request, route, args)
@@ -251,7 +254,7 @@ def handler_for(route: Route) -> Handler:
             args, derived = await PREPARES[route.step](request, args, caller)
         result = await database.call(ctx, route.function, args, caller, idempotency, derived)
         body = with_response_fields(request, result.body)
-        response = json_response(request, route, result.status or route.status, body, caller)
+        response = json_response(request, route, result.status or route.status, body, caller, as_csv)
         if result.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return response
@@ -333,6 +336,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
     carriers.install(app, settings)
     tax.install(app, settings)
     explorer.add_routes(app)
+    dashboard.add_routes(app)
     app.on_startup.append(_on_startup)
     app.on_cleanup.append(_on_cleanup)
     return app

@@ -130,6 +130,14 @@ def read_query(request: web.Request, model: type[BaseModel] | None) -> dict[str,
     return query
 
 
+def wants_csv(request: web.Request, query: dict[str, Any]) -> bool:
+    """Whether the client asked for CSV: ?format=csv, or an Accept header naming text/csv and not JSON."""
+    if "format" in query:
+        return query["format"] == "csv"
+    accept = request.headers.get("Accept", "").lower()
+    return "text/csv" in accept and "application/json" not in accept
+
+
 async def read_csv_body(request: web.Request, max_bytes: int) -> dict[str, Any]:
     """A text/csv body (RFC 4180, UTF-8) of at most max_bytes as {"rows": [[cell, ...], ...]}, the header
     row first; blank lines are skipped. The cells are strings; what they mean is the database's business."""

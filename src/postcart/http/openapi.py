@@ -82,6 +82,8 @@ def _operation(route: Route, comments: dict[str, str]) -> dict[str, Any]:
         ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
     elif route.response is not None and route.status != 204:
         ok["content"] = {"application/json": {"schema": {"$ref": _REF.format(model=route.response.__name__)}}}
+        if route.csv_export:
+            ok["content"]["text/csv"] = {"schema": {"type": "string"}}
     op["responses"][str(route.status)] = ok
     if route.cacheable:
         op["responses"]["304"] = {"description": "Not modified (If-None-Match matched the ETag)"}

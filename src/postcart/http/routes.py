@@ -33,6 +33,8 @@ class Route:
     # result is then a JSON string sent as a text/csv body. Decoding only: the database checks the rows.
     consumes: str = "application/json"
     produces: str = "application/json"
+    # JSON by default, or the function's CSV (args.format = "csv") with ?format=csv or Accept: text/csv.
+    csv_export: bool = False
 
 
 ROUTES: tuple[Route, ...] = (
@@ -106,6 +108,11 @@ ROUTES: tuple[Route, ...] = (
     # audit trail (docs/audit.md; store_admin)
     Route("GET", "/v1/admin/audit", "list_audit_records", "The audit trail, newest first (store_admin).", "audit",
           auth="required", query=s.AuditQuery, response=s.AuditList),
+    # staff reports (docs/dashboard.md): what the dashboard at /admin/dashboard draws
+    Route("GET", "/v1/admin/reports/{name}", "admin_report",
+          "One report's rows (sales_daily, conversion_funnel_daily, top_products, low_stock); CSV with "
+          "?format=csv or Accept: text/csv.", "reports", auth="required", query=s.ReportQuery,
+          response=s.Report, csv_export=True),
     # catalog
     Route("GET", "/v1/products", "list_products", "Published products, searchable and filterable.",
           "catalog", query=s.ProductQuery, response=s.ProductList, cacheable=True),

@@ -4,7 +4,7 @@ Python validates only the bodies it handles itself (login, refresh) and the secr
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -255,6 +255,23 @@ class AuditRecord(Model):
 
 class AuditList(Model):
     items: list[AuditRecord]
+    next_cursor: str | None
+
+
+class ReportQuery(Model):
+    since: date | None = Field(default=None, description="From this day (inclusive, UTC), on the report's date")
+    until: date | None = Field(default=None, description="Up to this day (inclusive, UTC)")
+    currency: str | None = Field(default=None, description="Only rows in this currency", examples=["EUR"])
+    period: str | None = Field(default=None, description="top_products: day, week or month")
+    format: Literal["json", "csv"] | None = Field(default=None, description="csv: every matching row as text/csv")
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class Report(Model):
+    report: str
+    columns: list[str] = Field(description="The view's columns, in order (the CSV header)")
+    items: list[dict[str, Any]] = Field(description="One object per row, keyed by column; amounts in minor units")
     next_cursor: str | None
 
 
