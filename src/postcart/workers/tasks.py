@@ -51,4 +51,6 @@ TASKS: tuple[Task, ...] = (
     Task("sweep_abandoned_carts", "shop.sweep_abandoned_carts", interval=15 * MINUTE),
     # Cancels orders left unpaid past their payment method's window, releasing their stock: soon after.
     Task("sweep_unpaid_orders", "shop.sweep_unpaid_orders", interval=MINUTE, batch_size=100),
+    # Materialized reporting views, one per call (each within the statement timeout), every 5 minutes.
+    Task("refresh_reports", "reporting.refresh_views", interval=5 * MINUTE, batch_size=1),
 )
