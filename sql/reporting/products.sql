@@ -5,17 +5,15 @@
 -- == reporting.top_products ==========================================================================
 COMMENT ON MATERIALIZED VIEW reporting.top_products IS
 'Units and revenue per product, currency and period: one row per product sold in the period, for periods '
-'of three kinds (period = day, week (ISO, from Monday) or month; period_start its first day, UTC), ranked '
-'by revenue within the period and currency. Cancelled orders and lines of deleted products left out. '
-'Top 10 of a month: WHERE period = ''month'' AND period_start = ... AND currency = ... AND revenue_rank '
-'<= 10. All time: sum the month rows. Materialized: as of its refresh (reporting.refreshes), every 5 '
+'of three kinds (period = day, week (ISO, from Monday) or month; period_start its first day, UTC). '
+'Cancelled orders and lines of deleted products left out. Top 10 of a month: WHERE period = ''month'' AND '
+'period_start = ... AND currency = ... ORDER BY revenue DESC LIMIT 10 (indexed). All time: sum the month '
+'rows. Materialized: as of its refresh (reporting.refreshes), every 5 '
 'minutes. No personal data.';
 COMMENT ON COLUMN reporting.top_products.period IS 'Kind of period: day, week or month.';
 COMMENT ON COLUMN reporting.top_products.period_start IS
 'First day of the period (UTC): the day, the Monday of the ISO week, or the 1st of the month.';
 COMMENT ON COLUMN reporting.top_products.currency IS 'ISO 4217 currency of revenue.';
-COMMENT ON COLUMN reporting.top_products.revenue_rank IS
-'1 for the product with the most revenue in this period and currency; equal revenues share a rank.';
 COMMENT ON COLUMN reporting.top_products.product_id IS 'Id of the product (uuid), stable across renames.';
 COMMENT ON COLUMN reporting.top_products.product_slug IS 'URL name of the product (as of the refresh).';
 COMMENT ON COLUMN reporting.top_products.product_name IS 'Display name of the product (as of the refresh).';

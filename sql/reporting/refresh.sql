@@ -8,6 +8,8 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
+-- Aggregating every order sorts and hashes millions of rows: in memory rather than in temporary files.
+SET work_mem = '256MB'
 AS $$
 DECLARE
     v_view text;
