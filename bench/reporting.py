@@ -74,7 +74,7 @@ FROM generate_series(1, @customers@) AS n;
 CREATE TEMP TABLE plan AS
 SELECT n,
        ('00000000-0000-4000-d000-' || lpad(n::text, 12, '0'))::uuid AS id,
-       now() - (365 * sqrt(random())) * interval '1 day' AS created_at,
+       now() - 365 * (1 - sqrt(random())) * interval '1 day' AS created_at,
        CASE WHEN random() < 0.75
             THEN ('00000000-0000-4000-c000-'
                   || lpad((1 + floor(@customers@ * power(random(), 2)))::integer::text, 12, '0'))::uuid END

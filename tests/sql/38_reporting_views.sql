@@ -4,7 +4,7 @@
 -- boundaries, coupons, stock value, sell-through); the materialized ones change only when
 -- reporting.refresh_views runs, which only the worker may call.
 BEGIN;
-SELECT plan(40);
+SELECT plan(41);
 
 -- == the views =======================================================================================
 SELECT is(
@@ -200,9 +200,15 @@ SELECT is(
     'top_products: a week''s products by revenue, without the tax included in the prices'
 );
 SELECT is(
-    (SELECT sum(units) FROM reporting.top_products WHERE period = 'month' AND currency = 'XTS'),
-    (SELECT sum(units) FROM reporting.top_products WHERE period = 'day' AND currency = 'XTS'),
-    'top_products: the months add up to the days'
+    (SELECT row(sum(units), sum(revenue))::text FROM reporting.top_products WHERE period = 'month' AND currency = 'XTS'),
+    (SELECT row(sum(units), sum(revenue))::text FROM reporting.top_products WHERE period = 'week' AND currency = 'XTS'),
+    'top_products: the months add up to the weeks'
+);
+SELECT is(
+    (SELECT array_agg(DISTINCT period_start ORDER BY period_start) FROM reporting.top_products
+     WHERE period = 'day' AND currency = 'XTS'),
+    ARRAY[((now() - interval '2 days') AT TIME ZONE 'UTC')::date],
+    'top_products: days are kept for the last 7 days only (not 10 days ago)'
 );
 SELECT is(
     (SELECT sum(revenue) FROM reporting.top_products WHERE period = 'week' AND currency = 'XTS'), 69542::numeric,
