@@ -97,8 +97,8 @@ SELECT p.id, l.position, v.id, v.product_id, v.sku, v.name, l.quantity, vp.amoun
 FROM plan AS p
 CROSS JOIN LATERAL (
     SELECT g AS position, 1 + (hashtext(p.n::text || g) & 3) / 3 AS quantity,
-           ('00000000-0000-4000-b000-' || lpad((3 + floor(@products@ * 3 * power(random(), 3)))::integer::text, 12, '0'))::uuid
-           AS variant_id
+           ('00000000-0000-4000-b000-'
+            || lpad((3 + floor(@products@ * 3 * power(random(), 3)))::integer::text, 12, '0'))::uuid AS variant_id
     FROM generate_series(1, 1 + (hashtext(p.n::text) & 3)) AS g
 ) AS l
 INNER JOIN shop.product_variants AS v ON l.variant_id = v.id

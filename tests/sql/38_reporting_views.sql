@@ -200,8 +200,10 @@ SELECT is(
     'top_products: a week''s products by revenue, without the tax included in the prices'
 );
 SELECT is(
-    (SELECT row(sum(units), sum(revenue))::text FROM reporting.top_products WHERE period = 'month' AND currency = 'XTS'),
-    (SELECT row(sum(units), sum(revenue))::text FROM reporting.top_products WHERE period = 'week' AND currency = 'XTS'),
+    (SELECT row(sum(units), sum(revenue))::text FROM reporting.top_products
+     WHERE period = 'month' AND currency = 'XTS'),
+    (SELECT row(sum(units), sum(revenue))::text FROM reporting.top_products
+     WHERE period = 'week' AND currency = 'XTS'),
     'top_products: the months add up to the weeks'
 );
 SELECT is(
