@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap plpgsql-check-package chromium run psql test test-pg18 lint plpgsql-check privilege-matrix bench bench-catalog bench-checkout bench-webhooks clean
+.PHONY: install pgtap plpgsql-check-package chromium run psql test test-pg18 lint plpgsql-check privilege-matrix bench bench-catalog bench-checkout bench-webhooks bench-reporting clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,10 @@ bench-checkout: install
 # Outgoing webhooks (issue 8): events delivered per second with 1 and 4 workers, commit-to-delivery lag at 100/s.
 bench-webhooks: install
 	$(BIN)/python bench/webhooks.py
+
+# Reporting views (issue 10): 1,000,000 generated orders, each view timed; several minutes.
+bench-reporting: install
+	$(BIN)/python bench/reporting.py
 
 clean:
 	rm -rf $(VENV) .postcart

@@ -59,3 +59,50 @@ COMMENT ON COLUMN reporting.low_stock.variant_id IS 'Id of the variant (uuid), s
 
 GRANT SELECT ON reporting.low_stock TO postcart_analyst;
 GRANT SELECT ON reporting.low_stock TO postcart_dba;
+
+-- == reporting.inventory_valuation ===================================================================
+-- postcart records no purchase cost, so stock is valued at the variants' base prices (retail value).
+CREATE OR REPLACE VIEW reporting.inventory_valuation AS
+WITH currencies AS (
+    SELECT DISTINCT vp.currency FROM shop.variant_prices AS vp
+)
+
+SELECT
+    w.code AS warehouse_code,
+    w.name AS warehouse_name,
+    c.currency,
+    count(vp.variant_id) FILTER (WHERE s.on_hand > 0) AS variants,
+    coalesce(sum(s.on_hand) FILTER (WHERE vp.variant_id IS NOT NULL), 0) AS units,
+    coalesce(sum(s.on_hand::bigint * vp.amount), 0) AS value_at_base_price,
+    coalesce(sum((s.on_hand - s.reserved)::bigint * vp.amount) FILTER (WHERE s.on_hand > s.reserved), 0)
+    AS available_value_at_base_price,
+    coalesce(sum(s.on_hand) FILTER (WHERE vp.variant_id IS NULL), 0) AS unpriced_units,
+    w.id AS warehouse_id
+FROM shop.warehouses AS w
+CROSS JOIN currencies AS c
+LEFT JOIN shop.stock_levels AS s ON w.id = s.warehouse_id
+LEFT JOIN shop.variant_prices AS vp ON s.variant_id = vp.variant_id AND c.currency = vp.currency
+GROUP BY w.id, w.code, w.name, c.currency;
+
+COMMENT ON VIEW reporting.inventory_valuation IS
+'Stock value per warehouse and currency at base price: on-hand units times the variant''s base price in '
+'that currency (variant_prices, before price lists and markdowns; tax included as the store''s prices '
+'are). postcart records no purchase cost, so this is retail value, not cost. Units of variants without a '
+'price in the currency are counted apart (unpriced_units). Live; no personal data.';
+COMMENT ON COLUMN reporting.inventory_valuation.warehouse_code IS 'Short code of the warehouse (unique).';
+COMMENT ON COLUMN reporting.inventory_valuation.warehouse_name IS 'Display name of the warehouse.';
+COMMENT ON COLUMN reporting.inventory_valuation.currency IS 'ISO 4217 currency of the values.';
+COMMENT ON COLUMN reporting.inventory_valuation.variants IS
+'Variants with units on hand here and a base price in currency.';
+COMMENT ON COLUMN reporting.inventory_valuation.units IS 'Units on hand here of variants priced in currency.';
+COMMENT ON COLUMN reporting.inventory_valuation.value_at_base_price IS
+'Sum of on_hand x base price (minor units).';
+COMMENT ON COLUMN reporting.inventory_valuation.available_value_at_base_price IS
+'Sum of (on_hand - reserved) x base price over rows with units available (minor units): the part not yet '
+'promised to orders.';
+COMMENT ON COLUMN reporting.inventory_valuation.unpriced_units IS
+'Units on hand here of variants with no base price in currency (not valued).';
+COMMENT ON COLUMN reporting.inventory_valuation.warehouse_id IS 'Id of the warehouse (uuid).';
+
+GRANT SELECT ON reporting.inventory_valuation TO postcart_analyst;
+GRANT SELECT ON reporting.inventory_valuation TO postcart_dba;

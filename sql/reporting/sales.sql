@@ -2,37 +2,13 @@
 -- owner's rights like every reporting view; amounts and counts only, no personal data.
 
 -- == reporting.sales_daily ===========================================================================
-CREATE OR REPLACE VIEW reporting.sales_daily AS
-WITH units AS (
-    SELECT i.order_id, sum(i.quantity) AS items
-    FROM shop.order_items AS i
-    GROUP BY i.order_id
-)
-
-SELECT
-    -- The order's day in UTC: when it was placed, whatever happened to it since.
-    (o.created_at AT TIME ZONE 'UTC')::date AS day,
-    o.currency,
-    count(*) AS orders,
-    coalesce(sum(u.items), 0) AS items,
-    sum(o.subtotal) AS gross,
-    sum(o.discount_total) AS discounts,
-    sum(o.tax_total) AS tax,
-    sum(o.shipping_total) AS shipping,
-    -- total always contains the tax (included in the prices, or added to them): taking it out gives the
-    -- revenue before tax, shipping included.
-    sum(o.total - o.tax_total) AS net,
-    sum(o.refunded_amount) AS refunds
-FROM shop.orders AS o
-LEFT JOIN units AS u ON o.id = u.order_id
-WHERE o.status <> 'cancelled'
-GROUP BY (o.created_at AT TIME ZONE 'UTC')::date, o.currency;
-
-COMMENT ON VIEW reporting.sales_daily IS
+-- A materialized view (migrations/0043_reporting_materialized.sql: its definition and unique key),
+-- refreshed by the worker (sql/reporting/refresh.sql); its comments and grants are kept here.
+COMMENT ON MATERIALIZED VIEW reporting.sales_daily IS
 'Sales per day (UTC, by when the order was placed) and currency: every order except cancelled ones, '
 'paid or not yet (filter on nothing else here; an unpaid order cancelled later drops out). Amounts in '
 'minor units of currency; never add different currencies. net + tax = the orders'' totals. No personal '
-'data.';
+'data. Materialized: as of its refresh (reporting.refreshes), every 5 minutes.';
 COMMENT ON COLUMN reporting.sales_daily.day IS 'The day the orders were placed (UTC).';
 COMMENT ON COLUMN reporting.sales_daily.currency IS 'ISO 4217 currency of the amounts in this row.';
 COMMENT ON COLUMN reporting.sales_daily.orders IS 'Orders placed that day in this currency and not cancelled.';

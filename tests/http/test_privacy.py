@@ -120,6 +120,8 @@ def test_an_open_order_blocks_erasure(api: Client, shop: dict[str, Any]) -> None
 
 
 def sales(admin: Any) -> list[tuple[Any, ...]]:
+    # Materialized: refreshed here so it shows now, not the worker's last run.
+    admin.execute("REFRESH MATERIALIZED VIEW reporting.sales_daily")
     return admin.execute("SELECT * FROM reporting.sales_daily ORDER BY day, currency").fetchall()
 
 

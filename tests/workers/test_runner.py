@@ -111,6 +111,22 @@ def test_a_failing_task_is_retried_and_stops_nothing_else(admin, app_url: str, t
     assert any(m.startswith("forbidden failed: 42501") for m in warnings), warnings  # permission denied
 
 
+def test_a_task_s_own_statement_timeout_cuts_its_call_short(admin_url: str, app_url: str,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    # The table the sweep deletes from is locked: the call waits until a statement timeout ends it, the
+    # task's 200 ms rather than the worker's 10 s.
+    with psycopg.connect(admin_url) as locker:
+        locker.execute("LOCK TABLE auth.login_attempts IN ACCESS EXCLUSIVE MODE")
+        worker = Worker(app_url, [sweep_logins(statement_timeout_ms=200)])
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="postcart.worker"):
+            asyncio.run(worker.run(once=True))
+        elapsed = time.monotonic() - started
+    assert worker.failures["sweep_login_attempts"] == 1 and elapsed < 5, elapsed
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(m.startswith("sweep_login_attempts failed: 57014") for m in warnings), warnings  # query_canceled
+
+
 def test_a_connection_killed_under_the_worker_is_replaced(admin, app_url: str, tag: str) -> None:
     async def scenario() -> None:
         worker = Worker(app_url, [sweep_logins(interval=0.3)])

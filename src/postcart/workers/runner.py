@@ -196,6 +196,9 @@ class Worker:
                 try:
                     async with conn.transaction():
                         await conn.execute("SELECT set_config('role', %s, true)", [task.role])
+                        if task.statement_timeout_ms is not None:  # a task known to take longer per call
+                            await conn.execute("SELECT set_config('statement_timeout', %s, true)",
+                                               [str(task.statement_timeout_ms)])
                         row = await (await conn.execute(call, [task.batch_size])).fetchone()
                 finally:
                     state.in_transaction = False

@@ -20,6 +20,7 @@ class Task:
     batch_size: int = 1000
     wake_on: tuple[str, ...] = ()  # LISTEN channels whose notifications run the task at once
     role: str = "postcart_worker"  # switched to for each call; the worker logs in as the authenticator
+    statement_timeout_ms: int | None = None  # for this task's calls instead of the worker's (10 s)
 
     def __post_init__(self) -> None:
         if not _QUALIFIED.match(self.function):
@@ -51,4 +52,8 @@ TASKS: tuple[Task, ...] = (
     Task("sweep_abandoned_carts", "shop.sweep_abandoned_carts", interval=15 * MINUTE),
     # Cancels orders left unpaid past their payment method's window, releasing their stock: soon after.
     Task("sweep_unpaid_orders", "shop.sweep_unpaid_orders", interval=MINUTE, batch_size=100),
+    # Materialized reporting views, one per call, every 5 minutes; one view of a large shop takes more than
+    # the worker's usual 10 s (docs/reporting.md "Freshness").
+    Task("refresh_reports", "reporting.refresh_views", interval=5 * MINUTE, batch_size=1,
+         statement_timeout_ms=10 * 60 * 1000),
 )
