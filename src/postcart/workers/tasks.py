@@ -51,4 +51,8 @@ TASKS: tuple[Task, ...] = (
     Task("sweep_abandoned_carts", "shop.sweep_abandoned_carts", interval=15 * MINUTE),
     # Cancels orders left unpaid past their payment method's window, releasing their stock: soon after.
     Task("sweep_unpaid_orders", "shop.sweep_unpaid_orders", interval=MINUTE, batch_size=100),
+    # Behaviour events (docs/events.md): monthly partitions made ahead and dropped after the retention;
+    # the funnel and search reports refreshed.
+    Task("maintain_event_partitions", "shop.maintain_event_partitions", interval=HOUR),
+    Task("refresh_event_reports", "shop.refresh_event_reports", interval=10 * MINUTE),
 )
