@@ -52,6 +52,8 @@ COMMENT ON COLUMN shop.behaviour_events.result_count IS
 
 -- Funnels read by day and type; searches by term. Indexes on the parent reach every partition.
 CREATE INDEX behaviour_events_occurred_at_type_idx ON shop.behaviour_events (occurred_at, type);
+-- The export and erasure of one customer's events (api.export_me, api.delete_me); guests' rows stay out of it.
+CREATE INDEX behaviour_events_account_id_idx ON shop.behaviour_events (account_id) WHERE account_id IS NOT NULL;
 
 CREATE TABLE shop.behaviour_event_settings (
     id boolean PRIMARY KEY DEFAULT TRUE,

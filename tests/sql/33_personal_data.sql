@@ -122,7 +122,7 @@ INSERT INTO exported_tables VALUES
 ('auth.recovery_codes'),       -- as account.recovery_codes_left only
 ('integration.mail_suppressions'),  -- as account.marketing_suppressed
 ('integration.mails'), ('integration.events'),
-('shop.addresses'), ('shop.carts'), ('shop.orders'), ('shop.promotion_redemptions');
+('shop.addresses'), ('shop.carts'), ('shop.orders'), ('shop.promotion_redemptions'), ('shop.behaviour_events');
 CREATE TEMP TABLE excluded_tables (table_name text, reason text);
 INSERT INTO excluded_tables VALUES
 ('auth.staff_invitations', 'staff accounts only: the export and erasure are a customer''s'),
