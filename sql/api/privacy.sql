@@ -253,7 +253,8 @@ COMMENT ON FUNCTION api.delete_me(jsonb, jsonb) IS
 'by a unique unroutable placeholder and the address reduced to country and region; the account gets the '
 'placeholder and a neutral name, loses its password, MFA, consent and group; addresses, carts never ordered, '
 'recovery codes, account requests, refresh tokens, login attempts, mails, the suppression entry and stored '
-'idempotent responses are deleted; storefront behaviour events lose their account; sessions are revoked (user agent and IP cleared); personal members '
+'idempotent responses are deleted; storefront behaviour events lose their account; sessions are revoked '
+'(user agent and IP cleared); personal members '
 'leave the payloads of outbox events about it; customer.deleted is emitted; the audit records about the '
 'person keep what happened but their personal values read "[erased]" (audit.forget_person). PT409 open_orders '
 '(details.orders: numbers) while an order is pending payment or paid and unshipped; PT403 customers_only.';
