@@ -20,7 +20,9 @@ BEGIN
         RETURN v_table;
     END IF;
     -- Two requests (or a request and the worker) making the same month: the second waits, then finds it.
-    PERFORM pg_advisory_xact_lock(hashtext('shop.behaviour_events'), hashtext(v_name));
+    -- A lock on the table itself, not an advisory one: taking it also makes this transaction read the
+    -- catalog changes committed meanwhile, so the check below sees the partition the first one made.
+    LOCK TABLE shop.behaviour_events IN SHARE UPDATE EXCLUSIVE MODE;
     v_table := to_regclass(format('shop.%I', v_name));
     IF v_table IS NOT NULL THEN
         RETURN v_table;
@@ -42,8 +44,8 @@ END
 $$;
 COMMENT ON FUNCTION shop.behaviour_event_partition(timestamptz) IS
 'The partition of shop.behaviour_events holding the month (UTC) of p_at, created first when missing (RLS '
-'enabled and forced, commented; an advisory lock makes concurrent callers create it once). Returns its '
-'regclass. Internal: called by the event writers and the worker.';
+'enabled and forced, commented; a lock on shop.behaviour_events makes concurrent callers create it once). '
+'Returns its regclass. Internal: called by the event writers and the worker.';
 REVOKE ALL ON FUNCTION shop.behaviour_event_partition(timestamptz) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION shop.maintain_event_partitions(p_batch_size integer DEFAULT 1000)

@@ -141,6 +141,8 @@ AS $$
     WHERE
         c.table_schema IN ('shop', 'auth', 'integration')
         AND c.column_name ~ '^(customer_id|account_id|subject_id|owner_id)$|email'
+        -- A partition is covered with its partitioned table (partitioned tables are 'BASE TABLE' too).
+        AND NOT (SELECT r.relispartition FROM pg_class AS r WHERE r.oid = format('%I.%I', c.table_schema, c.table_name)::regclass)
     ORDER BY 1
 $$;
 

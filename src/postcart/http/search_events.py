@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from cachetools import LRUCache
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -43,9 +44,26 @@ def result_count(body: str) -> int | None:
     return len(items) if isinstance(items, list) else None
 
 
+class ResultCounts:
+    """result_count, remembered per body: a cached answer is the same string object each time it is served
+    (its hash is kept by Python, and equal objects compare by identity first), so counting a repeated search
+    costs a dictionary lookup instead of parsing the page again."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._counts: LRUCache[str, int | None] = LRUCache(maxsize=max_entries)
+
+    def of(self, body: str) -> int | None:
+        try:
+            return self._counts[body]
+        except KeyError:
+            count = self._counts[body] = result_count(body)
+            return count
+
+
 class SearchRecorder:
     def __init__(self) -> None:
         self._buffer: list[dict[str, Any]] = []
+        self._counts = ResultCounts()
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.dropped = 0
@@ -56,7 +74,7 @@ class SearchRecorder:
         query = args.get("q")
         if status != 200 or not isinstance(query, str) or not query.strip() or args.get("cursor"):
             return
-        count = result_count(body)
+        count = self._counts.of(body)
         if count is None:
             return
         if len(self._buffer) >= MAX_BUFFERED:
