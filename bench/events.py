@@ -4,8 +4,8 @@
    and product views over the demo catalog, each client its own session) for `--seconds`: events/s.
 2. pgbench sends the same call (auth.call_api('record_events', batch), as the layer does) on as many
    connections: events/s, and the ratio HTTP / pgbench.
-3. What recording searches costs (search_events.py): the HTTP layer's share per search (parsing the page to
-   count its products, appending to the buffer), and the database's per search in a batch of 200
+3. What recording searches costs (search_events.py): the request's share (appending to the buffer), the
+   count of a page when the buffer is written, and the database's per search in a batch of 200
    (shop.record_searches under EXPLAIN ANALYZE, p50 of --runs), beside the p50 of api.list_products for the
    same searches, which recording does not touch.
 Usage: flock /tmp/postcart-heavy.lock python bench/events.py [--clients 16] [--seconds 30] [--batch 50]
@@ -78,7 +78,7 @@ async def intake(base: str, products: list[str], clients: int, seconds: int, siz
 
 def pgbench_script(products: list[str], size: int) -> str:
     body = json.dumps(batch(products, size, "bench-pgbench")).replace("'", "''")
-    return f"SELECT auth.call_api('record_events', '{body}'::jsonb, NULL, NULL, 'bench') IS NULL;\n"
+    return f"SELECT auth.call_api('record_events', '{body}'::jsonb, NULL, NULL, 'bench', NULL) IS NULL;\n"
 
 
 def explain_ms(conn: psycopg.Connection, query: str, params: list, runs: int) -> float:
@@ -107,9 +107,9 @@ def search_costs(url: str, runs: int) -> None:
     per_note = timeit.timeit(lambda: recorder.note(None, args, 200, body, "s1", None), number=5000) / 5000  # type: ignore[arg-type]
     per_parse = timeit.timeit(lambda: result_count(body), number=2000) / 2000
     print(f"api.list_products p50 over {len(SEARCHES)} searches: {list_ms:.2f} ms (unchanged: no write in it)")
-    print(f"recording, HTTP layer: {per_note * 1e6:.1f} µs per search answered from the cache (count remembered, "
-          f"append to the buffer); {per_parse * 1e6:.1f} µs more to count a page read from the database "
-          f"({len(body)} bytes)")
+    print(f"recording, HTTP layer: {per_note * 1e6:.1f} µs per search in the request (append to the buffer); "
+          f"when the buffer is written, {per_parse * 1e6:.1f} µs to count a page not counted before "
+          f"({len(body)} bytes; a page served from the cache is counted once)")
     print(f"recording, database: {record_ms / 200 * 1000:.1f} µs per search in a batch of 200 "
           f"({record_ms:.2f} ms per batch, off the request path)")
 

@@ -27,13 +27,19 @@ BEGIN
     IF v_table IS NOT NULL THEN
         RETURN v_table;
     END IF;
+    -- Made apart, then attached: ATTACH PARTITION takes only the lock held above, which lets requests insert
+    -- and reports read meanwhile; CREATE TABLE ... PARTITION OF would wait for an exclusive lock behind a
+    -- long report refresh, and every request would queue behind it.
     EXECUTE format(
-        'CREATE TABLE shop.%I PARTITION OF shop.behaviour_events FOR VALUES FROM (%L) TO (%L)',
-        v_name, (v_month AT TIME ZONE 'UTC'), ((v_month + INTERVAL '1 month') AT TIME ZONE 'UTC')
+        'CREATE TABLE shop.%I (LIKE shop.behaviour_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', v_name
     );
     -- Read through the parent (whose policies apply); read directly, a partition shows nothing but to its owner.
     EXECUTE format('ALTER TABLE shop.%I ENABLE ROW LEVEL SECURITY', v_name);
     EXECUTE format('ALTER TABLE shop.%I FORCE ROW LEVEL SECURITY', v_name);
+    EXECUTE format(
+        'ALTER TABLE shop.behaviour_events ATTACH PARTITION shop.%I FOR VALUES FROM (%L) TO (%L)',
+        v_name, (v_month AT TIME ZONE 'UTC'), ((v_month + INTERVAL '1 month') AT TIME ZONE 'UTC')
+    );
     EXECUTE format(
         'COMMENT ON TABLE shop.%I IS %L', v_name,
         format('Behaviour events of %s (UTC): a partition of shop.behaviour_events, dropped after the '
@@ -89,7 +95,15 @@ BEGIN
         ORDER BY c.relname
         LIMIT greatest(p_batch_size - v_done, 0)
     LOOP
-        EXECUTE format('ALTER TABLE shop.behaviour_events DETACH PARTITION shop.%I', v_partition.relname);
+        -- Detaching needs an exclusive lock on the table, and inserts queue behind a waiting one: wait at
+        -- most a second (a long report refresh may hold the table), else leave it to the next run.
+        PERFORM set_config('lock_timeout', '1s', TRUE);
+        BEGIN
+            EXECUTE format('ALTER TABLE shop.behaviour_events DETACH PARTITION shop.%I', v_partition.relname);
+        EXCEPTION WHEN lock_not_available THEN
+            EXIT;
+        END;
+        PERFORM set_config('lock_timeout', '0', TRUE);
         EXECUTE format('DROP TABLE shop.%I', v_partition.relname);
         v_done := v_done + 1;
     END LOOP;
@@ -100,7 +114,8 @@ COMMENT ON FUNCTION shop.maintain_event_partitions(integer) IS
 'For postcart_worker: creates the monthly partitions of shop.behaviour_events for the current month (UTC) '
 'and the next months_ahead, and detaches and drops those of months before the last retention_months '
 '(shop.behaviour_event_settings), at most p_batch_size (1 to 10000) of both together. Returns how many '
-'partitions it created or dropped (0 when everything was in place).';
+'partitions it created or dropped (0 when everything was in place). A partition whose table lock is not '
+'granted within a second (a report refresh reads the table) is left to the next run.';
 REVOKE ALL ON FUNCTION shop.maintain_event_partitions(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.maintain_event_partitions(integer) TO postcart_worker;
 

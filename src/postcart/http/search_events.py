@@ -3,10 +3,10 @@ answers, from the database or from the catalog cache (catalog_cache.py), becomes
 source `server` with its result count, so the search reports do not depend on what clients send.
 
 api.list_products is a read (STABLE, and often not called at all: the cache answers), so the recording
-happens here, after the answer: the request only appends to an in-process buffer, and one statement per
-batch (shop.record_searches, as the authenticator) writes the buffer every FLUSH_SECONDS or once it holds
-FLUSH_AT searches. The list call pays nothing for it; a crashed process loses at most the last second of
-searches, which reports can bear."""
+happens here, after the answer: the request only appends to an in-process buffer; every FLUSH_SECONDS, or
+once it holds FLUSH_AT searches, a task counts each page's products (once per cached page) and writes the
+buffer in one statement per batch (shop.record_searches, as the authenticator). The list call pays nothing
+for it; a crashed process loses at most the last second of searches, which reports can bear."""
 
 from __future__ import annotations
 
@@ -74,14 +74,12 @@ class SearchRecorder:
         query = args.get("q")
         if status != 200 or not isinstance(query, str) or not query.strip() or args.get("cursor"):
             return
-        count = self._counts.of(body)
-        if count is None:
-            return
         if len(self._buffer) >= MAX_BUFFERED:
             self.dropped += 1
             return
         session = session_header if session_header and len(session_header) <= 100 else None
-        self._buffer.append({"query": query[:1000], "results": count, "session_id": session,
+        # The page is counted when the buffer is written, off the request's path.
+        self._buffer.append({"query": query[:1000], "body": body, "session_id": session,
                              "auth_session_id": auth_session_id, "occurred_at": datetime.now(UTC).isoformat()})
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._run(ctx))
@@ -99,8 +97,10 @@ class SearchRecorder:
         """Write what the buffer holds, FLUSH_AT per statement; on a database error the batch is put back."""
         while self._buffer:
             batch, self._buffer = self._buffer[:FLUSH_AT], self._buffer[FLUSH_AT:]
+            searches = [{**{k: v for k, v in s.items() if k != "body"}, "results": count}
+                        for s in batch if (count := self._counts.of(s["body"])) is not None]
             try:
-                await database.as_authenticator(ctx, _RECORD, [Jsonb(batch)])
+                await database.as_authenticator(ctx, _RECORD, [Jsonb(searches)])
             except Exception as exc:  # noqa: BLE001 - reports lose a batch rather than the app a request
                 log.warning("could not record %d searches: %s", len(batch), exc.__class__.__name__)
                 self._buffer[:0] = batch

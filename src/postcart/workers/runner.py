@@ -196,6 +196,9 @@ class Worker:
                 try:
                     async with conn.transaction():
                         await conn.execute("SELECT set_config('role', %s, true)", [task.role])
+                        if task.timeout is not None:
+                            await conn.execute("SELECT set_config('statement_timeout', %s, true)",
+                                               [str(int(task.timeout * 1000))])
                         row = await (await conn.execute(call, [task.batch_size])).fetchone()
                 finally:
                     state.in_transaction = False
