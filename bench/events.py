@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,7 @@ from postcart.http.search_events import SearchRecorder, result_count
 from postcart.migrate import migrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import free_port, run_pgbench, wait_ready  # noqa: E402 - the shared bench helpers
+from run import run_pgbench, start_app  # noqa: E402 - the shared bench helpers
 
 SEARCHES = ["hoodie", "jaket", "tshirt", "merino sweatr", "qqqxxzz", "organic cotton", "chelsea boot", "zzz nothing"]
 
@@ -135,16 +133,8 @@ def main() -> int:
             products = [str(p) for (p,) in conn.execute(
                 "SELECT id FROM shop.products WHERE status = 'published' ORDER BY slug")]
         search_costs(cluster.url(), args.runs)
-        port = free_port()
         # Every client comes from 127.0.0.1: the per-client rate limit would refuse the load itself.
-        env = {**os.environ, "DATABASE_URL": cluster.url(),
-               "POSTCART_POOL_SIZE": str(max(1, args.pool // args.workers)), "POSTCART_RATE_LIMITS": "off",
-               "POSTCART_SECRET_KEY": "bench-only-secret-key-0123456789abcdef", "POSTCART_LOG_LEVEL": "WARNING"}
-        server = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port),
-                                   "--workers", str(args.workers)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base)
+        server, base = start_app(cluster.url(), args.pool, args.workers, POSTCART_RATE_LIMITS="off")
         http_rate = asyncio.run(intake(base, products, args.clients, args.seconds, args.batch))
         server.terminate()  # pgbench gets both cores, as the database's own limit
         server.wait()
