@@ -74,7 +74,7 @@ BEGIN
                 ~ '^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)$' THEN
                 BEGIN
                     v_at := (event ->> 'occurred_at')::timestamptz;
-                EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+                EXCEPTION WHEN data_exception THEN  -- day 30 of February, an offset of 16 hours, ...
                     v_at := NULL;
                 END;
             END IF;

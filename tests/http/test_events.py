@@ -88,12 +88,13 @@ def test_times_and_sessions_are_checked(api: Client, admin: psycopg.Connection) 
               {"type": "page_view", "session_id": sid, "occurred_at": "2020-01-01T00:00:00Z"},
               {"type": "page_view", "session_id": sid, "occurred_at": "yesterday"},
               {"type": "page_view", "session_id": "x" * 101},
-              {"type": "page_view"}]
+              {"type": "page_view"},
+              {"type": "page_view", "session_id": sid, "occurred_at": "2026-01-01T00:00:00+16:00"}]
     r = api.post("/v1/events", {"events": events})
     assert r.status == 422, r.text
     assert set(r.json["error"]["details"]["fields"]) == {
         "events[0].occurred_at", "events[1].occurred_at", "events[2].occurred_at", "events[3].session_id",
-        "events[4].session_id"}
+        "events[4].session_id", "events[5].occurred_at"}
     assert stored(admin, sid) == []
 
 
