@@ -52,6 +52,20 @@ def post_json(url: str, body: dict) -> dict:
         return json.loads(resp.read())
 
 
+def start_app(url: str, pool: int, workers: int, **settings: str) -> tuple[subprocess.Popen, str]:
+    """`postcart serve` on a free port against `url` with `pool` connections in all, ready; returns the
+    process and its base URL. `settings` are more POSTCART_* variables (e.g. POSTCART_RATE_LIMITS="off")."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "POSTCART_POOL_SIZE": str(max(1, pool // workers)),
+           "POSTCART_SECRET_KEY": "bench-only-secret-key-0123456789abcdef", "POSTCART_LOG_LEVEL": "WARNING",
+           **settings}
+    server = subprocess.Popen([sys.executable, "-m", "postcart", "serve", "--port", str(port), "--workers",
+                               str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(base)
+    return server, base
+
+
 def wait_ready(base: str, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

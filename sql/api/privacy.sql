@@ -114,6 +114,13 @@ BEGIN
                 'created_at', auth.to_rfc3339(e.created_at)
             ) ORDER BY e.created_at, e.id)
             FROM integration.events AS e WHERE e.subject_id = ANY(auth.customer_subjects(v_id))
+        ), '[]'),
+        'behaviour_events', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                'type', b.type, 'product_id', b.product_id, 'query', b.query, 'session_id', b.session_id,
+                'occurred_at', auth.to_rfc3339(b.occurred_at)
+            ) ORDER BY b.occurred_at)
+            FROM shop.behaviour_events AS b WHERE b.account_id = v_id
         ), '[]')
     );
 END
@@ -123,7 +130,8 @@ COMMENT ON FUNCTION api.export_me(jsonb) IS
 '(profile, consent, whether a password and MFA are set; never a hash or secret), addresses, carts (with '
 'items), orders (with lines, payments, shipments, returns, refunds), promotion_redemptions, sessions (with '
 'user agent and IP), login_attempts, account_requests (password resets, e-mail verifications), mails, '
-'events (outbox events about the account, its carts and orders)}. Customers only (PT403 customers_only).';
+'events (outbox events about the account, its carts and orders), behaviour_events (storefront events sent '
+'while signed in)}. Customers only (PT403 customers_only).';
 
 CREATE OR REPLACE FUNCTION api.delete_me(args jsonb, derived jsonb)
 RETURNS jsonb
@@ -210,6 +218,8 @@ BEGIN
     DELETE FROM integration.mails AS m WHERE m.account_id = v_id OR m.to_email = v_account.email;
     DELETE FROM integration.mail_suppressions AS s WHERE s.email = v_account.email;
     DELETE FROM integration.idempotency_keys AS k WHERE k.owner_id = v_id::text;
+    -- Their storefront events stay, as anonymous ones, for the funnel counts.
+    UPDATE shop.behaviour_events AS b SET account_id = NULL WHERE b.account_id = v_id;
     UPDATE integration.events AS e
     SET payload = e.payload - ARRAY['email', 'full_name', 'shipping_address', 'phone']
     WHERE e.subject_id = ANY(v_subjects) AND e.payload ?| ARRAY['email', 'full_name', 'shipping_address', 'phone'];
@@ -243,7 +253,8 @@ COMMENT ON FUNCTION api.delete_me(jsonb, jsonb) IS
 'by a unique unroutable placeholder and the address reduced to country and region; the account gets the '
 'placeholder and a neutral name, loses its password, MFA, consent and group; addresses, carts never ordered, '
 'recovery codes, account requests, refresh tokens, login attempts, mails, the suppression entry and stored '
-'idempotent responses are deleted; sessions are revoked (user agent and IP cleared); personal members '
+'idempotent responses are deleted; storefront behaviour events lose their account; sessions are revoked '
+'(user agent and IP cleared); personal members '
 'leave the payloads of outbox events about it; customer.deleted is emitted; the audit records about the '
 'person keep what happened but their personal values read "[erased]" (audit.forget_person). PT409 open_orders '
 '(details.orders: numbers) while an order is pending payment or paid and unshipped; PT403 customers_only.';

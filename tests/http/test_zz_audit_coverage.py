@@ -20,6 +20,8 @@ NOT_AUDITED = {
                                  "marketing_consent, when it changes, is audited",
     ("POST", "/v1/admin/webhooks/{id}/deliveries/{delivery_id}/replay"):
         "re-queues a delivery of the outbox (integration.webhook_deliveries, machinery with its own log)",
+    ("POST", "/v1/events"): "behaviour events are clickstream, not decisions (shop.behaviour_events, in "
+                            "audit.unaudited_tables)",
 }
 HERE = Path(__file__).resolve().parent
 

@@ -134,7 +134,7 @@ INSERT INTO exported_tables VALUES
 ('auth.recovery_codes'),       -- as account.recovery_codes_left only
 ('integration.mail_suppressions'),  -- as account.marketing_suppressed
 ('integration.mails'), ('integration.events'),
-('shop.addresses'), ('shop.carts'), ('shop.orders'), ('shop.promotion_redemptions');
+('shop.addresses'), ('shop.carts'), ('shop.orders'), ('shop.promotion_redemptions'), ('shop.behaviour_events');
 CREATE TEMP TABLE excluded_tables (table_name text, reason text);
 INSERT INTO excluded_tables VALUES
 ('auth.staff_invitations', 'staff accounts only: the export and erasure are a customer''s'),
@@ -153,6 +153,8 @@ AS $$
     WHERE
         c.table_schema IN ('shop', 'auth', 'integration')
         AND c.column_name ~ '^(customer_id|account_id|subject_id|owner_id)$|email'
+        -- A partition is covered with its partitioned table (partitioned tables are 'BASE TABLE' too).
+        AND NOT (SELECT r.relispartition FROM pg_class AS r WHERE r.oid = format('%I.%I', c.table_schema, c.table_name)::regclass)
     ORDER BY 1
 $$;
 

@@ -28,7 +28,7 @@ from ..migrate import migration_ids
 from ..settings import Settings
 from . import (
     carriers, carts, catalog_cache, dashboard, database, explorer, headers, lowlevel, mail, openapi, payments,
-    sessions, tax, webhooks,
+    search_events, sessions, tax, webhooks,
 )
 from .client_ip import client_ip
 from .context import CALLER, CONTEXT, IDEMPOTENCY, RESPONSE_FIELDS, Context, request_id_var
@@ -214,14 +214,27 @@ async def anonymous_catalog_read(request: web.Request, route: Route, args: dict[
     version = await database.catalog_version(ctx)
     key = catalog_cache.key("GET", request.path_qs)
     headers = {"ETag": catalog_cache.etag(version, key), "Cache-Control": "public, no-cache", "Vary": "Authorization"}
-    if headers["ETag"] in request.headers.get("If-None-Match", ""):
-        return web.Response(status=304, headers=headers)
     entry = ctx.catalog_cache.get(key, version)
+    if headers["ETag"] in request.headers.get("If-None-Match", ""):
+        if entry is not None:  # a search the browser repeated is still a search
+            note_search(request, route, args, entry.status, entry.body, caller)
+        return web.Response(status=304, headers=headers)
     if entry is None:
         result = await database.call(ctx, route.function, args, caller, None, None)
         entry = catalog_cache.Entry(version, result.status or route.status, result.body or "null")
         ctx.catalog_cache.put(key, entry)
+    note_search(request, route, args, entry.status, entry.body, caller)
     return web.Response(text=entry.body, status=entry.status, content_type="application/json", headers=headers)
+
+
+def note_search(request: web.Request, route: Route, args: dict[str, Any], status: int, body: str | None,
+                caller: db.Caller) -> None:
+    """Product searches are recorded by the server, whoever asked and wherever the answer came from
+    (search_events.py): the request only appends to a buffer."""
+    if route.function == "list_products" and body is not None:
+        request.app[search_events.SEARCHES].note(request.app[CONTEXT], args, status, body,
+                                                 request.headers.get(search_events.SESSION_HEADER),
+                                                 caller.session_id)
 
 
 def handler_for(route: Route) -> Handler:
@@ -254,6 +267,7 @@ def handler_for(route: Route) -> Handler:
             args, derived = await PREPARES[route.step](request, args, caller)
         result = await database.call(ctx, route.function, args, caller, idempotency, derived)
         body = with_response_fields(request, result.body)
+        note_search(request, route, args, result.status or route.status, body, caller)
         response = json_response(request, route, result.status or route.status, body, caller, as_csv)
         if result.replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -310,6 +324,7 @@ async def _on_startup(app: web.Application) -> None:
 
 
 async def _on_cleanup(app: web.Application) -> None:
+    await app[search_events.SEARCHES].close(app[CONTEXT])
     await app[CONTEXT].pool.close()
 
 
@@ -324,6 +339,7 @@ def make_app(settings: Settings, app_url: str, secret: str) -> web.Application:
     pool = db.open_pool(app_url, settings.pool_size, settings.statement_timeout, settings.pool_timeout)
     app[CONTEXT] = Context(settings=settings, secret=secret, app_url=app_url, pool=pool,
                            migration_ids=migration_ids())
+    app[search_events.SEARCHES] = search_events.SearchRecorder()
     service = {"health": health, "ready": ready, "unsubscribe": mail.unsubscribe}
     for route in ROUTES:
         handle = service[route.step] if route.step in service else handler_for(route)

@@ -120,6 +120,9 @@ ROUTES: tuple[Route, ...] = (
           "catalog", query=s.ProductQueryOne, response=s.Product, cacheable=True),
     Route("GET", "/v1/categories", "list_categories", "The category tree.", "catalog",
           response=s.CategoryTree, cacheable=True),
+    # behaviour events (docs/events.md): the storefront's clickstream, in batches
+    Route("POST", "/v1/events", "record_events", "Record a batch of up to 100 behaviour events.", "events",
+          status=202, request=s.EventBatch, response=s.EventsAccepted),
     # stores near me (pickup stores and public warehouses)
     Route("GET", "/v1/stores", "list_stores", "Pickup stores and public warehouses, nearest first with near.",
           "stores", query=s.StoreQuery, response=s.StoreList, cacheable=True),

@@ -1384,6 +1384,24 @@ class CheckoutResponse(Model):
 
 
 # -- outgoing webhooks (docs/webhooks.md) -----------------------------------------------------------
+class BehaviourEvent(Model):
+    type: Literal["page_view", "product_view", "add_to_cart", "checkout_started", "search"]
+    session_id: str = Field(min_length=1, max_length=100,
+                            description="The client's opaque browsing-session id (not an auth token)")
+    product_id: UUID | None = Field(default=None, description="Required for product_view and add_to_cart")
+    query: str | None = Field(default=None, description="The search text (search events only)")
+    occurred_at: datetime | None = Field(default=None,
+                                         description="At most 5 minutes ahead, 7 days old; default: now")
+
+
+class EventBatch(Model):
+    events: list[BehaviourEvent] = Field(min_length=1, max_length=100)
+
+
+class EventsAccepted(Model):
+    accepted: int = Field(description="How many events were recorded (all of them)")
+
+
 class WebhookRequest(Model):
     url: str = Field(max_length=2000, description="http(s) URL the events are POSTed to; no user:password@ in it",
                      examples=["https://crm.example/hooks/postcart"])

@@ -56,4 +56,7 @@ TASKS: tuple[Task, ...] = (
     # the worker's usual 10 s (docs/reporting.md "Freshness").
     Task("refresh_reports", "reporting.refresh_views", interval=5 * MINUTE, batch_size=1,
          statement_timeout_ms=10 * 60 * 1000),
+    # Behaviour events (docs/events.md): monthly partitions made ahead and dropped after the retention;
+    # their reports are refreshed by refresh_reports above.
+    Task("maintain_event_partitions", "shop.maintain_event_partitions", interval=HOUR),
 )
