@@ -1,6 +1,7 @@
 -- Behaviour reports (docs/reporting.md): the conversion funnel per day and the searches that found nothing.
 -- Both are materialized (a day's distinct sessions over months of events cannot be counted in under a
--- second), refreshed CONCURRENTLY by the worker's refresh_reports task (reporting.refresh_views), so readers never wait.
+-- second), refreshed CONCURRENTLY by the worker's refresh_reports task (reporting.refresh_views), so
+-- readers never wait.
 -- CREATE ... IF NOT EXISTS: a changed definition needs a migration that drops the view first.
 -- Sessions are counted, never shown: no session id, account id or other personal data leaves here.
 
