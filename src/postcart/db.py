@@ -174,14 +174,16 @@ async def call_as_authenticator(pool: AsyncConnectionPool, query: sql.Composable
 
 
 async def call_as_role(pool: AsyncConnectionPool, role: str, query: sql.Composable, params: list[Any],
-                       timeout: float | None = None) -> Any:
+                       timeout: float | None = None, request_id: str = "") -> Any:
     """One statement in a short transaction of its own as `role`, a role the authenticator was granted
-    (postcart_gateway: what a payment provider reported). Retries serialization failures and deadlocks
-    like `call`. Returns the first column of the first row."""
+    (postcart_gateway: what a payment provider reported). The request id, when given, reaches the audit
+    trail like an API call's. Retries serialization failures and deadlocks like `call`. Returns the first
+    column of the first row."""
     for attempt in range(RETRIES + 1):
         try:
             async with pool.connection(timeout=timeout) as conn, conn.transaction():
-                await conn.execute("SELECT set_config('role', %s, true)", [role])
+                await conn.execute("SELECT set_config('role', %s, true), set_config('request.id', %s, true)",
+                                   [role, request_id])
                 cur = await conn.execute(query, params)
                 row = await cur.fetchone()
                 return row[0] if row else None

@@ -20,6 +20,9 @@ NOT_AUDITED = {
                                  "marketing_consent, when it changes, is audited",
     ("POST", "/v1/admin/webhooks/{id}/deliveries/{delivery_id}/replay"):
         "re-queues a delivery of the outbox (integration.webhook_deliveries, machinery with its own log)",
+    ("POST", "/v1/auth/refresh"): "rotates the refresh token (auth.refresh_tokens, unaudited bookkeeping)",
+    ("POST", "/v1/me/mfa/totp"): "makes a new secret for the client to confirm; nothing is stored until PUT "
+                                 "sends it back with a code",
     ("POST", "/v1/events"): "behaviour events are clickstream, not decisions (shop.behaviour_events, in "
                             "audit.unaudited_tables)",
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pytest_pgtap.pgtap import Runner
 from pytest_pgtap.plugin.sql_files import PgTapFile
 
 
@@ -17,9 +18,18 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def pgtap_connection(admin_url: str) -> Iterator[psycopg.Connection]:
-    """Never skipped: a failed connection fails the run. Autocommit, as each file brings BEGIN/ROLLBACK."""
+    """Never skipped: a failed connection fails the run. Autocommit, as each file brings BEGIN/ROLLBACK.
+    A backend per file: what one file leaves in its session (plpgsql_check's compiled functions in 29, a
+    role or setting) cannot reach the next; in one shared session, api.add_address later failed with
+    PostgreSQL's "unrecognized node type: 0" in the full suite."""
     with psycopg.connect(admin_url, autocommit=True,
                          options="-c search_path=public,extensions,tap") as conn:
         yield conn
+
+
+@pytest.fixture
+def _pgtap_runner(pgtap_connection: psycopg.Connection) -> Runner:
+    """The plugin's runner is session-scoped; this one follows the per-file connection above."""
+    return Runner(pgtap_connection)

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from .. import db
 from .catalog_cache import VersionRounds
-from .context import Context
+from .context import Context, request_id_var
 from .errors import connection_lost, from_returned
 
 log = logging.getLogger("postcart.http")
@@ -61,7 +61,8 @@ async def as_role(ctx: Context, role: str, query: sql.Composable, params: list[A
     """One statement in its own transaction as another role the authenticator may take (the payment
     provider's reports, as postcart_gateway), with the same quick 503."""
     with _watching(ctx):
-        return await db.call_as_role(ctx.pool, role, query, params, timeout=_wait(ctx))
+        return await db.call_as_role(ctx.pool, role, query, params, timeout=_wait(ctx),
+                                     request_id=request_id_var.get())
 
 
 _CATALOG_VERSION = sql.SQL("SELECT shop.catalog_version()")
