@@ -127,6 +127,26 @@ def test_a_task_s_own_statement_timeout_cuts_its_call_short(admin_url: str, app_
     assert any(m.startswith("sweep_login_attempts failed: 57014") for m in warnings), warnings  # query_canceled
 
 
+def test_stop_cancels_a_cancel_on_stop_call_at_once(admin, admin_url: str, app_url: str, tag: str) -> None:
+    # The sweep waits on a locked table. A cancel_on_stop task is not given STOP_GRACE to finish: stop()
+    # cancels its call, the server ends the statement, and the sweep's transaction rolls back.
+    sweep_everything_old(admin)
+    add_old_login_attempts(admin, tag, 3)
+
+    async def scenario() -> None:
+        with psycopg.connect(admin_url) as locker:
+            locker.execute("LOCK TABLE auth.login_attempts IN ACCESS EXCLUSIVE MODE")
+            worker = Worker(app_url, [sweep_logins(cancel_on_stop=True)])
+            running = asyncio.create_task(worker.run())
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'"
+            assert await until(lambda: admin.execute(waiting, [APPLICATION_NAME]).fetchone()[0] == 1, 5)
+            assert await stopped_within(worker, running, 3) < 2  # STOP_GRACE is 10 s
+            assert await until(lambda: admin.execute(waiting, [APPLICATION_NAME]).fetchone()[0] == 0, 2)
+
+    asyncio.run(scenario())
+    assert tagged_login_attempts(admin, tag) == 3  # rolled back: nothing half done
+
+
 def test_a_connection_killed_under_the_worker_is_replaced(admin, app_url: str, tag: str) -> None:
     async def scenario() -> None:
         worker = Worker(app_url, [sweep_logins(interval=0.3)])

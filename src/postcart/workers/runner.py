@@ -71,24 +71,31 @@ class Worker:
 
     def stop(self) -> None:
         """Stop every task: one in a transaction finishes its batch (cancelled, so rolled back, should it
-        take more than STOP_GRACE seconds), the others stop at once, even while they wait for a database
-        that does not answer. Call it on the worker's event loop (loop.add_signal_handler does)."""
+        take more than STOP_GRACE seconds) unless it is cancel_on_stop; the others stop at once, even while
+        they wait for a database that does not answer. Call it on the worker's event loop
+        (loop.add_signal_handler does)."""
         if self.stopping:
             return
         self.stopping = True
+        finishing = []  # named in the log, so that a slow stop says what it waited for
         for state, loop in zip(self.states, self._loops, strict=False):  # none yet if run() has not begun
-            if not state.in_transaction:
+            if not state.in_transaction or state.task.cancel_on_stop:
                 loop.cancel()
+            else:
+                finishing.append(state.task.name)
         if self.sender is not None and self._sending is not None:
             if self.sender.busy:
                 self.sender.stop()  # attempts in flight end within their timeout and are recorded
+                finishing.append("send_webhooks")
             else:
                 self._sending.cancel()  # at once, even while it waits for a database that does not answer
         if self.mailer is not None and self._mailing is not None:
             if self.mailer.busy:
                 self.mailer.stop()  # the batch in flight is sent and recorded
+                finishing.append("send_mail")
             else:
                 self._mailing.cancel()
+        log.info("stopping%s", f"; finishing the batch in flight of {', '.join(finishing)}" if finishing else "")
         if self._voiding is not None:
             self._voiding.cancel()  # every step of a round can be repeated: nothing to finish
         running = [*self._loops, *([self._sending] if self._sending else []),

@@ -21,6 +21,9 @@ class Task:
     wake_on: tuple[str, ...] = ()  # LISTEN channels whose notifications run the task at once
     role: str = "postcart_worker"  # switched to for each call; the worker logs in as the authenticator
     statement_timeout_ms: int | None = None  # for this task's calls instead of the worker's (10 s)
+    # On stop, a batch in flight is finished (up to the runner's STOP_GRACE) unless this is set: for a long,
+    # all-or-nothing call that the next run repeats, cancelling (rolling back) loses nothing.
+    cancel_on_stop: bool = False
 
     def __post_init__(self) -> None:
         if not _QUALIFIED.match(self.function):
@@ -55,7 +58,7 @@ TASKS: tuple[Task, ...] = (
     # Materialized reporting views, one per call, every 5 minutes; one view of a large shop takes more than
     # the worker's usual 10 s (docs/reporting.md "Freshness").
     Task("refresh_reports", "reporting.refresh_views", interval=5 * MINUTE, batch_size=1,
-         statement_timeout_ms=10 * 60 * 1000),
+         statement_timeout_ms=10 * 60 * 1000, cancel_on_stop=True),
     # Behaviour events (docs/events.md): monthly partitions made ahead and dropped after the retention;
     # their reports are refreshed by refresh_reports above.
     Task("maintain_event_partitions", "shop.maintain_event_partitions", interval=HOUR),
