@@ -131,6 +131,12 @@ BEGIN
         shop.normalise_search(e.value ->> 'query')
     FROM jsonb_array_elements(events) WITH ORDINALITY AS e (value, ord);
     GET DIAGNOSTICS accepted = ROW_COUNT;
+    -- Product views feed "also viewed" (shop.update_recommendations counts them later).
+    INSERT INTO shop.recommendation_inputs (session_id, product_id)
+    SELECT e.value ->> 'session_id', (e.value ->> 'product_id')::uuid
+    FROM jsonb_array_elements(events) WITH ORDINALITY AS e (value, ord)
+    WHERE e.value ->> 'type' = 'product_view'
+    ORDER BY e.ord;
     RETURN jsonb_build_object('accepted', accepted);
 END
 $$;

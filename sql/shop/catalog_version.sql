@@ -144,3 +144,9 @@ CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
 CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.product_media
 FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version();
+-- Recommendations (sql/shop/recommendations.sql) are part of catalog responses but, like stock, not of
+-- the facets: their writes count as stock writes.
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.product_affinities
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version('stock');
+CREATE OR REPLACE TRIGGER zz_catalog_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shop.category_bestsellers
+FOR EACH STATEMENT EXECUTE FUNCTION shop.tg__bump_catalog_version('stock');

@@ -12,9 +12,9 @@ SELECT is(
      INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
      WHERE t.tgname = 'zz_catalog_version' AND n.nspname = 'shop'),
     ARRAY[
-        'categories', 'collection_products', 'collections', 'markdowns', 'price_list_prices', 'price_lists',
-        'product_media', 'product_slugs', 'product_types', 'product_variants', 'products', 'stock_levels',
-        'variant_prices', 'warehouses'
+        'categories', 'category_bestsellers', 'collection_products', 'collections', 'markdowns',
+        'price_list_prices', 'price_lists', 'product_affinities', 'product_media', 'product_slugs',
+        'product_types', 'product_variants', 'products', 'stock_levels', 'variant_prices', 'warehouses'
     ],
     'every catalog table bumps the version'
 );

@@ -211,10 +211,11 @@ SELECT is(
           'integration.record_webhook_attempts(jsonb,integer,interval,interval)',
           'integration.sweep_events(integer)', 'integration.sweep_idempotency_keys(integer)',
           'integration.sweep_rate_limit_buckets(integer)', 'reporting.refresh_views(integer)',
-          'shop.maintain_event_partitions(integer)',
-          'shop.sweep_abandoned_carts(integer)', 'shop.sweep_unpaid_orders(integer)'],
-    'the worker may execute the sweeps, the outbox''s dispatch, claim and record, and the reporting refresh, '
-    'no other function of ours'
+          'shop.maintain_event_partitions(integer)', 'shop.sweep_abandoned_carts(integer)',
+          'shop.sweep_recommendation_sessions(integer)', 'shop.sweep_unpaid_orders(integer)',
+          'shop.update_recommendations(integer)'],
+    'the worker may execute the sweeps, the outbox''s dispatch, claim and record, the reporting refresh and '
+    'the recommendation counts, no other function of ours'
 );
 SELECT is(
     ARRAY(

@@ -118,6 +118,9 @@ ROUTES: tuple[Route, ...] = (
           "catalog", query=s.ProductQuery, response=s.ProductList, cacheable=True),
     Route("GET", "/v1/products/{id_or_slug}", "get_product", "One published product with its variants.",
           "catalog", query=s.ProductQueryOne, response=s.Product, cacheable=True),
+    Route("GET", "/v1/products/{id_or_slug}/recommendations", "product_recommendations",
+          "Products to show beside this one: frequently bought together or also viewed, then same-category "
+          "bestsellers.", "catalog", query=s.RecommendationQuery, response=s.RecommendationList, cacheable=True),
     Route("GET", "/v1/categories", "list_categories", "The category tree.", "catalog",
           response=s.CategoryTree, cacheable=True),
     # behaviour events (docs/events.md): the storefront's clickstream, in batches

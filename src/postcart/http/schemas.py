@@ -353,6 +353,23 @@ class ProductQueryOne(Model):
     currency: str = "EUR"
 
 
+class RecommendationQuery(Model):
+    strategy: Literal["frequently_bought_together", "also_viewed"] = Field(
+        default="frequently_bought_together",
+        description="frequently_bought_together: products most often in the same orders; also_viewed: products "
+                    "most often viewed in the same browsing sessions")
+    limit: int = Field(default=8, ge=1, le=24)
+    currency: str = "EUR"
+
+
+class RecommendationList(Model):
+    items: list[ProductSummary] = Field(description="Published, in stock, priced in the currency; the strategy's "
+                                                    "first, then same-category bestsellers")
+    strategy: Literal["frequently_bought_together", "also_viewed", "category_bestsellers"] = Field(
+        description="The strategy asked for when it gave the first items, else category_bestsellers")
+    matched: int = Field(description="How many of the items the strategy itself gave")
+
+
 class Variant(Model):
     id: UUID
     sku: str

@@ -62,4 +62,9 @@ TASKS: tuple[Task, ...] = (
     # Behaviour events (docs/events.md): monthly partitions made ahead and dropped after the retention;
     # their reports are refreshed by refresh_reports above.
     Task("maintain_event_partitions", "shop.maintain_event_partitions", interval=HOUR),
+    # Recommendations (docs/recommendations.md): the orders and product views queued since the last run are
+    # counted; a placed order's outbox notification wakes it, product views wait at most the interval.
+    Task("update_recommendations", "shop.update_recommendations", interval=MINUTE,
+         wake_on=("integration_events",)),
+    Task("sweep_recommendation_sessions", "shop.sweep_recommendation_sessions", interval=HOUR),
 )
