@@ -9,7 +9,7 @@ HOST = 127.0.0.1
 PORT = 8080
 ROLE = admin
 
-.PHONY: install pgtap plpgsql-check-package chromium run psql test test-pg18 lint plpgsql-check privilege-matrix bench bench-catalog bench-checkout bench-webhooks bench-reporting clean
+.PHONY: install pgtap plpgsql-check-package chromium run psql test test-pg18 lint plpgsql-check privilege-matrix bench bench-catalog bench-checkout bench-webhooks bench-reporting bench-recommendations clean
 
 $(BIN)/postcart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,9 @@ bench-webhooks: install
 # Reporting views (issue 10): 1,000,000 generated orders, each view timed; several minutes.
 bench-reporting: install
 	$(BIN)/python bench/reporting.py
+
+bench-recommendations: install
+	$(BIN)/python bench/recommendations.py
 
 clean:
 	rm -rf $(VENV) .postcart

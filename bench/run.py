@@ -161,7 +161,7 @@ def call_script(function: str, args: dict[str, str], session_id: str | None = No
     """The one statement db.py sends for a request without an Idempotency-Key (auth.call_api)."""
     literal = json.dumps(args).replace("'", "''")
     session = f"'{session_id}'" if session_id else "NULL"
-    return f"SELECT auth.call_api('{function}', '{literal}'::jsonb, NULL, {session}::uuid, 'bench');\n"
+    return f"SELECT auth.call_api('{function}', '{literal}'::jsonb, NULL, {session}::uuid, 'bench', NULL);\n"
 
 
 def search_script(conn: psycopg.Connection, paths: list[str]) -> str:
@@ -175,7 +175,7 @@ def search_script(conn: psycopg.Connection, paths: list[str]) -> str:
     conn.execute("GRANT SELECT ON public.bench_searches TO postcart_authenticator")
     return (f"\\set n random(1, {len(paths)})\n"
             "SELECT auth.call_api('list_products', (SELECT b.args FROM public.bench_searches AS b WHERE b.n = :n),"
-            " NULL, NULL::uuid, 'bench');\n")
+            " NULL, NULL::uuid, 'bench', NULL);\n")
 
 
 def run_pgbench(cluster: EmbeddedCluster, script: str, seconds: int, connections: int, mode: str) -> float:

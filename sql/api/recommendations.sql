@@ -10,6 +10,9 @@ STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, extensions, pg_temp
 SET jit = off
+-- Its queries are planned once per session: their plans do not depend on the product asked for, and
+-- planning the page's query on every call (PL/pgSQL's custom plans) cost as much as running it.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     lookup text := nullif(btrim(args ->> 'id_or_slug'), '');
@@ -26,6 +29,7 @@ DECLARE
     found jsonb;
     from_signal integer;
     more jsonb;
+    wanted integer;
 BEGIN
     IF nullif(btrim(args ->> 'limit'), '') IS NULL THEN
         page_size := 8;
@@ -55,6 +59,7 @@ BEGIN
             'Some parameters are invalid; details.fields says which and why.'
         );
     END IF;
+    wanted := page_size * 4;
 
     IF lookup ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN
         key_id := lookup::uuid;
@@ -77,6 +82,8 @@ BEGIN
     -- The signal's partners, strongest first, then the bestsellers of the product's category and of each
     -- category above it, nearest first; each product once, at its best place; only products listed now,
     -- in stock and priced in the currency for the caller (its customer group's price where it has one).
+    -- The first `wanted` candidates only, so that a page reads a few dozen rows whatever the counts hold;
+    -- should most of them be sold out, the newest products below fill the page.
     WITH candidates AS (
         SELECT DISTINCT ON (c.id) c.id, c.tier, c.pos
         FROM (
@@ -86,31 +93,28 @@ BEGIN
                 FROM shop.product_affinities AS x
                 WHERE x.product_id = source_id AND x.signal = req_signal
                 ORDER BY x.score DESC, x.other_id
-                LIMIT 200
+                LIMIT wanted
             ) AS a
             UNION ALL
             SELECT b.product_id, 2, array_position(source_path, b.category_id) * 1000 + b.rank
             FROM shop.category_bestsellers AS b
-            WHERE b.category_id = ANY(source_path)
+            WHERE b.category_id = ANY(source_path) AND b.rank <= wanted
         ) AS c
         WHERE c.id <> source_id
         ORDER BY c.id, c.tier, c.pos
     ),
 
+    first_ones AS (
+        SELECT c.id, c.tier, c.pos FROM candidates AS c
+        ORDER BY c.tier, c.pos
+        LIMIT wanted
+    ),
+
     page AS (
-        SELECT c.tier, c.pos, l.summary, l.available, pr.amount
-        FROM candidates AS c
+        SELECT c.tier, c.pos, l.summary, pr.amount
+        FROM first_ones AS c
         INNER JOIN shop.product_listings AS l ON c.id = l.product_id
-        INNER JOIN LATERAL (
-            SELECT lp.min_amount AS amount
-            FROM shop.product_listing_prices AS lp
-            WHERE
-                lp.product_id = l.product_id AND lp.currency = req_currency::bpchar
-                AND (lp.customer_group_id IS NULL OR lp.customer_group_id = caller_group)
-                AND lp.valid_during @> now()
-            ORDER BY lp.customer_group_id NULLS LAST
-            LIMIT 1
-        ) AS pr ON TRUE
+        CROSS JOIN LATERAL shop.listing_price(l.product_id, req_currency::bpchar, caller_group) AS pr
         WHERE l.visible_from <= now() AND l.available > 0
         ORDER BY c.tier, c.pos
         LIMIT page_size
@@ -140,16 +144,7 @@ BEGIN
         FROM (
             SELECT l.product_id, l.published_at, l.summary, pr.amount
             FROM shop.product_listings AS l
-            INNER JOIN LATERAL (
-                SELECT lp.min_amount AS amount
-                FROM shop.product_listing_prices AS lp
-                WHERE
-                    lp.product_id = l.product_id AND lp.currency = req_currency::bpchar
-                    AND (lp.customer_group_id IS NULL OR lp.customer_group_id = caller_group)
-                    AND lp.valid_during @> now()
-                ORDER BY lp.customer_group_id NULLS LAST
-                LIMIT 1
-            ) AS pr ON TRUE
+            CROSS JOIN LATERAL shop.listing_price(l.product_id, req_currency::bpchar, caller_group) AS pr
             WHERE
                 l.visible_from <= now() AND l.available > 0 AND l.product_id <> source_id
                 AND (cardinality(source_path) = 0 OR l.category_path @> source_path[1:1])

@@ -736,3 +736,25 @@ SELECT shop.refresh_product_listings(
         )
     )
 ) AS listings_written;
+
+-- Not SECURITY DEFINER and no SET: PostgreSQL inlines it into the query that calls it, as if the lateral
+-- subquery were written there (the callers are definer functions reading the read model).
+CREATE OR REPLACE FUNCTION shop.listing_price(p_product_id uuid, p_currency bpchar, p_customer_group uuid)
+RETURNS TABLE (amount bigint)
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT lp.min_amount
+    FROM shop.product_listing_prices AS lp
+    WHERE
+        lp.product_id = p_product_id AND lp.currency = p_currency
+        AND (lp.customer_group_id IS NULL OR lp.customer_group_id = p_customer_group)
+        AND lp.valid_during @> now()
+    ORDER BY lp.customer_group_id NULLS LAST
+    LIMIT 1
+$$;
+COMMENT ON FUNCTION shop.listing_price(uuid, bpchar, uuid) IS
+'The price a product is shown at now in a currency, from the read model: its lowest resolved unit price for '
+'the customer group (its own row where it has one, else everyone''s); no row when it is not priced in the '
+'currency. Returns TABLE (amount bigint), for a LATERAL join.';
+REVOKE ALL ON FUNCTION shop.listing_price(uuid, bpchar, uuid) FROM PUBLIC;
