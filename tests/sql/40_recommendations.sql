@@ -56,12 +56,14 @@ AS $$
     VALUES (('c4000000-0000-4000-8000-' || lpad(p_n::text, 12, '0'))::uuid);
 $$;
 
--- The worker's task until the queue is empty (other tests' orders and views included).
+-- The worker's task until the queue is empty (other tests' orders and views included). A worker running
+-- beside the tests is waited for (update_recommendations would return 0 while it counts), then kept out.
 CREATE FUNCTION pg_temp.count_all()
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('shop.update_recommendations'));
     WHILE shop.update_recommendations(10000) = 10000 LOOP
     END LOOP;
 END
