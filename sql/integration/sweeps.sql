@@ -29,13 +29,7 @@ AS $$
 DECLARE
     v_deleted integer;
 BEGIN
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('batch_size', 'must be 1 to 10000')),
-            'A sweep deletes 1 to 10,000 rows per call.'
-        );
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     -- Staff see 30 days of delivery history. An event with a webhook delivery or a mail still pending (a
     -- retry due, a paused subscription) stays however old, until it is delivered, sent or dead.
     -- Undispatched events are never touched. Deliveries, their attempts and mails go with the event (ON

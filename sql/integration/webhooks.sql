@@ -164,13 +164,7 @@ DECLARE
     claimed uuid[];
     fanned integer;
 BEGIN
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('batch_size', 'must be 1 to 10000')),
-            'The dispatcher takes 1 to 10,000 events per call.'
-        );
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     -- Oldest first; events another dispatcher holds are skipped, so two never fan out one event.
     SELECT array_agg(e.id) INTO claimed
     FROM (

@@ -16,10 +16,7 @@ DECLARE
     v_started timestamptz;
     v_done integer := 0;
 BEGIN
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(422, 'invalid_batch_size', jsonb_build_object('fields', jsonb_build_array('batch_size')),
-                          'batch_size must be 1 to 10000');
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     -- Due: refreshed over 4 minutes ago (the task runs every 5), stalest first. SKIP LOCKED: a second
     -- worker takes other views instead of refreshing the same one twice.
     FOR v_view IN

@@ -68,10 +68,7 @@ DECLARE
     v_done integer := 0;
     v_partition record;
 BEGIN
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(422, 'validation_failed', '{"fields": {"batch_size": "must be between 1 and 10000"}}',
-                          'Pass a batch size between 1 and 10000.');
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     SELECT * INTO v_settings FROM shop.behaviour_event_settings;
     -- Ahead: the current month and the next months_ahead.
     FOR i IN 0 .. v_settings.months_ahead LOOP

@@ -560,13 +560,7 @@ AS $$
 DECLARE
     swept integer;
 BEGIN
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('batch_size', 'must be 1 to 10000')),
-            'A sweep handles 1 to 10,000 carts per call.'
-        );
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     -- Oldest first; carts a request holds are skipped (a write is about to push their expiry anyway),
     -- and the UPDATE rechecks the expiry on the row as it is now.
     WITH due AS (

@@ -525,13 +525,7 @@ DECLARE
     due uuid[];
     swept integer;
 BEGIN
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('batch_size', 'must be 1 to 10000')),
-            'A sweep cancels 1 to 10,000 orders per call.'
-        );
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     -- Orders first (skipping those a request holds: it may be paying them), then everything their
     -- cancellations release, in one sorted pass: the same order checkout and the order routes lock in.
     SELECT array_agg(d.id) INTO due

@@ -23,13 +23,7 @@ DECLARE
     v_fresh_products uuid[];
     v_categories uuid[];
 BEGIN
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('batch_size', 'must be 1 to 10000')),
-            'update_recommendations counts 1 to 10,000 queued inputs per call.'
-        );
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     -- One counter at a time: two workers would each miss the pairs between the views of one session that
     -- are split across their batches. The other one returns 0 (nothing done) and tries again later.
     IF NOT pg_try_advisory_xact_lock(hashtext('shop.update_recommendations')) THEN

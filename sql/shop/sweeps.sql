@@ -14,13 +14,7 @@ DECLARE
     v_deleted integer;
 BEGIN
     -- A batch is one short transaction: small enough never to hold many row locks for long.
-    IF p_batch_size IS NULL OR p_batch_size NOT BETWEEN 1 AND 10000 THEN
-        PERFORM shop.fail(
-            422, 'validation_failed',
-            jsonb_build_object('fields', jsonb_build_object('batch_size', 'must be 1 to 10000')),
-            'A sweep deletes 1 to 10,000 rows per call.'
-        );
-    END IF;
+    PERFORM shop.check_batch_size(p_batch_size);
     -- Oldest first through the index on p_ended_at; rows another transaction holds (a second worker in
     -- mid-batch, a request) are skipped, not waited for. A locked row cannot move, so its ctid stays
     -- valid until the DELETE.

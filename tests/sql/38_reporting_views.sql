@@ -154,7 +154,7 @@ SET LOCAL ROLE postcart_worker;
 SELECT is(reporting.refresh_views(2), 2, 'the worker refreshes up to batch_size views a call');
 SELECT is(reporting.refresh_views(100), (SELECT n - 2 FROM due), '... then the rest that are due');
 SELECT is(reporting.refresh_views(100), 0, '... and none again within 4 minutes');
-SELECT throws_ok('SELECT reporting.refresh_views(0)', 'PT422', NULL, 'a batch size below 1 is refused');
+SELECT throws_ok('SELECT reporting.refresh_views(0)', 'PT422', 'validation_failed', 'a batch size below 1 is refused');
 RESET ROLE;
 SELECT is(
     (SELECT count(*) FROM reporting.refreshes WHERE refreshed_at < now() - interval '4 minutes'), 0::bigint,
