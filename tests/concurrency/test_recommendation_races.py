@@ -41,12 +41,12 @@ def test_racing_counters_count_every_pair_once(admin, admin_url: str, app_url: s
             while True:
                 done = conn.execute("SELECT shop.update_recommendations(7)").fetchone()[0]
                 calls += 1
-                if done == 0 and arrived.is_set() and not admin_url_has_queue():
+                if done == 0 and arrived.is_set() and not views_still_queued():
                     return calls
                 if done == 0:
                     time.sleep(0.01)
 
-    def admin_url_has_queue() -> bool:
+    def views_still_queued() -> bool:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             return conn.execute("SELECT EXISTS (SELECT FROM shop.recommendation_inputs"
                                 " WHERE session_id LIKE %s)", [f"race-{tag}-%"]).fetchone()[0]
