@@ -18,7 +18,7 @@ from postcart.http.routes import ROUTES
 
 from .conftest import Client
 from .test_accounts import login, register
-from .test_fuzz import db, fuzz, fuzz_schema, state_query  # noqa: F401 - fixtures
+from .test_fuzz import StateSummary, db, fuzz, fuzz_schema, state  # noqa: F401 - fixtures
 from .test_stores import staff_token
 
 
@@ -315,11 +315,11 @@ def test_a_sku_with_a_slash_is_reached_percent_encoded(
 
 @pytest.mark.parametrize(("method", "path"), [(r.method, r.path) for r in ROUTES if r.tag == "inventory"])
 def test_fuzz_as_an_inventory_manager(
-    fuzz_schema: Any, method: str, path: str, inventory: str, db: psycopg.Connection,  # noqa: F811
-    state_query: str,  # noqa: F811
+    fuzz_schema: Any, method: str, path: str, inventory: str,  # noqa: F811
+    state: StateSummary,  # noqa: F811
 ) -> None:
     """Whatever an inventory manager sends: never a 5xx, and a refused request changes nothing."""
-    fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {inventory}"}, db, state_query)
+    fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {inventory}"}, state)
 
 
 JSON = st.recursive(

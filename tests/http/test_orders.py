@@ -16,7 +16,7 @@ from tests.orders_fixture import Line, place_order, remove_orders
 
 from .conftest import Client
 from .test_accounts import login, register
-from .test_fuzz import db, fuzz, fuzz_schema, state_query  # noqa: F401 - fixtures
+from .test_fuzz import StateSummary, db, fuzz, fuzz_schema, state  # noqa: F401 - fixtures
 from .test_inventory import remove_stock
 from .test_stores import staff_token
 
@@ -360,9 +360,9 @@ def test_the_customer_sees_shipments_and_returns_of_its_order(api: Client, shop:
 
 @pytest.mark.parametrize(("method", "path"), [(r.method, r.path) for r in ROUTES if r.tag == "orders"])
 def test_fuzz_as_an_order_manager(fuzz_schema: Any, method: str, path: str, manager: str,  # noqa: F811
-                                  db: psycopg.Connection, state_query: str) -> None:  # noqa: F811
+                                  state: StateSummary) -> None:  # noqa: F811
     """Whatever an order manager sends: never a 5xx, and a refused request changes nothing."""
-    fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {manager}"}, db, state_query)
+    fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {manager}"}, state)
 
 
 def test_a_replayed_payment_is_recorded_once(api: Client, shop: dict[str, Any], manager: str) -> None:

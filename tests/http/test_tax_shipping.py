@@ -18,7 +18,7 @@ from tests.concurrency.test_account_races import race
 
 from .conftest import Client
 from .test_catalog_admin import staff_token
-from .test_fuzz import db, fuzz, fuzz_schema, state_query  # noqa: F401 (fixtures)
+from .test_fuzz import StateSummary, db, fuzz, fuzz_schema, state  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -303,8 +303,8 @@ OURS = [(r.method, r.path) for r in ROUTES if "/tax-rates" in r.path or "/shippi
 
 @pytest.mark.parametrize(("method", "path"), OURS)
 def test_fuzz_as_a_store_admin(fuzz_schema: Any, method: str, path: str, store_admin: str,
-                               db: psycopg.Connection, state_query: str) -> None:
-    fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {store_admin}"}, db, state_query)
+                               state: StateSummary) -> None:  # noqa: F811
+    fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {store_admin}"}, state)
 
 
 # -- races: the constraints decide, many real connections at once ----------------------------------------

@@ -17,7 +17,7 @@ from tests.webhooks_fixture import claim, dispatch, emit, outcome, record, remov
 
 from .conftest import SECRET, Client
 from .test_accounts import login, register
-from .test_fuzz import db, fuzz, fuzz_schema, state_query  # noqa: F401 - fixtures
+from .test_fuzz import StateSummary, db, fuzz, fuzz_schema, state  # noqa: F401 - fixtures
 from .test_stores import staff_token
 
 URL = "https://hooks.example/postcart"
@@ -266,12 +266,12 @@ def test_event_types_are_listed(api: Client, admin_token: str) -> None:
 @pytest.mark.parametrize(("method", "path"), [(r.method, r.path) for r in ROUTES if r.tag == "webhooks"])
 def test_fuzz_as_a_store_admin(
     fuzz_schema: Any, method: str, path: str, admin_token: str, db: psycopg.Connection,  # noqa: F811
-    state_query: str,  # noqa: F811
+    state: StateSummary,  # noqa: F811
 ) -> None:
     """Whatever a store admin sends: never a 5xx, and a refused request changes nothing. What the fuzzer
     manages to create is removed afterwards (no stray subscription may receive later tests' events)."""
     started = db.execute("SELECT clock_timestamp()").fetchone()[0]
     try:
-        fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {admin_token}"}, db, state_query)
+        fuzz(fuzz_schema, method, path, {"Authorization": f"Bearer {admin_token}"}, state)
     finally:
         db.execute("DELETE FROM integration.webhook_subscriptions WHERE created_at >= %s", [started])
