@@ -225,6 +225,7 @@ DECLARE
     facets jsonb;
     facets_key text;
     version text;
+    memo shop.listing_facets;
 BEGIN
     -- -- validate every parameter, then report all problems at once --------------------------------
     page_size := shop.page_size(args);
@@ -405,7 +406,32 @@ BEGIN
         q_words := coalesce(q_words, q_terms, ARRAY[q_whole]);
         q_terms := coalesce(q_terms, q_words);
     END IF;
-    IF q_whole <> '' THEN
+
+    -- -- what is known of these filters at this catalog version ------------------------------------
+    -- Facets (below) count every matching product and depend on the filters and the words of q only; a
+    -- search's matches (its candidates, their scores and prices) depend on the same. Both are kept per
+    -- catalog version (shop.listing_facets) for every page, sort and page size. Without an in_stock
+    -- filter they do not depend on stock either: kept per content version, so sales (which write stock)
+    -- do not throw them away.
+    facets_key := concat_ws('|', req_currency, caller_group, category_id, collection_id, in_stock_only,
+        min_price, max_price, (SELECT jsonb_object_agg(a.key, (
+            SELECT jsonb_agg(v ORDER BY v) FROM jsonb_array_elements_text(a.value) AS v
+        )) FROM jsonb_each(args -> 'attr') AS a)::text, 'q=' || array_to_string(q_terms, ' ') || '/' || q_whole);
+    version := CASE WHEN in_stock_only THEN shop.catalog_version() ELSE shop.catalog_content_version() END;
+    SELECT f.* INTO memo
+    FROM shop.listing_facets AS f
+    WHERE f.filter_key = facets_key AND f.catalog_version = version;
+    IF memo.facets IS NULL THEN
+        memo := shop.await_listing_facets(facets_key, version);  -- counted meanwhile by another request?
+    END IF;
+    facets := memo.facets;
+    IF q_key IS NOT NULL AND memo.candidates IS NOT NULL THEN
+        found := memo.candidates;
+        found_scores := memo.candidate_scores;
+        found_amounts := memo.candidate_amounts;
+    END IF;
+
+    IF q_whole <> '' AND memo.candidates IS NULL THEN
         SELECT s.exact, s.fuzzy, s.ranking INTO q_exact, q_fuzzy, q_rank
         FROM shop.search_queries(q_words, q_whole, q_terms) AS s;
         -- Matches in four tiers, best first: in the name as typed, in the name with a close word, anywhere
@@ -598,22 +624,12 @@ BEGIN
     -- -- facets over every matching product, not just the page ------------------------------------
     -- Categories count a product under its category and every ancestor; price ranges split the prices
     -- shown into fixed buckets (their counts add up to the number of matching products); attribute values
-    -- count the products that have them. They depend on the filters and the words of q only: the counts
-    -- of the current catalog version are kept (shop.listing_facets) for every page and sort. Without an
-    -- in_stock filter they do not depend on stock either: kept per content version, so sales (which
-    -- write stock) do not throw them away.
-    facets_key := concat_ws('|', req_currency, caller_group, category_id, collection_id, in_stock_only,
-        min_price, max_price, (SELECT jsonb_object_agg(a.key, (
-            SELECT jsonb_agg(v ORDER BY v) FROM jsonb_array_elements_text(a.value) AS v
-        )) FROM jsonb_each(args -> 'attr') AS a)::text, 'q=' || array_to_string(q_terms, ' ') || '/' || q_whole);
-    version := CASE WHEN in_stock_only THEN shop.catalog_version() ELSE shop.catalog_content_version() END;
-    SELECT f.facets INTO facets
-    FROM shop.listing_facets AS f
-    WHERE f.filter_key = facets_key AND f.catalog_version = version;
-    IF facets IS NULL THEN
-        facets := shop.await_listing_facets(facets_key, version);  -- counted meanwhile by another request?
+    -- count the products that have them. Counted once per key and version (see above).
+    IF facets IS NOT NULL AND (q_key IS NULL OR memo.candidates IS NOT NULL) THEN
+        RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
     END IF;
-    IF facets IS NOT NULL THEN
+    IF facets IS NOT NULL THEN  -- kept before matches were: keep them with these
+        PERFORM shop.remember_listing_facets(facets_key, version, facets, found, found_scores, found_amounts);
         RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
     END IF;
     EXECUTE format(
@@ -673,7 +689,12 @@ BEGIN
     INTO facets
     USING req_currency::bpchar, caller_group, found_scores, NULL::tsquery, NULL::tsquery, NULL::numeric,
         found_amounts, found, category_id, collection_id, attr_all, attr_any, min_price, max_price;
-    PERFORM shop.remember_listing_facets(facets_key, version, facets);
+    PERFORM shop.remember_listing_facets(
+        facets_key, version, facets,
+        CASE WHEN q_key IS NOT NULL THEN found END,
+        CASE WHEN q_key IS NOT NULL THEN found_scores END,
+        CASE WHEN q_key IS NOT NULL THEN found_amounts END
+    );
 
     RETURN jsonb_build_object('items', items, 'next_cursor', next_cursor, 'facets', facets);
 END

@@ -320,7 +320,10 @@ COMMENT ON FUNCTION shop.refresh_product_listings(uuid[]) IS
 REVOKE ALL ON FUNCTION shop.refresh_product_listings(uuid[]) FROM PUBLIC;
 
 -- == facets memo ====================================================================================
-CREATE OR REPLACE FUNCTION shop.remember_listing_facets(p_filter_key text, p_version text, p_facets jsonb)
+CREATE OR REPLACE FUNCTION shop.remember_listing_facets(
+    p_filter_key text, p_version text, p_facets jsonb,
+    p_candidates uuid[], p_candidate_scores numeric[], p_candidate_amounts bigint[]
+)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -341,10 +344,14 @@ BEGIN
         WHERE s.catalog_version <> p_version AND (s.catalog_version LIKE 'content:%') = (p_version LIKE 'content:%')
         FOR UPDATE SKIP LOCKED
     );
-    INSERT INTO shop.listing_facets (filter_key, catalog_version, facets)
-    VALUES (p_filter_key, p_version, p_facets)
+    INSERT INTO shop.listing_facets (
+        filter_key, catalog_version, facets, candidates, candidate_scores, candidate_amounts
+    )
+    VALUES (p_filter_key, p_version, p_facets, p_candidates, p_candidate_scores, p_candidate_amounts)
     ON CONFLICT (filter_key) DO UPDATE
-    SET catalog_version = excluded.catalog_version, facets = excluded.facets, computed_at = now();
+    SET catalog_version = excluded.catalog_version, facets = excluded.facets, candidates = excluded.candidates,
+        candidate_scores = excluded.candidate_scores, candidate_amounts = excluded.candidate_amounts,
+        computed_at = now();
 EXCEPTION
     -- The memo is an optimisation: not storing it is never worth an error.
     WHEN read_only_sql_transaction THEN
@@ -353,15 +360,16 @@ EXCEPTION
         NULL;  -- another transaction holds the same key: its counts serve the next request
 END
 $$;
-COMMENT ON FUNCTION shop.remember_listing_facets(text, text, jsonb) IS
-'Stores the facets api.list_products counted for a filter key at a catalog version and drops the rows of '
+COMMENT ON FUNCTION shop.remember_listing_facets(text, text, jsonb, uuid[], numeric[], bigint[]) IS
+'Stores the facets api.list_products counted for a filter key at a catalog version, with a search''s '
+'matches (ids, scores, prices shown; NULL without q), and drops the rows of '
 'other versions of the same kind that no other transaction holds. Returns nothing; never raises: in a '
 'read-only transaction, or when another transaction holds the key for over 20 ms (lock_timeout), it '
 'stores nothing.';
-REVOKE ALL ON FUNCTION shop.remember_listing_facets(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION shop.remember_listing_facets(text, text, jsonb, uuid[], numeric[], bigint[]) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION shop.await_listing_facets(p_filter_key text, p_version text)
-RETURNS jsonb
+RETURNS shop.listing_facets
 LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
@@ -375,7 +383,7 @@ BEGIN
     -- counting request commits its memo; a waiter then reads the memo in a fresh snapshot (VOLATILE).
     PERFORM pg_advisory_xact_lock(hashtextextended('postcart.listing_facets:' || p_filter_key, 0));
     RETURN (
-        SELECT f.facets FROM shop.listing_facets AS f WHERE f.filter_key = p_filter_key AND f.catalog_version = p_version
+        SELECT f FROM shop.listing_facets AS f WHERE f.filter_key = p_filter_key AND f.catalog_version = p_version
     );
 EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
     RETURN NULL;  -- waited 2 s: count them here too
@@ -383,8 +391,9 @@ END
 $$;
 COMMENT ON FUNCTION shop.await_listing_facets(text, text) IS
 'Single flight for the facets memo: takes the filter key''s transaction-level advisory lock (waiting while '
-'another request counts the same facets, at most 2 s) and returns the facets memoised for the key at '
-'p_version since, or NULL when the caller is to count them (it then holds the lock until it commits).';
+'another request counts the same facets, at most 2 s) and returns the memo row (facets, and a search''s '
+'matches) stored for the key at p_version since, or NULL when the caller is to count them (it then holds '
+'the lock until it commits).';
 REVOKE ALL ON FUNCTION shop.await_listing_facets(text, text) FROM PUBLIC;
 
 -- == the queue =======================================================================================
