@@ -18,7 +18,7 @@ from postcart.http.routes import ROUTES
 
 from .conftest import Client
 
-EXAMPLES = int(os.environ.get("POSTCART_FUZZ_EXAMPLES", "25"))  # per operation and caller; CI's budget
+EXAMPLES = int(os.environ.get("POSTCART_FUZZ_EXAMPLES", "50"))  # per operation and caller; CI's budget
 # State a rejected request may change by design: a failed login counts towards the lockout; reusing a
 # rotated refresh token revokes its session (theft detection); idempotency bookkeeping.
 BY_DESIGN = {"auth.login_attempts", "auth.sessions", "auth.refresh_tokens", "integration.idempotency_keys",
