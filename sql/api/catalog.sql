@@ -544,15 +544,7 @@ BEGIN
         FROM (
             SELECT l.product_id, l.published_at, pr.amount
             FROM shop.product_listings AS l
-            CROSS JOIN LATERAL (
-                SELECT lp.min_amount AS amount
-                FROM shop.product_listing_prices AS lp
-                WHERE lp.product_id = l.product_id AND lp.currency = req_currency::bpchar
-                    AND (lp.customer_group_id IS NULL OR lp.customer_group_id = caller_group)
-                    AND lp.valid_during @> now()
-                ORDER BY lp.customer_group_id NULLS LAST
-                LIMIT 1
-            ) AS pr
+            CROSS JOIN LATERAL shop.listing_price(l.product_id, req_currency::bpchar, caller_group) AS pr
             WHERE l.visible_from <= now() AND l.published_at <= newest_after
                 AND (l.published_at < newest_after OR l.product_id > after_id)
             ORDER BY l.published_at DESC, l.product_id
